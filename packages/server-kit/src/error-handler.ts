@@ -1,0 +1,77 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  AppError,
+  BadRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+} from './app-error.js';
+import type { Logger } from './logger.js';
+
+/** Errors raised by express's body parsers carry a `type`; they are the client's mistakes, never a 500. */
+function fromBodyParser(err: { type?: unknown; message?: unknown }): AppError | undefined {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError('The request body is too large.', { cause: err });
+    case 'entity.parse.failed':
+      return new BadRequestError('The request body is not valid JSON.', { cause: err });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('The request body encoding or charset is not supported.', {
+        cause: err,
+      });
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+    case 'parameters.too.many':
+      return new BadRequestError('The request body could not be read.', { cause: err });
+    default:
+      return undefined;
+  }
+}
+
+export function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (typeof err === 'object' && err !== null) return fromBodyParser(err as { type?: unknown });
+  return undefined;
+}
+
+/** Registered last: writes every error body of the service, in one shape. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const appError = toAppError(err);
+    if (!appError || !appError.expose) {
+      // Only the path: a query string may carry a credential a client put in the wrong place.
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    }
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    const status = appError?.expose ? appError.status : 500;
+    const body =
+      appError?.expose === true
+        ? { error: appError.code, error_description: appError.message }
+        : { error: 'server_error', error_description: 'The server could not complete the request.' };
+    res.status(status);
+    if (appError?.expose) res.set(appError.headers);
+    res.set('Cache-Control', 'no-store').json(body);
+  };
+}
+
+/** The answer for a path no route knows. */
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
+};
+
+/** For a route that exists but not with this method (RFC 9110 §15.5.6: Allow is required). */
+export function methodNotAllowed(...allowed: string[]): RequestHandler {
+  return (req, _res, next) => {
+    next(
+      new MethodNotAllowedError(`${req.method} is not allowed here; use ${allowed.join(' or ')}.`, {
+        headers: { Allow: allowed.join(', ') },
+      }),
+    );
+  };
+}
