@@ -50,9 +50,13 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
   const close = (): Promise<void> => {
     closing ??= (async () => {
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections whose last response finishes during the drain become idle later; close
+      // them as they do, so shutdown takes as long as the slowest request, not the drain timeout.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
       await drained;
+      clearInterval(sweep);
       clearTimeout(timer);
       await options.onClose?.();
     })();

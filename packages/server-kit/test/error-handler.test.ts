@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import {
+  BadRequestError,
+  ConflictError,
+  TooManyRequestsError,
+  createLogger,
+  errorHandler,
+  methodNotAllowed,
+  notFound,
+} from '../src/index.js';
+
+function captureLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: createLogger({ service: 'test', destination }), lines };
+}
+
+function appThrowing(error: unknown) {
+  const { logger, lines } = captureLogger();
+  const app = express();
+  app.use(express.json({ limit: '1kb' }));
+  app.post('/json', (req, res) => {
+    res.json(req.body);
+  });
+  app.get('/boom', () => {
+    throw error;
+  });
+  app.all('/only-post', methodNotAllowed('POST'));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return { app, lines };
+}
+
+describe('errorHandler', () => {
+  it('answers an exposed AppError with its status, code, message and headers', async () => {
+    const { app, lines } = appThrowing(
+      new TooManyRequestsError('Slow down.', { code: 'slow_down', headers: { 'Retry-After': '7' } }),
+    );
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({ error: 'slow_down', error_description: 'Slow down.' });
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(lines).toEqual([]);
+  });
+
+  it('uses the default code of each subclass', async () => {
+    const res = await request(appThrowing(new BadRequestError('Missing x.')).app).get('/boom');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Missing x.' });
+    const conflict = await request(appThrowing(new ConflictError('Exists.')).app).get('/boom');
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error).toBe('conflict');
+  });
+
+  it('hides an unexpected error behind 500 server_error and logs it with its stack', async () => {
+    const { app, lines } = appThrowing(new Error('database password is hunter2'));
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      error: 'server_error',
+      error_description: 'The server could not complete the request.',
+    });
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, msg: 'request failed', method: 'GET', path: '/boom' });
+    expect((lines[0]!.err as { stack: string }).stack).toContain('Error: database password');
+  });
+
+  it('turns malformed JSON into 400 invalid_request, not 500', async () => {
+    const res = await request(appThrowing(null).app)
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .send('{"a":');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'The request body is not valid JSON.',
+    });
+  });
+
+  it('turns an oversized body into 413 payload_too_large', async () => {
+    const res = await request(appThrowing(null).app)
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ a: 'x'.repeat(2000) }));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('payload_too_large');
+  });
+
+  it('answers an unsupported body encoding with 415', async () => {
+    const res = await request(appThrowing(null).app)
+      .post('/json')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send('{}');
+    expect(res.status).toBe(415);
+    expect(res.body.error).toBe('unsupported_media_type');
+  });
+
+  it('answers an unknown path with 404 not_found naming the path', async () => {
+    const res = await request(appThrowing(null).app).get('/nowhere');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ error: 'not_found', error_description: 'No route for GET /nowhere.' });
+  });
+
+  it('answers a wrong method with 405 and an Allow header', async () => {
+    const res = await request(appThrowing(null).app).get('/only-post');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body).toEqual({
+      error: 'method_not_allowed',
+      error_description: 'GET is not allowed here; use POST.',
+    });
+  });
+});
+
+describe('createLogger', () => {
+  it('censors credentials wherever a caller puts them', () => {
+    const { logger, lines } = captureLogger();
+    logger.info(
+      { client_secret: 's3cret', req: { headers: { authorization: 'Basic abc' } }, token: 'eyJ' },
+      'x',
+    );
+    const line = JSON.stringify(lines[0]);
+    expect(line).not.toContain('s3cret');
+    expect(line).not.toContain('Basic abc');
+    expect(line).not.toContain('eyJ');
+    expect(lines[0]).toMatchObject({ service: 'test', msg: 'x', client_secret: '[redacted]' });
+  });
+});
