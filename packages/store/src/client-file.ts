@@ -1,0 +1,86 @@
+import { open, stat } from 'node:fs/promises';
+import type { FileSignature } from './atomic-file.js';
+import { clientFileName } from './client-file-name.js';
+import { decodeRecord, encodeRecord, type ClientRecord } from './client-record.js';
+import { errnoCode, toStoreIoError } from './io-error.js';
+import { openWithKeys, sealWithKeys } from './sealed-box.js';
+import { CorruptRecordError } from './store-errors.js';
+import type { StoreKeys } from './store-key.js';
+
+// The associated data of a client file is its name. The name is the HMAC of the client id, so binding
+// the name binds the id (a file copied under another id's name fails authentication), and a scan can
+// authenticate a file before it knows whose it is.
+function associatedData(fileName: string): string {
+  return `swarm-oauth/store/client/${fileName}`;
+}
+
+export function sealClientFile(keys: StoreKeys, fileName: string, record: ClientRecord): Buffer {
+  return sealWithKeys(keys, associatedData(fileName), encodeRecord(record));
+}
+
+/** Decrypts and checks a client file; CorruptRecordError naming the file on any failure. */
+export function openClientFile(keys: StoreKeys, fileName: string, sealed: Buffer): ClientRecord {
+  try {
+    const record = decodeRecord(openWithKeys(keys, associatedData(fileName), sealed));
+    if (clientFileName(keys, record.clientId) !== fileName) {
+      throw new CorruptRecordError('id_mismatch', 'the record belongs to another client id');
+    }
+    return record;
+  } catch (err) {
+    if (err instanceof CorruptRecordError) throw err.inFile(fileName);
+    throw err;
+  }
+}
+
+/** Far above the largest record the input limits allow (about 100 KiB); guards memory against junk. */
+export const MAX_CLIENT_FILE_BYTES = 1024 * 1024;
+
+export interface ReadFile {
+  readonly bytes: Buffer;
+  readonly signature: FileSignature;
+  /** Larger than allowed: not read (bytes is empty). */
+  readonly oversized: boolean;
+}
+
+/**
+ * Reads a whole file together with the signature of exactly the version read (fstat on the open
+ * descriptor: files are replaced, never rewritten in place, so that version cannot change underneath).
+ * Undefined when the file does not exist.
+ */
+export async function readFileVersion(path: string, maxBytes: number): Promise<ReadFile | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw toStoreIoError(err, 'read', path);
+  }
+  try {
+    const stats = await handle.stat();
+    const signature = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+    if (stats.size > maxBytes) return { bytes: Buffer.alloc(0), signature, oversized: true };
+    const bytes = Buffer.allocUnsafe(stats.size);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, offset, bytes.length - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return { bytes: bytes.subarray(0, offset), signature, oversized: false };
+  } catch (err) {
+    throw toStoreIoError(err, 'read', path);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The current signature of a file, undefined when it does not exist. */
+export async function statSignature(path: string): Promise<FileSignature | undefined> {
+  try {
+    const stats = await stat(path);
+    return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw toStoreIoError(err, 'inspect', path);
+  }
+}

@@ -1,0 +1,174 @@
+import { isValidClientId } from './client-id.js';
+import { CorruptRecordError } from './store-errors.js';
+
+/** A secret as others see it: never the secret or its hash. */
+export interface SecretInfo {
+  id: string;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+/** A client as everybody outside the store sees it. */
+export interface ClientView {
+  clientId: string;
+  scopes: string[];
+  audiences: string[];
+  metadata: Record<string, string>;
+  secrets: SecretInfo[];
+  createdAt: string;
+  updatedAt: string;
+  /** 1 when created, +1 on every write. */
+  revision: number;
+}
+
+export interface NewClient {
+  clientId: string;
+  scopes?: string[];
+  audiences?: string[];
+  metadata?: Record<string, string>;
+}
+
+/** Each field given replaces the stored one as a whole. */
+export interface ClientPatch {
+  scopes?: string[];
+  audiences?: string[];
+  metadata?: Record<string, string>;
+}
+
+export interface StoredSecret {
+  readonly id: string;
+  /** HMAC-SHA256 of the secret, see client-secret.ts. */
+  readonly hash: Buffer;
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+  /** expiresAt as epoch milliseconds, kept so that verification does no date parsing. */
+  readonly expiresAtMs?: number;
+}
+
+export interface ClientRecord {
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly audiences: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly secrets: readonly StoredSecret[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly revision: number;
+}
+
+/** Version of the JSON inside the sealed box; a reader refuses versions it does not know. */
+export const RECORD_FORMAT_VERSION = 1;
+
+export function encodeRecord(record: ClientRecord): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      v: RECORD_FORMAT_VERSION,
+      clientId: record.clientId,
+      scopes: record.scopes,
+      audiences: record.audiences,
+      metadata: record.metadata,
+      secrets: record.secrets.map((s) => ({
+        id: s.id,
+        hash: s.hash.toString('base64url'),
+        createdAt: s.createdAt,
+        ...(s.expiresAt === undefined ? {} : { expiresAt: s.expiresAt }),
+      })),
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      revision: record.revision,
+    }),
+    'utf8',
+  );
+}
+
+function bad(what: string): never {
+  throw new CorruptRecordError('bad_record', `the record is not valid: ${what}`);
+}
+
+function isTime(value: unknown): value is string {
+  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+}
+
+function stringArray(value: unknown, what: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    bad(`${what} is not a list of strings`);
+  return value as string[];
+}
+
+function decodeSecret(value: unknown): StoredSecret {
+  if (typeof value !== 'object' || value === null) bad('a secret entry is not an object');
+  const s = value as Record<string, unknown>;
+  if (typeof s.id !== 'string' || typeof s.hash !== 'string' || !isTime(s.createdAt))
+    bad('a secret entry is incomplete');
+  const hash = Buffer.from(s.hash, 'base64url');
+  if (hash.length !== 32) bad('a secret hash has the wrong length');
+  if (s.expiresAt === undefined) return { id: s.id, hash, createdAt: s.createdAt };
+  if (!isTime(s.expiresAt)) bad('a secret expiry is not a time');
+  return {
+    id: s.id,
+    hash,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+    expiresAtMs: Date.parse(s.expiresAt),
+  };
+}
+
+/** Parses and checks the JSON of a record; CorruptRecordError if anything is off. */
+export function decodeRecord(plaintext: Buffer): ClientRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    bad('not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null) bad('not an object');
+  const r = parsed as Record<string, unknown>;
+  if (r.v !== RECORD_FORMAT_VERSION) {
+    throw new CorruptRecordError(
+      'unsupported_version',
+      `record format version ${String(r.v)} is not supported (this software reads version ${RECORD_FORMAT_VERSION})`,
+    );
+  }
+  if (!isValidClientId(r.clientId)) bad('the client id is missing or invalid');
+  const metadata = r.metadata;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    bad('metadata is not an object');
+  if (!Object.values(metadata).every((v) => typeof v === 'string'))
+    bad('metadata holds a value that is not a string');
+  if (!Array.isArray(r.secrets)) bad('secrets is not a list');
+  if (!isTime(r.createdAt) || !isTime(r.updatedAt)) bad('a time stamp is missing');
+  if (typeof r.revision !== 'number' || !Number.isSafeInteger(r.revision) || r.revision < 1)
+    bad('bad revision');
+  return {
+    clientId: r.clientId,
+    scopes: stringArray(r.scopes, 'scopes'),
+    audiences: stringArray(r.audiences, 'audiences'),
+    metadata: metadata as Record<string, string>,
+    secrets: r.secrets.map(decodeSecret),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    revision: r.revision,
+  };
+}
+
+/** The outside view of a record, deeply frozen so that callers can share it without copying. */
+export function toClientView(record: ClientRecord): ClientView {
+  return Object.freeze({
+    clientId: record.clientId,
+    scopes: Object.freeze([...record.scopes]) as string[],
+    audiences: Object.freeze([...record.audiences]) as string[],
+    metadata: Object.freeze({ ...record.metadata }),
+    secrets: Object.freeze(
+      record.secrets.map((s) =>
+        Object.freeze(
+          s.expiresAt === undefined
+            ? { id: s.id, createdAt: s.createdAt }
+            : { id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt },
+        ),
+      ),
+    ) as SecretInfo[],
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    revision: record.revision,
+  });
+}

@@ -1,0 +1,50 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { StoredSecret } from './client-record.js';
+
+export const CLIENT_SECRET_BYTES = 32;
+/** Longer input cannot be a secret this store made; it is refused before hashing. */
+const MAX_PRESENTED_SECRET_LENGTH = 256;
+
+/**
+ * A new client secret: 256 bits from the OS CSPRNG, base64url without padding (43 characters of
+ * [A-Za-z0-9_-]), so no client library mangles it in a form body, a Basic header or a file.
+ */
+export function generateClientSecret(): string {
+  return randomBytes(CLIENT_SECRET_BYTES).toString('base64url');
+}
+
+export function generateSecretId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * The stored form of a secret: HMAC-SHA256 under a key derived from the store key (a keyed hash).
+ *
+ * A slow password hash (bcrypt, scrypt, PBKDF2) exists to make guessing low-entropy passwords expensive.
+ * These secrets are 256 random bits: no guess list exists, so a fast hash is exactly as strong and keeps
+ * verification in microseconds instead of the tens of milliseconds per token request that cap servers
+ * using bcrypt at a few hundred tokens per second. Keying the hash adds that a leaked record (say, a
+ * backup with its hashes but without the store key) does not even allow an offline check of a
+ * candidate secret. The plaintext secret itself is never written anywhere.
+ */
+export function hashClientSecret(hashKey: Buffer, secret: string): Buffer {
+  return createHmac('sha256', hashKey).update(secret, 'utf8').digest();
+}
+
+/** Whether `secret` matches one of `secrets` that has not expired at `nowMs`; constant-time compares. */
+export function secretMatchesAny(
+  hashKey: Buffer,
+  secret: string,
+  secrets: readonly StoredSecret[],
+  nowMs: number,
+): boolean {
+  if (secret.length === 0 || secret.length > MAX_PRESENTED_SECRET_LENGTH) return false;
+  const presented = hashClientSecret(hashKey, secret);
+  let matched = false;
+  // Every candidate is compared (no early return), so timing does not tell which one matched.
+  for (const stored of secrets) {
+    const unexpired = stored.expiresAtMs === undefined || stored.expiresAtMs > nowMs;
+    if (timingSafeEqual(stored.hash, presented) && unexpired) matched = true;
+  }
+  return matched;
+}

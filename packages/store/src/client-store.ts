@@ -1,0 +1,392 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeFileDurably, writeFileDurably } from './atomic-file.js';
+import { openClientFile, readFileVersion, sealClientFile, MAX_CLIENT_FILE_BYTES } from './client-file.js';
+import { clientFileName } from './client-file-name.js';
+import { isValidClientId, validateClientId } from './client-id.js';
+import { ClientIndex, type StoreEvent } from './client-index.js';
+import { rejectUnknownFields, validateAudiences, validateMetadata, validateScopes } from './client-input.js';
+import type { ClientPatch, ClientRecord, ClientView, NewClient, StoredSecret } from './client-record.js';
+import {
+  generateClientSecret,
+  generateSecretId,
+  hashClientSecret,
+  secretMatchesAny,
+} from './client-secret.js';
+import { toStoreIoError } from './io-error.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  ClientExistsError,
+  ClientNotFoundError,
+  CorruptRecordError,
+  FileExistsError,
+  InvalidClientInputError,
+  LastSecretError,
+  SecretNotFoundError,
+  StoreClosedError,
+} from './store-errors.js';
+import { deriveStoreKeys, type StoreKeys } from './store-key.js';
+import { verifyStoreMeta } from './store-meta.js';
+import { StoreSync, type StoreLogger } from './store-sync.js';
+
+export interface OpenStoreOptions {
+  /** The store directory (OAUTH_STORE_DIR); created if missing. */
+  dir: string;
+  /** The 32-byte store key (see loadStoreKey). */
+  key: Buffer;
+  /** Upper bound for noticing changes and removals made by other processes; default 2000. */
+  pollIntervalMs?: number;
+  /** Use fs.watch to notice changes sooner, on top of polling; default true. */
+  watch?: boolean;
+  logger?: StoreLogger;
+  now?: () => Date;
+}
+
+export interface ClientStore {
+  readonly dir: string;
+  /** Number of clients in the index. */
+  readonly size: number;
+  /** Creates a client with one new secret, shown only here. ClientExistsError if the id is taken. */
+  add(input: NewClient): Promise<{ client: ClientView; secret: string }>;
+  /** From the index, reading the file on a miss. Undefined for unknown (and for malformed) ids. */
+  get(clientId: string): Promise<ClientView | undefined>;
+  /** Clients sorted by id, from the index; `after` and `limit` page through them. */
+  list(options?: { after?: string; limit?: number }): ClientView[];
+  /** Replaces the given fields. ClientNotFoundError if the client does not exist. */
+  update(clientId: string, patch: ClientPatch): Promise<ClientView>;
+  /** Deletes the client's file. ClientNotFoundError if it does not exist. */
+  remove(clientId: string): Promise<void>;
+  /** The client if `secret` matches one of its unexpired secrets, else undefined. Constant-time. */
+  authenticate(clientId: string, secret: string): Promise<ClientView | undefined>;
+  /** Adds a secret (the old ones stay valid: rotation with overlap). */
+  addSecret(
+    clientId: string,
+    options?: { expiresAt?: Date },
+  ): Promise<{ client: ClientView; secret: string; secretId: string }>;
+  /** Removes one secret. SecretNotFoundError; LastSecretError if no valid secret would remain. */
+  removeSecret(clientId: string, secretId: string): Promise<ClientView>;
+  /** Changes as the index sees them, this process's own writes included. Returns unsubscribe. */
+  subscribe(listener: (event: StoreEvent) => void): () => void;
+  /** Rescans the directory now. */
+  refresh(): Promise<void>;
+  /** Stops polling and watching. Every later call but `size` throws StoreClosedError. */
+  close(): Promise<void>;
+}
+
+/** Secrets one client may hold at once: enough for rotation with overlap, small enough to verify fast. */
+export const MAX_SECRETS_PER_CLIENT = 16;
+const DEFAULT_POLL_INTERVAL_MS = 2000;
+
+const consoleLogger: StoreLogger = {
+  warn: (obj, msg) => console.warn(JSON.stringify({ level: 'warn', ...obj, msg })),
+};
+
+/**
+ * Opens (and on first use creates) the client store in `options.dir`. Throws WrongStoreKeyError if the
+ * directory belongs to another key, StoreIoError if it cannot be created or read.
+ *
+ * Concurrency model: adds and removes are safe across processes (an add is an exclusive create, a
+ * remove an unlink). Updates and secret changes are read-modify-write: they are serialised per client
+ * within a process, and the design has exactly one writer process (oauth-clients); any number of
+ * reader processes (oauth-client-tokens replicas) may share the directory.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<ClientStore> {
+  if (typeof options.dir !== 'string' || options.dir.length === 0) {
+    throw new TypeError('openStore: dir must be a non-empty string');
+  }
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 1) {
+    throw new TypeError('openStore: pollIntervalMs must be a positive number of milliseconds');
+  }
+  const keys = deriveStoreKeys(options.key);
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger ?? consoleLogger;
+  try {
+    await mkdir(options.dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw toStoreIoError(err, 'create the store directory', options.dir);
+  }
+  await verifyStoreMeta(options.dir, keys, now(), logger);
+
+  const started = Date.now();
+  const store = new FileClientStore(options.dir, keys, now, logger, pollIntervalMs, options.watch ?? true);
+  await store.load();
+  logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
+  return store;
+}
+
+class FileClientStore implements ClientStore {
+  readonly dir: string;
+  private readonly keys: StoreKeys;
+  private readonly now: () => Date;
+  private readonly logger: StoreLogger;
+  private readonly index = new ClientIndex();
+  private readonly sync: StoreSync;
+  private readonly writes = new KeyedMutex();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private closed = false;
+
+  constructor(
+    dir: string,
+    keys: StoreKeys,
+    now: () => Date,
+    logger: StoreLogger,
+    pollIntervalMs: number,
+    watch: boolean,
+  ) {
+    this.dir = dir;
+    this.keys = keys;
+    this.now = now;
+    this.logger = logger;
+    this.sync = new StoreSync({
+      dir,
+      keys,
+      index: this.index,
+      logger,
+      pollIntervalMs,
+      watch,
+      now,
+      emit: (event) => this.emit(event),
+    });
+  }
+
+  async load(): Promise<void> {
+    await this.sync.refresh();
+    this.sync.start();
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {
+    this.assertOpen();
+    if (typeof input !== 'object' || input === null) {
+      throw new InvalidClientInputError('input', 'the new client must be an object');
+    }
+    rejectUnknownFields(input, ['clientId', 'scopes', 'audiences', 'metadata'], 'the new client');
+    const clientId = validateClientId(input.clientId);
+    const secret = generateClientSecret();
+    const at = this.now().toISOString();
+    const record: ClientRecord = {
+      clientId,
+      scopes: input.scopes === undefined ? [] : validateScopes(input.scopes),
+      audiences: input.audiences === undefined ? [] : validateAudiences(input.audiences),
+      metadata: input.metadata === undefined ? {} : validateMetadata(input.metadata),
+      secrets: [
+        { id: generateSecretId(), hash: hashClientSecret(this.keys.secretHashKey, secret), createdAt: at },
+      ],
+      createdAt: at,
+      updatedAt: at,
+      revision: 1,
+    };
+    const fileName = clientFileName(this.keys, clientId);
+    return this.writes.run(clientId, async () => {
+      let signature;
+      try {
+        signature = await writeFileDurably(
+          join(this.dir, fileName),
+          sealClientFile(this.keys, fileName, record),
+          {
+            exclusive: true,
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof FileExistsError)) throw err;
+        await this.sync.readThrough(clientId); // another process may have added it: show it here too
+        throw new ClientExistsError(clientId);
+      }
+      this.emit(this.index.applyOwnWrite(fileName, signature, record));
+      return { client: this.viewOf(clientId), secret };
+    });
+  }
+
+  async get(clientId: string): Promise<ClientView | undefined> {
+    this.assertOpen();
+    if (!isValidClientId(clientId)) return undefined;
+    return (this.index.get(clientId) ?? (await this.sync.readThrough(clientId)))?.view;
+  }
+
+  list(options: { after?: string; limit?: number } = {}): ClientView[] {
+    this.assertOpen();
+    const { after, limit = Number.POSITIVE_INFINITY } = options;
+    if (after !== undefined && typeof after !== 'string') {
+      throw new InvalidClientInputError('after', 'after must be a client id');
+    }
+    if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 1)) {
+      throw new InvalidClientInputError('limit', 'limit must be a positive integer');
+    }
+    return this.index.list(after, limit);
+  }
+
+  async update(clientId: string, patch: ClientPatch): Promise<ClientView> {
+    this.assertOpen();
+    validateClientId(clientId);
+    if (typeof patch !== 'object' || patch === null) {
+      throw new InvalidClientInputError('patch', 'the change must be an object');
+    }
+    rejectUnknownFields(patch, ['scopes', 'audiences', 'metadata'], 'the change');
+    const scopes = patch.scopes === undefined ? undefined : validateScopes(patch.scopes);
+    const audiences = patch.audiences === undefined ? undefined : validateAudiences(patch.audiences);
+    const metadata = patch.metadata === undefined ? undefined : validateMetadata(patch.metadata);
+    return this.modify(clientId, (current) => ({
+      ...current,
+      scopes: scopes ?? current.scopes,
+      audiences: audiences ?? current.audiences,
+      metadata: metadata ?? current.metadata,
+    }));
+  }
+
+  async remove(clientId: string): Promise<void> {
+    this.assertOpen();
+    validateClientId(clientId);
+    const fileName = clientFileName(this.keys, clientId);
+    await this.writes.run(clientId, async () => {
+      const removed = await removeFileDurably(join(this.dir, fileName));
+      this.emit(this.index.applyOwnRemoval(fileName));
+      if (!removed) throw new ClientNotFoundError(clientId);
+    });
+  }
+
+  async authenticate(clientId: string, secret: string): Promise<ClientView | undefined> {
+    this.assertOpen();
+    if (!isValidClientId(clientId) || typeof secret !== 'string') return undefined;
+    const entry = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
+    if (!entry) return undefined;
+    const ok = secretMatchesAny(this.keys.secretHashKey, secret, entry.record.secrets, this.now().getTime());
+    return ok ? entry.view : undefined;
+  }
+
+  async addSecret(
+    clientId: string,
+    options: { expiresAt?: Date } = {},
+  ): Promise<{ client: ClientView; secret: string; secretId: string }> {
+    this.assertOpen();
+    validateClientId(clientId);
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidClientInputError('options', 'the options must be an object');
+    }
+    rejectUnknownFields(options, ['expiresAt'], 'the secret options');
+    const { expiresAt } = options;
+    if (expiresAt !== undefined) {
+      if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
+        throw new InvalidClientInputError('expiresAt', 'expiresAt must be a valid Date');
+      }
+      if (expiresAt.getTime() <= this.now().getTime()) {
+        throw new InvalidClientInputError('expiresAt', 'expiresAt must be in the future');
+      }
+    }
+    const secret = generateClientSecret();
+    const secretId = generateSecretId();
+    const client = await this.modify(clientId, (current) => {
+      if (current.secrets.length >= MAX_SECRETS_PER_CLIENT) {
+        throw new InvalidClientInputError(
+          'secrets',
+          `client ${clientId} already holds ${MAX_SECRETS_PER_CLIENT} secrets; remove one before adding another`,
+        );
+      }
+      const added: StoredSecret = {
+        id: secretId,
+        hash: hashClientSecret(this.keys.secretHashKey, secret),
+        createdAt: this.now().toISOString(),
+        ...(expiresAt === undefined
+          ? {}
+          : { expiresAt: expiresAt.toISOString(), expiresAtMs: expiresAt.getTime() }),
+      };
+      return { ...current, secrets: [...current.secrets, added] };
+    });
+    return { client, secret, secretId };
+  }
+
+  async removeSecret(clientId: string, secretId: string): Promise<ClientView> {
+    this.assertOpen();
+    validateClientId(clientId);
+    if (typeof secretId !== 'string')
+      throw new InvalidClientInputError('secretId', 'secretId must be a string');
+    return this.modify(clientId, (current) => {
+      const target = current.secrets.find((s) => s.id === secretId);
+      if (!target) throw new SecretNotFoundError(clientId, secretId);
+      const remaining = current.secrets.filter((s) => s !== target);
+      const nowMs = this.now().getTime();
+      const valid = (s: StoredSecret): boolean => s.expiresAtMs === undefined || s.expiresAtMs > nowMs;
+      // Removing an expired secret is always fine; removing the last valid one would lock the client out.
+      if (remaining.length === 0 || (valid(target) && !remaining.some(valid)))
+        throw new LastSecretError(clientId);
+      return { ...current, secrets: remaining };
+    });
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.assertOpen();
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async refresh(): Promise<void> {
+    this.assertOpen();
+    await this.sync.refresh();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.sync.close();
+  }
+
+  /**
+   * Read-modify-write of one client, serialised per client in this process. It reads the file rather
+   * than the index, so it builds on the newest version even if the index has not caught up yet.
+   */
+  private async modify(
+    clientId: string,
+    change: (current: ClientRecord) => ClientRecord,
+  ): Promise<ClientView> {
+    const fileName = clientFileName(this.keys, clientId);
+    const path = join(this.dir, fileName);
+    return this.writes.run(clientId, async () => {
+      const file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+      if (!file) {
+        this.emit(this.index.applyOwnRemoval(fileName));
+        throw new ClientNotFoundError(clientId);
+      }
+      if (file.oversized) {
+        throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, fileName);
+      }
+      const current = openClientFile(this.keys, fileName, file.bytes);
+      const next: ClientRecord = {
+        ...change(current),
+        updatedAt: this.now().toISOString(),
+        revision: current.revision + 1,
+      };
+      const signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, next));
+      this.emit(this.index.applyOwnWrite(fileName, signature, next));
+      return this.viewOf(clientId);
+    });
+  }
+
+  private viewOf(clientId: string): ClientView {
+    const entry = this.index.get(clientId);
+    if (!entry) throw new ClientNotFoundError(clientId); // removed by another process meanwhile
+    return entry.view;
+  }
+
+  private emit(event: StoreEvent | undefined): void {
+    if (!event) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        // A failing subscriber must not break the store or the other subscribers.
+        this.logger.warn(
+          { code: 'listener_failed', event: event.type, clientId: event.clientId, error: String(err) },
+          'a store subscriber threw',
+        );
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}

@@ -1,0 +1,26 @@
+// Public entry of @swarm-oauth/store: the encrypted client registry on the shared volume.
+export { openStore, MAX_SECRETS_PER_CLIENT } from './client-store.js';
+export type { ClientStore, OpenStoreOptions } from './client-store.js';
+export type { StoreEvent } from './client-index.js';
+export type { StoreLogger } from './store-sync.js';
+export type { ClientPatch, ClientView, NewClient, SecretInfo } from './client-record.js';
+export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
+export { generateStoreKey, loadStoreKey, STORE_KEY_BYTES } from './store-key.js';
+export { sealBytes, openSealedBytes } from './sealed-box.js';
+export { writeFileAtomic } from './atomic-file.js';
+export {
+  StoreError,
+  InvalidClientIdError,
+  InvalidClientInputError,
+  ClientExistsError,
+  ClientNotFoundError,
+  SecretNotFoundError,
+  LastSecretError,
+  CorruptRecordError,
+  WrongStoreKeyError,
+  StoreKeyError,
+  StoreIoError,
+  FileExistsError,
+  StoreClosedError,
+} from './store-errors.js';
+export type { StoreErrorCode, CorruptReason } from './store-errors.js';

@@ -1,0 +1,245 @@
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TEMP_PREFIX, sameSignature } from './atomic-file.js';
+import { forEachBounded } from './bounded-concurrency.js';
+import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from './client-file.js';
+import { clientFileName, isClientFileName } from './client-file-name.js';
+import type { ClientIndex, IndexedClient, StoreEvent } from './client-index.js';
+import { watchDirectory, type DirectoryWatch } from './directory-watch.js';
+import { errnoCode } from './io-error.js';
+import { CorruptRecordError, StoreIoError } from './store-errors.js';
+import type { StoreKeys } from './store-key.js';
+
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+export interface StoreSyncOptions {
+  dir: string;
+  keys: StoreKeys;
+  index: ClientIndex;
+  logger: StoreLogger;
+  pollIntervalMs: number;
+  watch: boolean;
+  now: () => Date;
+  emit: (event: StoreEvent | undefined) => void;
+}
+
+/** Reads in flight during a scan: keeps the thread pool busy without a burst of open files. */
+const READ_CONCURRENCY = 32;
+/** A temp file this old belongs to a write that crashed: no write takes a minute. */
+const STALE_TEMP_MS = 60_000;
+/** Watch events arrive in bursts (temp created, renamed, removed); handle each burst once. */
+const WATCH_SETTLE_MS = 5;
+
+/**
+ * Keeps a ClientIndex in step with the directory, which other processes change too:
+ * - a full scan at open (reads in parallel, bounded),
+ * - read-through of a single file on a miss (coalesced: concurrent misses share one read),
+ * - a poll every pollIntervalMs: readdir (drops removed files at once), then stat, reading only files
+ *   whose inode, size or mtime changed; works everywhere, including network volumes,
+ * - optionally fs.watch, which only makes changes show sooner.
+ * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen.
+ */
+export class StoreSync {
+  private readonly options: StoreSyncOptions;
+  private readonly readThroughs = new Map<string, Promise<void>>();
+  private readonly reportedIo = new Map<string, string>();
+  private scanFailure: string | undefined;
+  private scanChain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private watcher: DirectoryWatch | undefined;
+  private readonly pendingNames = new Set<string>();
+  private pendingFullScan = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: StoreSyncOptions) {
+    this.options = options;
+  }
+
+  /** Starts polling and, if enabled, watching. */
+  start(): void {
+    if (this.options.watch) {
+      this.watcher = watchDirectory(
+        this.options.dir,
+        (name) => this.onWatchEvent(name),
+        (err) =>
+          this.options.logger.warn(
+            { dir: this.options.dir, errno: errnoCode(err) },
+            'cannot watch the store directory; relying on polling alone',
+          ),
+      );
+    }
+    this.schedulePoll(this.options.pollIntervalMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
+    this.watcher?.close();
+    await this.scanChain;
+    await Promise.all(this.readThroughs.values());
+  }
+
+  /** A full scan, after any scan already running (so it sees the directory as of now). */
+  refresh(): Promise<void> {
+    this.scanChain = this.scanChain.then(() => this.scan());
+    return this.scanChain;
+  }
+
+  /** Reads one client's file now, for a miss in the index. */
+  async readThrough(clientId: string): Promise<IndexedClient | undefined> {
+    const fileName = clientFileName(this.options.keys, clientId);
+    let pending = this.readThroughs.get(fileName);
+    if (!pending) {
+      pending = this.syncFile(fileName, false).finally(() => this.readThroughs.delete(fileName));
+      this.readThroughs.set(fileName, pending);
+    }
+    await pending;
+    return this.options.index.get(clientId);
+  }
+
+  private schedulePoll(delayMs: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      void this.refresh().then(() =>
+        this.schedulePoll(Math.max(0, this.options.pollIntervalMs - (Date.now() - started))),
+      );
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private onWatchEvent(name: string | undefined): void {
+    if (name === undefined) this.pendingFullScan = true;
+    else if (isClientFileName(name)) this.pendingNames.add(name);
+    else return; // temp files, the meta file, anything else
+    if (this.flushTimer || this.closed) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const names = [...this.pendingNames];
+      this.pendingNames.clear();
+      if (this.pendingFullScan) {
+        this.pendingFullScan = false;
+        void this.refresh();
+      } else {
+        for (const fileName of names) void this.syncFile(fileName, true);
+      }
+    }, WATCH_SETTLE_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Lists the directory and brings every client file's entry in the index up to date. Never throws. */
+  private async scan(): Promise<void> {
+    if (this.closed) return;
+    const { dir, index } = this.options;
+    const token = index.begin();
+    try {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (err) {
+        const code = errnoCode(err) ?? 'unknown';
+        if (this.scanFailure !== code) {
+          this.options.logger.warn({ dir, code: 'store_io', errno: code }, 'cannot list the store directory');
+        }
+        this.scanFailure = code;
+        return;
+      }
+      this.scanFailure = undefined;
+      const clientFiles: string[] = [];
+      const tempFiles: string[] = [];
+      for (const name of names) {
+        if (isClientFileName(name)) clientFiles.push(name);
+        else if (name.startsWith(TEMP_PREFIX)) tempFiles.push(name);
+      }
+      // Removals first: a client whose file is gone must stop authenticating now, not after the stats.
+      const listed = new Set(clientFiles);
+      for (const fileName of index.presentFiles()) {
+        if (!listed.has(fileName)) this.options.emit(index.applyMissing(fileName, token));
+      }
+      await forEachBounded(clientFiles, READ_CONCURRENCY, (fileName) =>
+        this.syncFile(fileName, index.signature(fileName) !== undefined),
+      );
+      await this.removeStaleTempFiles(tempFiles);
+    } finally {
+      index.end(token);
+      index.pruneTombstones();
+    }
+  }
+
+  /**
+   * Brings one file's entry up to date. With `statFirst` (the file is known) a stat decides whether it
+   * changed, so an unchanged file costs one stat. Never throws: I/O failures are logged once per file.
+   */
+  private async syncFile(fileName: string, statFirst: boolean): Promise<void> {
+    const { dir, index, keys, emit } = this.options;
+    const path = join(dir, fileName);
+    const token = index.begin();
+    try {
+      if (statFirst) {
+        const signature = await statSignature(path);
+        if (!signature) return emit(index.applyMissing(fileName, token));
+        const known = index.signature(fileName);
+        if (known && sameSignature(known, signature)) return;
+      }
+      const file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+      this.reportedIo.delete(fileName);
+      if (!file) return emit(index.applyMissing(fileName, token));
+      const known = index.signature(fileName);
+      if (known && sameSignature(known, file.signature)) return;
+      try {
+        if (file.oversized) {
+          throw new CorruptRecordError(
+            'too_large',
+            `the file is larger than ${MAX_CLIENT_FILE_BYTES} bytes`,
+            fileName,
+          );
+        }
+        emit(index.applyRead(fileName, file.signature, openClientFile(keys, fileName, file.bytes), token));
+      } catch (err) {
+        if (!(err instanceof CorruptRecordError)) throw err;
+        const { event, report } = index.applyCorrupt(fileName, file.signature, token);
+        if (report) {
+          // Logged once per version of the file: its name and why, never its content.
+          this.options.logger.warn(
+            { file: fileName, code: err.code, reason: err.reason },
+            `skipping a client file that failed to decrypt or parse: ${err.message}`,
+          );
+        }
+        emit(event);
+      }
+    } catch (err) {
+      const errno = err instanceof StoreIoError ? (err.errno ?? 'unknown') : 'unknown';
+      if (this.reportedIo.get(fileName) !== errno) {
+        this.reportedIo.set(fileName, errno);
+        this.options.logger.warn(
+          { file: fileName, code: 'store_io', errno },
+          `cannot read a client file: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+    } finally {
+      index.end(token);
+    }
+  }
+
+  /** Temp files left by a crashed write: ignored by the scan, deleted once clearly abandoned. */
+  private async removeStaleTempFiles(names: readonly string[]): Promise<void> {
+    const nowMs = this.options.now().getTime();
+    for (const name of names) {
+      const path = join(this.options.dir, name);
+      try {
+        const stats = await stat(path);
+        if (nowMs - stats.mtimeMs > STALE_TEMP_MS) {
+          await unlink(path);
+          this.options.logger.info?.({ file: name }, 'removed a temp file left by an interrupted write');
+        }
+      } catch {
+        // Gone already, or a read-only volume: harmless either way, the scan ignores temp files.
+      }
+    }
+  }
+}
