@@ -1,0 +1,165 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { AdminClient, type ClientPatchInput } from './admin-client.js';
+import { CliError, ExitCode } from './cli-error.js';
+import { clientDetails, clientsTable, createdClient, rotatedSecret, SECRET_ONCE_NOTE } from './client-output.js';
+import type { CliIo } from './cli-io.js';
+import { resolveAdminSettings, type AdminFlags } from './settings.js';
+
+interface GlobalFlags extends AdminFlags {
+  json?: boolean;
+}
+
+/** `key=value` (repeatable); the value may contain '=' and be empty. */
+export function metadataPair(value: string, previous: Map<string, string> | undefined): Map<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected key=value.');
+  return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
+}
+
+export function wholeNumber(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return Number(value);
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `oauthctl clients ...`: one subcommand per admin API call. */
+export function registerClientCommands(program: Command, io: CliIo): void {
+  // Created through program.command() so they inherit its output and exit handling.
+  const clients = program
+    .command('clients')
+    .description('add, list, show, change, remove clients and rotate their secrets');
+
+  async function admin(cmd: Command): Promise<{ api: AdminClient; json: boolean }> {
+    const flags = cmd.optsWithGlobals<GlobalFlags>();
+    return { api: new AdminClient(await resolveAdminSettings(flags, io.env)), json: flags.json === true };
+  }
+
+  function print(json: boolean, value: unknown, human: string): void {
+    io.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human);
+  }
+
+  clients
+    .command('add')
+    .description('register a client; prints its secret, shown this once')
+    .argument('<client-id>', 'letters, digits, ".", "_" and "-"')
+    .option('--scope <scope>', 'space-separated scopes the client may ask for, e.g. "orders.read orders.write"')
+    .option('--audience <audience...>', 'audiences (resource servers) its tokens may name')
+    .option('--metadata <key=value...>', 'free-form labels', metadataPair)
+    .action(async (clientId: string, opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> }, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      const client = await api.addClient({
+        client_id: clientId,
+        ...(opts.scope === undefined ? {} : { scope: opts.scope }),
+        ...(opts.audience === undefined ? {} : { audience: opts.audience }),
+        ...(opts.metadata === undefined ? {} : { metadata: Object.fromEntries(opts.metadata) }),
+      });
+      print(json, client, createdClient(client));
+      if (!json) io.stderr.write(SECRET_ONCE_NOTE);
+    });
+
+  clients
+    .command('list')
+    .description('list clients (every page, or one page with --limit)')
+    .option('--limit <n>', 'one page of at most n clients', wholeNumber('--limit', 1, 1000))
+    .option('--after <client-id>', 'start after this client id')
+    .action(async (opts: { limit?: number; after?: string }, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      if (opts.limit === undefined && opts.after === undefined) {
+        const all = await api.listAll();
+        print(json, { clients: all }, clientsTable(all));
+        return;
+      }
+      const page = await api.listPage({
+        ...(opts.limit === undefined ? {} : { limit: opts.limit }),
+        ...(opts.after === undefined ? {} : { after: opts.after }),
+      });
+      const more = page.next_after === undefined ? '' : `(more: --after ${page.next_after})\n`;
+      print(json, page, clientsTable(page.clients) + more);
+    });
+
+  clients
+    .command('get')
+    .description('show one client and its secrets (ids and dates, never the secrets)')
+    .argument('<client-id>')
+    .action(async (clientId: string, _opts: unknown, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      const client = await api.getClient(clientId);
+      print(json, client, clientDetails(client));
+    });
+
+  clients
+    .command('update')
+    .description('change scope, audience or metadata (metadata is merged key by key)')
+    .argument('<client-id>')
+    .option('--scope <scope>', 'replace the scopes ("" for none)')
+    .option('--audience <audience...>', 'replace the audiences')
+    .option('--clear-audience', 'remove every audience')
+    .option('--metadata <key=value...>', 'set these metadata keys', metadataPair)
+    .option('--unset-metadata <key>', 'remove this metadata key (repeatable)', collect)
+    .action(
+      async (
+        clientId: string,
+        opts: { scope?: string; audience?: string[]; clearAudience?: boolean; metadata?: Map<string, string>; unsetMetadata?: string[] },
+        cmd: Command,
+      ) => {
+        if (opts.audience !== undefined && opts.clearAudience) {
+          throw new CliError('give --audience or --clear-audience, not both.', ExitCode.usage);
+        }
+        const patch: ClientPatchInput = {};
+        if (opts.scope !== undefined) patch.scope = opts.scope;
+        if (opts.audience !== undefined) patch.audience = opts.audience;
+        if (opts.clearAudience) patch.audience = null;
+        if (opts.metadata !== undefined || opts.unsetMetadata !== undefined) {
+          const entries = new Map<string, string | null>(opts.metadata);
+          for (const key of opts.unsetMetadata ?? []) entries.set(key, null);
+          patch.metadata = Object.fromEntries(entries);
+        }
+        if (Object.keys(patch).length === 0) {
+          throw new CliError('nothing to change: give --scope, --audience, --clear-audience, --metadata or --unset-metadata.', ExitCode.usage);
+        }
+        const { api, json } = await admin(cmd);
+        const client = await api.updateClient(clientId, patch);
+        print(json, client, clientDetails(client));
+      },
+    );
+
+  clients
+    .command('remove')
+    .description('remove a client and every secret it has')
+    .argument('<client-id>')
+    .action(async (clientId: string, _opts: unknown, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      const result = await api.removeClient(clientId);
+      print(json, result, `removed client ${result.client_id}\n`);
+    });
+
+  clients
+    .command('rotate')
+    .description('add a new secret; the old ones keep working until retired (or until --grace ends)')
+    .argument('<client-id>')
+    .option('--grace <seconds>', 'the old secrets stop working after this many seconds', wholeNumber('--grace', 0, 31_536_000))
+    .action(async (clientId: string, opts: { grace?: number }, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      const result = await api.rotateSecret(clientId, opts.grace);
+      print(json, result, rotatedSecret(result));
+      if (!json) io.stderr.write(SECRET_ONCE_NOTE);
+    });
+
+  clients
+    .command('retire-secret')
+    .description('remove one secret of a client (not its last)')
+    .argument('<client-id>')
+    .argument('<secret-id>', 'as listed by clients get')
+    .action(async (clientId: string, secretId: string, _opts: unknown, cmd: Command) => {
+      const { api, json } = await admin(cmd);
+      const client = await api.retireSecret(clientId, secretId);
+      print(json, client, clientDetails(client));
+    });
+}

@@ -1,0 +1,72 @@
+import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from './admin-client.js';
+import { formatFields, formatTable } from './table.js';
+
+function metadataText(metadata: Record<string, string>): string {
+  return Object.entries(metadata)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ');
+}
+
+export function secretsTable(secrets: readonly SecretJson[]): string {
+  return formatTable(
+    ['secret id', 'created', 'expires'],
+    secrets.map((secret) => [secret.id, secret.created_at, secret.expires_at ?? 'never']),
+  );
+}
+
+export function clientDetails(client: ClientJson): string {
+  return (
+    formatFields([
+      ['client_id', client.client_id],
+      ['scope', client.scope],
+      ['audience', client.audience.join(' ')],
+      ['metadata', metadataText(client.metadata)],
+      ['created_at', client.created_at],
+      ['updated_at', client.updated_at],
+    ]) +
+    '\n' +
+    secretsTable(client.secrets)
+  );
+}
+
+export function clientsTable(clients: readonly ClientJson[]): string {
+  return formatTable(
+    ['client id', 'scope', 'audience', 'secrets', 'updated'],
+    clients.map((client) => [
+      client.client_id,
+      client.scope,
+      client.audience.join(' '),
+      String(client.secrets.length),
+      client.updated_at,
+    ]),
+  );
+}
+
+export function createdClient(client: CreatedClientJson): string {
+  return (
+    formatFields([
+      ['client_id', client.client_id],
+      ['client_secret', client.client_secret],
+      ['secret_id', client.secret_id],
+      ['scope', client.scope],
+      ['audience', client.audience.join(' ')],
+      ['metadata', metadataText(client.metadata)],
+      ['created_at', client.created_at],
+    ])
+  );
+}
+
+export function rotatedSecret(result: RotatedSecretJson): string {
+  return (
+    formatFields([
+      ['client_id', result.client_id],
+      ['client_secret', result.client_secret],
+      ['secret_id', result.secret_id],
+    ]) +
+    '\n' +
+    secretsTable(result.secrets)
+  );
+}
+
+export const SECRET_ONCE_NOTE =
+  'Keep the client secret now: it is shown this once and cannot be retrieved again.\n';

@@ -1,0 +1,68 @@
+import type { ClientView, SecretInfo } from '@swarm-oauth/store';
+
+// The admin API speaks snake_case JSON (as OAuth does: client_id, client_secret); the store speaks
+// camelCase TypeScript. This module is the one place the two meet.
+
+export interface SecretJson {
+  id: string;
+  created_at: string;
+  expires_at?: string;
+}
+
+export interface ClientJson {
+  client_id: string;
+  /** RFC 6749 §3.3: space-separated scope tokens ("" for none). */
+  scope: string;
+  audience: string[];
+  metadata: Record<string, string>;
+  secrets: SecretJson[];
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+export function secretJson(secret: SecretInfo): SecretJson {
+  return {
+    id: secret.id,
+    created_at: secret.createdAt,
+    ...(secret.expiresAt === undefined ? {} : { expires_at: secret.expiresAt }),
+  };
+}
+
+/** Never carries a secret or a hash: the view it is built from holds neither. */
+export function clientJson(client: ClientView): ClientJson {
+  return {
+    client_id: client.clientId,
+    scope: client.scopes.join(' '),
+    audience: [...client.audiences],
+    metadata: Object.fromEntries(Object.entries(client.metadata)),
+    secrets: client.secrets.map(secretJson),
+    created_at: client.createdAt,
+    updated_at: client.updatedAt,
+    revision: client.revision,
+  };
+}
+
+/** The answer to an add: the client plus its first secret, shown this once. */
+export function createdClientJson(
+  client: ClientView,
+  secret: string,
+  secretId: string,
+): ClientJson & { client_secret: string; secret_id: string } {
+  const { client_id, ...rest } = clientJson(client);
+  return { client_id, client_secret: secret, secret_id: secretId, ...rest };
+}
+
+/** The answer to a rotation: the new secret, shown this once, and every secret the client now has. */
+export function rotatedSecretJson(
+  client: ClientView,
+  secret: string,
+  secretId: string,
+): { client_id: string; client_secret: string; secret_id: string; secrets: SecretJson[] } {
+  return {
+    client_id: client.clientId,
+    client_secret: secret,
+    secret_id: secretId,
+    secrets: client.secrets.map(secretJson),
+  };
+}

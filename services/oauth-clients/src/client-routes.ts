@@ -1,0 +1,187 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
+import type { ClientStore } from '@swarm-oauth/store';
+import { callerOf } from './admin-auth.js';
+import type { AuditLog, Operation } from './audit-log.js';
+import { clientJson, createdClientJson, rotatedSecretJson } from './client-json.js';
+import {
+  applyChanges,
+  parseAddRequest,
+  parseClientId,
+  parseListQuery,
+  parsePatchRequest,
+  parseRemoveRequest,
+  parseRotateRequest,
+  parseSecretId,
+} from './client-input.js';
+import { jsonBody } from './json-body.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { toHttpError } from './store-http-errors.js';
+import type { SecretGrace } from './secret-grace.js';
+
+export interface ClientRoutesOptions {
+  store: ClientStore;
+  audit: AuditLog;
+  grace: SecretGrace;
+  bodyLimitBytes: number;
+  now: () => Date;
+}
+
+function clientNotFound(clientId: string): NotFoundError {
+  return new NotFoundError(`Client ${clientId} does not exist.`, { code: 'client_not_found' });
+}
+
+/** The admin API under /api/clients. Routes are thin: parse, change the store, audit, answer. */
+export function clientRoutes(options: ClientRoutesOptions): Router {
+  const { store, audit, grace } = options;
+  const router = Router();
+  const body = jsonBody(options.bodyLimitBytes);
+  const queue = new KeyedQueue();
+
+  /** Runs one change of one client, one at a time per client; audits it whatever the outcome. */
+  async function change<T>(
+    res: Response,
+    what: { operation: Operation; clientId: string; secretId?: (result: T) => string; details?: Record<string, unknown> },
+    task: () => Promise<T>,
+  ): Promise<T> {
+    const caller = callerOf(res);
+    try {
+      const result = await queue.run(what.clientId, task);
+      audit.record(caller, {
+        operation: what.operation,
+        clientId: what.clientId,
+        ...(what.secretId ? { secretId: what.secretId(result) } : {}),
+        result: 'ok',
+        ...(what.details ? { details: what.details } : {}),
+      });
+      return result;
+    } catch (err) {
+      const mapped = toHttpError(err);
+      const code = (mapped as { code?: unknown }).code;
+      audit.record(caller, {
+        operation: what.operation,
+        clientId: what.clientId,
+        result: typeof code === 'string' ? code : 'server_error',
+      });
+      throw mapped;
+    }
+  }
+
+  const clientIdParam = (req: Request): string => parseClientId(req.params.id);
+
+  const add: RequestHandler = async (req, res) => {
+    const input = parseAddRequest(req.body);
+    const { client, secret } = await change(
+      res,
+      { operation: 'client.add', clientId: input.clientId, secretId: (r) => r.client.secrets[0]?.id ?? '' },
+      () => store.add(input),
+    );
+    res
+      .status(201)
+      .location(`/api/clients/${encodeURIComponent(client.clientId)}`)
+      .json(createdClientJson(client, secret, client.secrets[0]?.id ?? ''));
+  };
+
+  const remove: RequestHandler = async (req, res) => {
+    const clientId = parseRemoveRequest(req.body);
+    await change(res, { operation: 'client.remove', clientId }, async () => {
+      await store.remove(clientId);
+      await grace.forget(clientId);
+    });
+    res.json({ client_id: clientId, removed: true });
+  };
+
+  const list: RequestHandler = (req, res) => {
+    const { after, limit } = parseListQuery(req.query as Record<string, unknown>);
+    // One more than asked tells whether another page follows.
+    const page = store.list({ ...(after === undefined ? {} : { after }), limit: limit + 1 });
+    const clients = page.slice(0, limit);
+    const last = clients.at(-1);
+    res.json({
+      clients: clients.map((client) => grace.show(clientJson(client))),
+      ...(page.length > limit && last ? { next_after: last.clientId } : {}),
+    });
+  };
+
+  const get: RequestHandler = async (req, res) => {
+    const clientId = clientIdParam(req);
+    const client = await store.get(clientId).catch((err: unknown) => Promise.reject(toHttpError(err)));
+    if (!client) throw clientNotFound(clientId);
+    res.json(grace.show(clientJson(client)));
+  };
+
+  const update: RequestHandler = async (req, res) => {
+    const clientId = clientIdParam(req);
+    const changes = parsePatchRequest(req.body);
+    const fields = Object.keys(changes).map((field) => ({ scopes: 'scope', audiences: 'audience' })[field] ?? field);
+    const client = await change(res, { operation: 'client.update', clientId, details: { fields } }, async () => {
+      const current = await store.get(clientId);
+      if (!current) throw clientNotFound(clientId);
+      return store.update(clientId, applyChanges(current.metadata, changes));
+    });
+    res.json(grace.show(clientJson(client)));
+  };
+
+  const rotate: RequestHandler = async (req, res) => {
+    const clientId = clientIdParam(req);
+    const { expiresIn } = parseRotateRequest(req.body);
+    const result = await change(
+      res,
+      {
+        operation: 'secret.rotate',
+        clientId,
+        secretId: (r) => r.secretId,
+        ...(expiresIn === undefined ? {} : { details: { old_secrets_expire_in: expiresIn } }),
+      },
+      async () => {
+        const before = await store.get(clientId);
+        if (!before) throw clientNotFound(clientId);
+        const added = await store.addSecret(clientId);
+        if (expiresIn === undefined) return added;
+        const expiresAt = new Date(options.now().getTime() + expiresIn * 1000);
+        try {
+          await grace.expire(
+            clientId,
+            before.secrets.map((secret) => secret.id),
+            expiresAt,
+          );
+        } catch (err) {
+          // Nobody will ever see the new secret: take it back rather than leave an unknown one behind.
+          await store.removeSecret(clientId, added.secretId).catch(() => undefined);
+          throw err;
+        }
+        return added;
+      },
+    );
+    res.status(201).json(grace.show(rotatedSecretJson(result.client, result.secret, result.secretId)));
+  };
+
+  const retire: RequestHandler = async (req, res) => {
+    const clientId = clientIdParam(req);
+    const secretId = parseSecretId(req.params.secretId);
+    const client = await change(res, { operation: 'secret.retire', clientId, secretId: () => secretId }, async () => {
+      const result = await store.removeSecret(clientId, secretId);
+      await grace.forget(clientId, secretId);
+      return result;
+    });
+    res.json(grace.show(clientJson(client)));
+  };
+
+  router.route('/api/clients/add').post(body, add);
+  router.route('/api/clients/remove').post(body, remove);
+  router.route('/api/clients').get(list).all(methodNotAllowed('GET'));
+  router
+    .route('/api/clients/:id')
+    .get(get)
+    .patch(body, update)
+    .all((req, res, next) => {
+      // add and remove are POST routes of their own (names from the design notes); a client may
+      // still be called "add" and read or patched here.
+      const id = req.params.id;
+      const allowed = id === 'add' || id === 'remove' ? ['GET', 'PATCH', 'POST'] : ['GET', 'PATCH'];
+      methodNotAllowed(...allowed)(req, res, next);
+    });
+  router.route('/api/clients/:id/secrets').post(body, rotate).all(methodNotAllowed('POST'));
+  router.route('/api/clients/:id/secrets/:secretId').delete(body, retire).all(methodNotAllowed('DELETE'));
+  return router;
+}

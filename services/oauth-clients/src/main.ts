@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { ConfigError, createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
+import { loadStoreKey, openStore } from '@swarm-oauth/store';
+import { readAdminToken } from './admin-auth.js';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+
+async function main(): Promise<void> {
+  let logger = createLogger({ service: 'oauth-clients' });
+  try {
+    const config = loadConfig();
+    logger = createLogger({ service: 'oauth-clients', level: config.logLevel });
+    let adminToken: string | undefined;
+    if (config.adminAuthDisabled) {
+      logger.warn(
+        { setting: 'OAUTH_ADMIN_AUTH_DISABLED' },
+        'ADMIN AUTHENTICATION IS DISABLED: anyone who can reach this service can add, change and remove ' +
+          'OAuth clients. For local development only; never in a swarm.',
+      );
+    } else {
+      adminToken = await readAdminToken(config.adminTokenFile);
+    }
+    const storeKey = await loadStoreKey(config.storeKeyFile);
+    const store = await openStore({
+      dir: config.storeDir,
+      key: storeKey,
+      pollIntervalMs: config.storePollIntervalMs,
+      logger,
+    });
+    const metrics = createMetrics();
+    const background = new AbortController();
+    const app = createApp({
+      store,
+      storeKey,
+      logger,
+      metrics,
+      signal: background.signal,
+      bodyLimitBytes: config.bodyLimitBytes,
+      ...(adminToken === undefined ? { adminAuthDisabled: true } : { adminToken }),
+    });
+    await serve(app, {
+      port: config.port,
+      host: config.host,
+      logger,
+      onClose: () => {
+        background.abort();
+        return store.close();
+      },
+    });
+  } catch (err) {
+    // A start-up problem is one clear line naming the setting; no stack for configuration mistakes.
+    if (err instanceof ConfigError || (err as { code?: unknown }).code !== undefined) {
+      logger.fatal({ code: (err as { code?: unknown }).code }, `cannot start: ${(err as Error).message}`);
+    } else {
+      logger.fatal({ err }, 'cannot start');
+    }
+    process.exit(1);
+  }
+}
+
+await main();
