@@ -1,0 +1,179 @@
+import { describe, expect, it } from '@jest/globals';
+import { copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CorruptRecordError, openStore, StoreKeyError, WrongStoreKeyError } from '../src/index.js';
+import { clientFileName } from '../src/client-file-name.js';
+import { deriveStoreKeys } from '../src/store-key.js';
+import { newKey, RecordingLogger, storeHarness } from './store-harness.js';
+
+const harness = storeHarness();
+
+const WRONG_KEY_MESSAGE = (dir: string) =>
+  `the store key does not match the client store in ${dir}: the store was created with a different key. ` +
+  'Use the key file the volume was created with; a new key cannot read the existing clients.';
+
+function fileOf(key: Buffer, clientId: string): string {
+  return clientFileName(deriveStoreKeys(key), clientId);
+}
+
+describe('openStore on a new directory', () => {
+  it('creates the directory and a sealed meta file, and nothing else', async () => {
+    const dir = join(await harness.tempDir(), 'nested', 'clients');
+    const store = await harness.open({ dir, key: newKey() });
+    expect(store.size).toBe(0);
+    expect(await readdir(dir)).toEqual(['.store-meta']);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await readFile(join(dir, '.store-meta'))).subarray(0, 4).toString()).toBe('SWOS');
+  });
+
+  it('rejects a key that is not 32 bytes with store_key_invalid', async () => {
+    const dir = await harness.tempDir();
+    const err = await openStore({ dir, key: Buffer.alloc(16) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreKeyError);
+    expect((err as StoreKeyError).code).toBe('store_key_invalid');
+  });
+});
+
+describe('openStore with the wrong key', () => {
+  it('fails with wrong_store_key and says to use the original key, even with no clients yet', async () => {
+    const dir = await harness.tempDir();
+    const store = await harness.open({ dir, key: newKey() });
+    await store.close();
+    const err = await openStore({ dir, key: newKey(), watch: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WrongStoreKeyError);
+    expect((err as WrongStoreKeyError).code).toBe('wrong_store_key');
+    expect((err as Error).message).toBe(WRONG_KEY_MESSAGE(dir));
+  });
+
+  it('fails the same way when the meta file is missing but client files use another key', async () => {
+    const dir = await harness.tempDir();
+    const store = await harness.open({ dir, key: newKey() });
+    await store.add({ clientId: 'a' });
+    await store.close();
+    await unlink(join(dir, '.store-meta'));
+    const err = await openStore({ dir, key: newKey(), watch: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WrongStoreKeyError);
+  });
+
+  it('recreates a missing meta file when the client files match the key', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const first = await harness.open({ dir, key });
+    const { secret } = await first.add({ clientId: 'a' });
+    await first.close();
+    await unlink(join(dir, '.store-meta'));
+    const again = await harness.open({ dir, key });
+    expect(await again.authenticate('a', secret)).toBeDefined();
+    expect((await readdir(dir)).includes('.store-meta')).toBe(true);
+  });
+});
+
+describe('bad files', () => {
+  it('skips a flipped byte and a file copied to another id, logs each once by name, and loads the rest', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const secrets = new Map<string, string>();
+    for (const id of ['good-1', 'good-2', 'flipped', 'victim', 'source']) {
+      secrets.set(id, (await writer.add({ clientId: id, metadata: { marker: `m-${id}` } })).secret);
+    }
+    await writer.close();
+
+    const flippedPath = join(dir, fileOf(key, 'flipped'));
+    const bytes = await readFile(flippedPath);
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 0x40;
+    await writeFile(flippedPath, bytes);
+    // An attacker with write access replaces victim's file with source's (whose secret they know).
+    await copyFile(join(dir, fileOf(key, 'source')), join(dir, fileOf(key, 'victim')));
+
+    const logger = new RecordingLogger();
+    const reader = await harness.open({ dir, key, logger });
+    expect(reader.list().map((c) => c.clientId)).toEqual(['good-1', 'good-2', 'source']);
+    expect(await reader.authenticate('good-1', secrets.get('good-1') as string)).toBeDefined();
+    expect(await reader.authenticate('victim', secrets.get('source') as string)).toBeUndefined();
+    expect(await reader.authenticate('victim', secrets.get('victim') as string)).toBeUndefined();
+    expect(await reader.get('flipped')).toBeUndefined();
+
+    const files = logger.warnings.map((w) => w.obj.file).sort();
+    expect(files).toEqual([fileOf(key, 'flipped'), fileOf(key, 'victim')].sort());
+    for (const warning of logger.warnings) {
+      expect(warning.obj).toEqual({ file: warning.obj.file, code: 'corrupt_record', reason: 'auth_failed' });
+      expect(warning.msg).toBe(
+        `skipping a client file that failed to decrypt or parse: ${String(warning.obj.file)}: ` +
+          'authentication failed: the data was altered or belongs elsewhere',
+      );
+      for (const id of secrets.keys()) expect(JSON.stringify(warning)).not.toContain(id);
+    }
+
+    // Read-through, polls and a refresh do not report the same file version again.
+    await reader.refresh();
+    await reader.get('victim');
+    expect(logger.warnings).toHaveLength(2);
+
+    // A new version of the file is judged afresh: once repaired, the client is back.
+    await unlink(join(dir, fileOf(key, 'victim')));
+    await reader.refresh();
+    const repair = await harness.open({ dir, key });
+    const readded = await repair.add({ clientId: 'victim' });
+    await reader.refresh();
+    expect(await reader.authenticate('victim', readded.secret)).toBeDefined();
+  });
+
+  it('reports a damaged file that an update would build on as corrupt_record', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const store = await harness.open({ dir, key });
+    await store.add({ clientId: 'a' });
+    await writeFile(join(dir, fileOf(key, 'a')), 'garbage');
+    const err = await store.update('a', { scopes: ['x'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptRecordError);
+    expect((err as CorruptRecordError).reason).toBe('truncated');
+    expect((err as CorruptRecordError).file).toBe(fileOf(key, 'a'));
+  });
+
+  it('ignores subdirectories, unrelated files and temp files, and deletes temp files older than a minute', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const { secret } = await writer.add({ clientId: 'a' });
+    await writer.close();
+    await mkdir(join(dir, 'signing-keys'));
+    await writeFile(join(dir, 'signing-keys', 'k1'), 'x');
+    await writeFile(join(dir, 'README'), 'hello');
+    await writeFile(join(dir, '.tmp-fresh'), 'half a write');
+    await writeFile(join(dir, '.tmp-old'), 'half a write');
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(join(dir, '.tmp-old'), old, old);
+
+    const logger = new RecordingLogger();
+    const store = await harness.open({ dir, key, logger });
+    expect(store.size).toBe(1);
+    expect(await store.authenticate('a', secret)).toBeDefined();
+    expect(logger.warnings).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(
+      ['.store-meta', '.tmp-fresh', 'README', fileOf(key, 'a'), 'signing-keys'].sort(),
+    );
+  });
+});
+
+describe('cold open', () => {
+  it('loads 2,000 clients written by another store instance, all verifiable', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const secrets: string[] = [];
+    for (let i = 0; i < 2000; i += 100) {
+      const batch = await Promise.all(
+        Array.from({ length: 100 }, (_, j) => writer.add({ clientId: `svc-${i + j}` })),
+      );
+      secrets.push(...batch.map((b) => b.secret));
+    }
+    await writer.close();
+    const started = Date.now();
+    const reader = await harness.open({ dir, key });
+    const elapsed = Date.now() - started;
+    expect(reader.size).toBe(2000);
+    expect(await reader.authenticate('svc-1234', secrets[1234] as string)).toBeDefined();
+    expect(elapsed).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,114 @@
+import { describe, expect, it } from '@jest/globals';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StoreEvent } from '../src/index.js';
+import { clientFileName } from '../src/client-file-name.js';
+import { deriveStoreKeys } from '../src/store-key.js';
+import { newKey, storeHarness, waitUntil } from './store-harness.js';
+
+const harness = storeHarness();
+
+async function twoStores(readerOptions: { pollIntervalMs?: number; watch?: boolean } = {}) {
+  const dir = await harness.tempDir();
+  const key = newKey();
+  const writer = await harness.open({ dir, key });
+  const reader = await harness.open({ dir, key, ...readerOptions });
+  return { dir, key, writer, reader };
+}
+
+describe('read-through', () => {
+  it('finds a client another instance added a moment ago, before any poll or watch event', async () => {
+    const { writer, reader } = await twoStores({ pollIntervalMs: 60_000, watch: false });
+    expect(await reader.get('late')).toBeUndefined(); // a miss is not remembered...
+    const { client, secret } = await writer.add({ clientId: 'late', scopes: ['x'] });
+    expect(await reader.authenticate('late', secret)).toEqual(client); // ...so the client is found at once
+    expect(await reader.get('late')).toEqual(client);
+    expect(reader.size).toBe(1);
+  });
+
+  it('announces a client found by read-through as added', async () => {
+    const { writer, reader } = await twoStores();
+    const events: StoreEvent[] = [];
+    reader.subscribe((event) => events.push(event));
+    await writer.add({ clientId: 'a' });
+    await reader.get('a');
+    expect(events).toEqual([{ type: 'added', clientId: 'a' }]);
+  });
+
+  it('shares one disk read among concurrent misses for the same id', async () => {
+    const { writer, reader } = await twoStores();
+    const { client } = await writer.add({ clientId: 'a' });
+    const views = await Promise.all(Array.from({ length: 50 }, () => reader.get('a')));
+    for (const view of views) expect(view).toBe(views[0]);
+    expect(views[0]).toEqual(client);
+  });
+});
+
+describe('polling without fs.watch', () => {
+  it('stops authenticating a client removed by another instance within the poll interval', async () => {
+    const { writer, reader } = await twoStores({ pollIntervalMs: 100, watch: false });
+    const { secret } = await writer.add({ clientId: 'gone-soon' });
+    expect(await reader.authenticate('gone-soon', secret)).toBeDefined();
+    const removedAt = Date.now();
+    await writer.remove('gone-soon');
+    await waitUntil(async () => (await reader.authenticate('gone-soon', secret)) === undefined, 2000, 2);
+    const lag = Date.now() - removedAt;
+    expect(lag).toBeLessThanOrEqual(100 + 60);
+  });
+
+  it('notices removal by a plain unlink (another tool) the same way', async () => {
+    const { dir, key, writer, reader } = await twoStores({ pollIntervalMs: 50, watch: false });
+    const { secret } = await writer.add({ clientId: 'a' });
+    await reader.get('a');
+    const removedAt = Date.now();
+    await unlink(join(dir, clientFileName(deriveStoreKeys(key), 'a')));
+    await waitUntil(async () => (await reader.authenticate('a', secret)) === undefined, 2000, 2);
+    expect(Date.now() - removedAt).toBeLessThanOrEqual(50 + 60);
+  });
+
+  it('picks up adds, changes and removals by another instance and reports them as events', async () => {
+    const { writer, reader } = await twoStores({ pollIntervalMs: 50, watch: false });
+    const events: StoreEvent[] = [];
+    reader.subscribe((event) => events.push(event));
+    await writer.add({ clientId: 'a', scopes: ['one'] });
+    await waitUntil(() => reader.size === 1, 2000);
+    const updated = await writer.update('a', { scopes: ['two'] });
+    await waitUntil(() => reader.list()[0]?.revision === 2, 2000);
+    expect(reader.list()).toEqual([updated]);
+    const rotated = await writer.addSecret('a');
+    await waitUntil(() => reader.list()[0]?.revision === 3, 2000);
+    expect(await reader.authenticate('a', rotated.secret)).toEqual(rotated.client);
+    await writer.remove('a');
+    await waitUntil(() => reader.size === 0, 2000);
+    expect(events).toEqual([
+      { type: 'added', clientId: 'a' },
+      { type: 'changed', clientId: 'a' },
+      { type: 'changed', clientId: 'a' },
+      { type: 'removed', clientId: 'a' },
+    ]);
+  });
+
+  it("refresh() applies another instance's changes at once", async () => {
+    const { writer, reader } = await twoStores({ pollIntervalMs: 60_000, watch: false });
+    await writer.add({ clientId: 'a' });
+    await writer.add({ clientId: 'b' });
+    await reader.refresh();
+    expect(reader.list().map((c) => c.clientId)).toEqual(['a', 'b']);
+    await writer.remove('a');
+    await reader.refresh();
+    expect(reader.list().map((c) => c.clientId)).toEqual(['b']);
+  });
+});
+
+describe('fs.watch as an accelerator', () => {
+  it('notices a removal long before the poll interval when watching works', async () => {
+    const { writer, reader } = await twoStores({ pollIntervalMs: 60_000, watch: true });
+    const { secret } = await writer.add({ clientId: 'a' });
+    await writer.add({ clientId: 'b' });
+    await waitUntil(() => reader.size === 2, 2000);
+    await writer.remove('a');
+    const lag = await waitUntil(async () => reader.list().length === 1, 2000);
+    expect(lag).toBeLessThan(1000);
+    expect(await reader.authenticate('a', secret)).toBeUndefined();
+  });
+});
