@@ -1,0 +1,46 @@
+// The one public entry of @swarm-oauth/client.
+export {
+  AccessTokenError,
+  SwarmOAuthError,
+  TokenClientConfigError,
+  TokenRequestError,
+  type AccessTokenRejection,
+  type BearerErrorCode,
+} from './client-errors.js';
+export {
+  createTokenClient,
+  type CachedTokenResponse,
+  type TokenClient,
+  type TokenClientOptions,
+} from './token-client.js';
+export type { TokenParameters, TokenResponse } from './token-request.js';
+export {
+  createAuthorizedFetch,
+  type AuthorizedFetch,
+  type AuthorizedFetchOptions,
+  type TokenSource,
+} from './authorized-fetch.js';
+export {
+  certificateKeySet,
+  jwksUrlForIssuer,
+  remoteKeySet,
+  type KeySet,
+  type RemoteKeySetOptions,
+} from './key-sets.js';
+export {
+  createAccessTokenVerifier,
+  verifyAccessToken,
+  type AccessTokenCheck,
+  type AccessTokenClaims,
+  type AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+  type VerifiedAccessToken,
+  type VerifyAccessTokenOptions,
+} from './verify-access-token.js';
+export {
+  getAuth,
+  requireToken,
+  type RequestWithAuth,
+  type RequireTokenOptions,
+  type TokenMiddleware,
+} from './require-token.js';

@@ -1,0 +1,129 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  errors,
+  importX509,
+  type CryptoKey,
+  type JWK,
+  type JWSHeaderParameters,
+} from 'jose';
+
+/** Resolves the verification key for a token's protected header (jose's JWTVerifyGetKey shape). */
+export type KeySet = (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey>;
+
+export interface RemoteKeySetOptions {
+  /** Minimum time between two fetches caused by an unknown kid (default 30000 ms). */
+  cooldownMs?: number;
+  /** Refetch the set when it is older than this, even with no unknown kid (default 600000 ms). */
+  maxAgeMs?: number;
+  /** Per fetch (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * The token service's JWKS (RFC 7517) through jose: cached, refetched at once when a token names
+ * an unknown kid (a new signing key), but at most once per cooldown so forged kids cannot turn
+ * every request into a fetch.
+ */
+export function remoteKeySet(jwksUrl: string | URL, options: RemoteKeySetOptions = {}): KeySet {
+  return createRemoteJWKSet(new URL(jwksUrl), {
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    cacheMaxAge: options.maxAgeMs ?? 600_000,
+    timeoutDuration: options.timeoutMs ?? 5_000,
+  });
+}
+
+/** The JWKS URL the token service publishes for an issuer: `<issuer>/.well-known/jwks.json`. */
+export function jwksUrlForIssuer(issuer: string): URL {
+  const base = new URL(issuer);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL('.well-known/jwks.json', base);
+}
+
+const certificatePattern = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+interface Certificate {
+  readonly pem: string;
+  /** Every identifier a token header may use to name this certificate's key. */
+  readonly ids: Promise<ReadonlySet<string>>;
+  readonly keys: Map<string, Promise<CryptoKey | undefined>>;
+}
+
+function base64url(digest: Buffer): string {
+  return digest.toString('base64url');
+}
+
+async function identifiers(certificate: X509Certificate): Promise<ReadonlySet<string>> {
+  const ids = new Set([
+    // RFC 7515 §4.1.7-8: x5t and x5t#S256 are thumbprints of the DER certificate.
+    base64url(createHash('sha1').update(certificate.raw).digest()),
+    base64url(createHash('sha256').update(certificate.raw).digest()),
+  ]);
+  try {
+    // RFC 7638 thumbprint: the usual kid of a key published in a JWKS.
+    ids.add(await calculateJwkThumbprint(certificate.publicKey.export({ format: 'jwk' }) as JWK, 'sha256'));
+  } catch {
+    // A key type jose cannot thumbprint is still usable by trying it (see certificateKeySet).
+  }
+  return ids;
+}
+
+function parseCertificates(pem: string | readonly string[]): Certificate[] {
+  const blocks = (typeof pem === 'string' ? [pem] : [...pem]).flatMap(
+    (text) => text.match(certificatePattern) ?? [],
+  );
+  if (blocks.length === 0)
+    throw new TypeError('certificatePem holds no PEM certificate (-----BEGIN CERTIFICATE-----).');
+  return blocks.map((block) => {
+    // Parsed now so a broken certificate fails at start, not on the first request.
+    const certificate = new X509Certificate(block);
+    return { pem: block, ids: identifiers(certificate), keys: new Map() };
+  });
+}
+
+function keyFor(certificate: Certificate, alg: string): Promise<CryptoKey | undefined> {
+  let key = certificate.keys.get(alg);
+  if (key === undefined) {
+    // A certificate whose key type does not fit the algorithm is simply not a candidate.
+    key = importX509(certificate.pem, alg).catch(() => undefined);
+    certificate.keys.set(alg, key);
+  }
+  return key;
+}
+
+/**
+ * Offline verification from the PEM certificate(s) of GET /api/cert, for services that cannot reach
+ * the JWKS. A token's key is picked by x5t#S256, x5t or kid (matched against the JWK thumbprint and
+ * the certificate thumbprints); when nothing names a certificate, every certificate whose key fits
+ * the algorithm is tried in turn (jose's multiple-matching-keys protocol).
+ */
+export function certificateKeySet(pem: string | readonly string[]): KeySet {
+  const certificates = parseCertificates(pem);
+  return async (header) => {
+    const { alg } = header;
+    if (typeof alg !== 'string' || alg === '' || alg === 'none' || alg.startsWith('HS')) {
+      throw new errors.JOSENotSupported('Unsupported "alg" value for a certificate');
+    }
+    const wanted = [header['x5t#S256'], header.x5t, header.kid].filter(
+      (id): id is string => typeof id === 'string',
+    );
+    const named: Certificate[] = [];
+    for (const certificate of certificates) {
+      const ids = await certificate.ids;
+      if (wanted.some((id) => ids.has(id))) named.push(certificate);
+    }
+    const pool = named.length > 0 ? named : certificates;
+    const keys = (await Promise.all(pool.map((certificate) => keyFor(certificate, alg)))).filter(
+      (key): key is CryptoKey => key !== undefined,
+    );
+    const [only] = keys;
+    if (only === undefined) throw new errors.JWKSNoMatchingKey();
+    if (keys.length === 1) return only;
+    const multiple = new errors.JWKSMultipleMatchingKeys();
+    multiple[Symbol.asyncIterator] = async function* () {
+      yield* keys;
+    };
+    throw multiple;
+  };
+}

@@ -1,0 +1,82 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerChallenge, parseAuthorization } from './bearer-challenge.js';
+import { AccessTokenError } from './client-errors.js';
+import {
+  createAccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+  type VerifiedAccessToken,
+} from './verify-access-token.js';
+
+declare global {
+  // Declaration merging: with express installed, `req.auth` is typed on every Request.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      auth?: VerifiedAccessToken;
+    }
+  }
+}
+
+export interface RequireTokenOptions extends AccessTokenVerifierOptions {
+  /** The realm of the challenge (RFC 6750 §3); defaults to the first audience. */
+  realm?: string | undefined;
+}
+
+/** A request that may carry the verified token (plain node:http, express, or anything like them). */
+export type RequestWithAuth = IncomingMessage & { auth?: VerifiedAccessToken };
+
+export type TokenMiddleware = (
+  req: RequestWithAuth,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => Promise<void>;
+
+function refuse(res: ServerResponse, realm: string | undefined, error: AccessTokenError): void {
+  const body =
+    error.bearerError === undefined
+      ? { error: 'unauthorized', error_description: error.message }
+      : { error: error.bearerError, error_description: error.message };
+  res.statusCode = error.status;
+  if (error.status !== 503) res.setHeader('WWW-Authenticate', bearerChallenge(realm, error));
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Express (or connect / node:http) middleware that lets a request through only with a valid access
+ * token carrying the required scopes, and puts the verified token on `req.auth`. Refusals follow
+ * RFC 6750 §3: 401 invalid_token, 403 insufficient_scope, 400 invalid_request, each with its
+ * WWW-Authenticate challenge. Options are checked and the key set built here, not on the first request.
+ */
+export function requireToken(options: RequireTokenOptions): TokenMiddleware {
+  const verify = createAccessTokenVerifier(options);
+  const realm =
+    options.realm ?? (typeof options.audience === 'string' ? options.audience : options.audience[0]);
+  return async (req, res, next) => {
+    const authorization = parseAuthorization(req.headers.authorization);
+    if (authorization.kind !== 'bearer') {
+      const reason = authorization.kind === 'absent' ? 'missing_token' : 'malformed_header';
+      refuse(res, realm, new AccessTokenError(reason));
+      return;
+    }
+    try {
+      req.auth = await verify(authorization.token);
+    } catch (err) {
+      if (!(err instanceof AccessTokenError)) {
+        next(err);
+        return;
+      }
+      refuse(res, realm, err);
+      return;
+    }
+    next();
+  };
+}
+
+/** The verified token of a request that passed requireToken; throws if the middleware did not run. */
+export function getAuth(req: { auth?: VerifiedAccessToken }): VerifiedAccessToken {
+  if (req.auth === undefined)
+    throw new TypeError('getAuth(req) called on a route that requireToken does not protect.');
+  return req.auth;
+}
