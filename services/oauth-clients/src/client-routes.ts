@@ -167,6 +167,10 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     res.json(grace.show(clientJson(client)));
   };
 
+  // A restarted service first reads its grace schedule, so every answer shows the secrets' expiries.
+  router.use('/api/clients', (_req, _res, next) => {
+    grace.loaded.then(() => next(), next);
+  });
   router.route('/api/clients/add').post(body, add);
   router.route('/api/clients/remove').post(body, remove);
   router.route('/api/clients').get(list).all(methodNotAllowed('GET'));

@@ -39,6 +39,8 @@ export interface SecretGraceOptions {
 }
 
 export interface SecretGrace {
+  /** Resolves once the schedule has been read (so `show` is complete); never rejects. */
+  readonly loaded: Promise<void>;
   /** Schedules the retirement of `secretIds` at `expiresAt`; an earlier time already set is kept. */
   expire(clientId: string, secretIds: readonly string[], expiresAt: Date): Promise<void>;
   /** Drops the schedule of one secret, or of all of a client's secrets. */
@@ -119,6 +121,7 @@ export function createSecretGrace(options: SecretGraceOptions): SecretGrace {
   }
 
   const grace: SecretGrace = {
+    loaded,
     async expire(clientId, secretIds, expiresAt) {
       await loaded;
       const at = expiresAt.getTime();

@@ -1,0 +1,320 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { adminFixture, BEARER, type AdminFixture } from './admin-fixture.js';
+import { expectError, ISO_TIME, SECRET, SECRET_ID } from './expect-error.js';
+
+let f: AdminFixture;
+beforeEach(async () => {
+  f = await adminFixture();
+});
+afterEach(async () => {
+  await f.close();
+});
+
+const post = (path: string, body?: object | string) => {
+  const req = request(f.app).post(path).set('Authorization', BEARER);
+  return body === undefined ? req : req.send(body);
+};
+const get = (path: string) => request(f.app).get(path).set('Authorization', BEARER);
+const patch = (path: string, body: object) => request(f.app).patch(path).set('Authorization', BEARER).send(body);
+
+async function addClient(body: object) {
+  const res = await post('/api/clients/add', body);
+  expect(res.status).toBe(201);
+  return res.body as { client_id: string; client_secret: string; secret_id: string };
+}
+
+describe('POST /api/clients/add', () => {
+  it('answers 201 with the secret shown once, and the client reads back without any secret', async () => {
+    const res = await post('/api/clients/add', {
+      client_id: 'orders',
+      scope: 'orders.read orders.write',
+      audience: 'https://api.example/orders',
+      metadata: { team: 'payments' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.location).toBe('/api/clients/orders');
+    const body = res.body as Record<string, unknown> & { client_secret: string; secret_id: string; created_at: string };
+    expect(body).toEqual({
+      client_id: 'orders',
+      client_secret: expect.stringMatching(SECRET),
+      secret_id: expect.stringMatching(SECRET_ID),
+      scope: 'orders.read orders.write',
+      audience: ['https://api.example/orders'],
+      metadata: { team: 'payments' },
+      secrets: [{ id: body.secret_id, created_at: body.created_at }],
+      created_at: expect.stringMatching(ISO_TIME),
+      updated_at: body.created_at,
+      revision: 1,
+    });
+
+    const read = await get('/api/clients/orders');
+    expect(read.status).toBe(200);
+    expect(read.headers['cache-control']).toBe('no-store');
+    const { client_secret: secret, secret_id: _secretId, ...withoutSecret } = body;
+    expect(read.body).toEqual(withoutSecret);
+    expect(read.text).not.toContain(secret);
+    expect(await f.store.authenticate('orders', secret)).toBeDefined();
+  });
+
+  it('takes audience as an array and needs nothing but client_id', async () => {
+    await post('/api/clients/add', { client_id: 'a.b_c-1', audience: ['x', 'y', 'x'] }).expect(201);
+    await post('/api/clients/add', { client_id: 'bare' }).expect(201);
+    const list = await get('/api/clients');
+    expect(
+      (list.body as { clients: Array<Record<string, unknown>> }).clients.map(({ client_id, scope, audience, metadata }) => ({
+        client_id,
+        scope,
+        audience,
+        metadata,
+      })),
+    ).toEqual([
+      { client_id: 'a.b_c-1', scope: '', audience: ['x', 'y'], metadata: {} },
+      { client_id: 'bare', scope: '', audience: [], metadata: {} },
+    ]);
+  });
+
+  it('answers 409 client_exists for a taken id and changes nothing', async () => {
+    const first = await addClient({ client_id: 'orders', scope: 'a' });
+    const res = await post('/api/clients/add', { client_id: 'orders', scope: 'b' });
+    expectError(res, 409, 'client_exists', 'Client orders already exists. Nothing was changed.');
+    const read = await get('/api/clients/orders');
+    expect(read.body).toMatchObject({ scope: 'a', revision: 1, secrets: [{ id: first.secret_id }] });
+    expect(await f.store.authenticate('orders', first.client_secret)).toBeDefined();
+  });
+
+  it.each([
+    [{}, 'client_id: is required.'],
+    [{ client_id: '-x' }, 'client_id: client id must start with a letter or a digit.'],
+    [{ client_id: 7 }, 'client_id: client id must be a string.'],
+    [{ client_id: 'a/b' }, "client_id: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed)."],
+    [{ client_id: 'x'.repeat(129) }, 'client_id: client id is 129 characters long; at most 128 are allowed.'],
+    [
+      { client_id: 'a', scope: 'ok bad"quote' },
+      'scope: token 2 has a character RFC 6749 §3.3 does not allow (printable ASCII only, no \'"\' or \'\\\'; separate tokens with spaces).',
+    ],
+    [{ client_id: 'a', scope: ['x'] }, 'scope: must be a string of space-separated scope tokens.'],
+    [{ client_id: 'a', scope: 'x'.repeat(129) }, 'scope: token 1 is 129 characters long; at most 128 are allowed.'],
+    [{ client_id: 'a', audience: [''] }, 'audience[0]: must be a non-empty string.'],
+    [{ client_id: 'a', audience: ['ok', 'tab\there'] }, 'audience[1]: must not contain white space or control characters.'],
+    [{ client_id: 'a', audience: 5 }, 'audience: must be a string or an array of strings.'],
+    [{ client_id: 'a', metadata: { k: 1 } }, 'metadata["k"]: must be a string.'],
+    [{ client_id: 'a', metadata: ['x'] }, 'metadata: must be an object of string values.'],
+    [{ client_id: 'a', metadata: { '': 'v' } }, 'metadata: keys must be 1-128 characters long (one is 0).'],
+    [{ client_id: 'a', client_secret: 'mine' }, 'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata.'],
+    [[{ client_id: 'a' }], 'The request body must be a JSON object.'],
+  ])('answers 400 invalid_request naming the field for %j', async (body, description) => {
+    const res = await post('/api/clients/add', body);
+    expectError(res, 400, 'invalid_request', description);
+    expect((await get('/api/clients')).body).toEqual({ clients: [] });
+  });
+
+  it('keeps a metadata key named __proto__ as plain data', async () => {
+    await post('/api/clients/add', '{"client_id":"p","metadata":{"__proto__":"x","a":"b"}}')
+      .set('Content-Type', 'application/json')
+      .expect(201);
+    expect((await get('/api/clients/p')).body).toMatchObject({ metadata: { ['__proto__']: 'x', a: 'b' } });
+  });
+});
+
+describe('POST /api/clients/remove', () => {
+  it('answers 200 removed: true, and the client and all its secrets are gone', async () => {
+    const added = await addClient({ client_id: 'orders' });
+    const rotated = (await post('/api/clients/orders/secrets', {}).expect(201)).body as { client_secret: string };
+    const res = await post('/api/clients/remove', { client_id: 'orders' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ client_id: 'orders', removed: true });
+    expectError(await get('/api/clients/orders'), 404, 'client_not_found', 'Client orders does not exist.');
+    const reader = await f.openReader();
+    for (const secret of [added.client_secret, rotated.client_secret]) {
+      expect(await f.store.authenticate('orders', secret)).toBeUndefined();
+      expect(await reader.authenticate('orders', secret)).toBeUndefined();
+    }
+  });
+
+  it('answers 404 client_not_found for an unknown id', async () => {
+    expectError(await post('/api/clients/remove', { client_id: 'ghost' }), 404, 'client_not_found', 'Client ghost does not exist.');
+  });
+
+  it('answers 400 when client_id is missing or not alone', async () => {
+    expectError(await post('/api/clients/remove', {}), 400, 'invalid_request', 'client_id: is required.');
+    expectError(
+      await post('/api/clients/remove', { client_id: 'a', force: true }),
+      400,
+      'invalid_request',
+      'Unknown field "force"; allowed: client_id.',
+    );
+  });
+});
+
+describe('GET /api/clients', () => {
+  it('pages in client id order with next_after until the last page', async () => {
+    for (const id of ['c3', 'c1', 'c5', 'c2', 'c4']) await addClient({ client_id: id });
+    const ids = (res: request.Response) => (res.body as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id);
+
+    const first = await get('/api/clients?limit=2');
+    expect([first.status, ids(first), first.body.next_after]).toEqual([200, ['c1', 'c2'], 'c2']);
+    const second = await get('/api/clients?after=c2&limit=2');
+    expect([ids(second), second.body.next_after]).toEqual([['c3', 'c4'], 'c4']);
+    const last = await get('/api/clients?after=c4&limit=2');
+    expect(last.body).toEqual({ clients: [expect.objectContaining({ client_id: 'c5' })] });
+    const all = await get('/api/clients');
+    expect(ids(all)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
+    expect(all.body.next_after).toBeUndefined();
+    expect(all.text).not.toMatch(/client_secret|hash/);
+  });
+
+  it.each([
+    ['limit=0', 'limit: must be a whole number from 1 to 1000.'],
+    ['limit=1001', 'limit: must be a whole number from 1 to 1000.'],
+    ['limit=ten', 'limit: must be a whole number from 1 to 1000.'],
+    ['limit=1&limit=2', 'limit: must be a whole number from 1 to 1000.'],
+    ['after=a%2Fb', "after: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed)."],
+    ['page=2', 'Unknown query parameter "page"; allowed: after, limit.'],
+  ])('answers 400 invalid_request for ?%s', async (query, description) => {
+    expectError(await get(`/api/clients?${query}`), 400, 'invalid_request', description);
+  });
+});
+
+describe('GET /api/clients/:id', () => {
+  it('answers 404 client_not_found for an unknown id and 400 for an impossible one', async () => {
+    expectError(await get('/api/clients/ghost'), 404, 'client_not_found', 'Client ghost does not exist.');
+    expectError(
+      await get('/api/clients/bad%20id'),
+      400,
+      'invalid_request',
+      "client_id: client id may contain only letters, digits, '.', '_' and '-' (character 4 is not allowed).",
+    );
+  });
+});
+
+describe('PATCH /api/clients/:id', () => {
+  it('replaces scope and audience, merges metadata, keeps the secrets, and the read shows it', async () => {
+    const added = await addClient({ client_id: 'orders', scope: 'a', audience: 'x', metadata: { team: 't', env: 'dev' } });
+    const res = await patch('/api/clients/orders', {
+      scope: 'b c',
+      audience: ['y', 'z'],
+      metadata: { env: 'prod', team: null, tier: '1' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      client_id: 'orders',
+      scope: 'b c',
+      audience: ['y', 'z'],
+      metadata: { env: 'prod', tier: '1' },
+      secrets: [{ id: added.secret_id }],
+      revision: 2,
+    });
+    expect(Object.keys(res.body.metadata as object)).toEqual(['env', 'tier']);
+    expect((await get('/api/clients/orders')).body).toEqual(res.body);
+    expect(await f.store.authenticate('orders', added.client_secret)).toBeDefined();
+  });
+
+  it('clears with null and takes application/merge-patch+json', async () => {
+    await addClient({ client_id: 'orders', scope: 'a', audience: 'x', metadata: { team: 't' } });
+    const res = await request(f.app)
+      .patch('/api/clients/orders')
+      .set('Authorization', BEARER)
+      .set('Content-Type', 'application/merge-patch+json')
+      .send(JSON.stringify({ scope: null, audience: null, metadata: null }));
+    expect(res.status).toBe(200);
+    expect((await get('/api/clients/orders')).body).toMatchObject({ scope: '', audience: [], metadata: {} });
+  });
+
+  it('answers 404 for an unknown client and 400 for an empty or wrong patch, changing nothing', async () => {
+    expectError(await patch('/api/clients/ghost', { scope: 'a' }), 404, 'client_not_found', 'Client ghost does not exist.');
+    await addClient({ client_id: 'orders', scope: 'a' });
+    expectError(
+      await patch('/api/clients/orders', {}),
+      400,
+      'invalid_request',
+      'The request body must name at least one of scope, audience, metadata.',
+    );
+    expectError(
+      await patch('/api/clients/orders', { client_id: 'other' }),
+      400,
+      'invalid_request',
+      'Unknown field "client_id"; allowed: scope, audience, metadata.',
+    );
+    expectError(
+      await patch('/api/clients/orders', { metadata: { k: 5 } }),
+      400,
+      'invalid_request',
+      'metadata["k"]: must be a string (or null to remove it).',
+    );
+    expect((await get('/api/clients/orders')).body).toMatchObject({ scope: 'a', revision: 1 });
+  });
+
+  it('applies concurrent metadata patches of one client one after another, losing none', async () => {
+    await addClient({ client_id: 'orders' });
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => patch('/api/clients/orders', { metadata: { [`k${i}`]: String(i) } }).expect(200)),
+    );
+    const read = await get('/api/clients/orders');
+    expect(Object.keys(read.body.metadata as object).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+    expect(read.body.revision).toBe(9);
+  });
+});
+
+describe('routing', () => {
+  it('answers 405 with Allow for a method a route does not have, and 404 for an unknown path', async () => {
+    const put = await request(f.app).put('/api/clients/orders').set('Authorization', BEARER).send({});
+    expectError(put, 405, 'method_not_allowed', 'PUT is not allowed here; use GET or PATCH.');
+    expect(put.headers.allow).toBe('GET, PATCH');
+    const del = await request(f.app).delete('/api/clients').set('Authorization', BEARER);
+    expectError(del, 405, 'method_not_allowed', 'DELETE is not allowed here; use GET.');
+    const getAdd = await request(f.app).delete('/api/clients/add').set('Authorization', BEARER);
+    expect(getAdd.headers.allow).toBe('GET, PATCH, POST');
+    expectError(await get('/api/nothing'), 404, 'not_found', 'No route for GET /api/nothing.');
+  });
+});
+
+describe('audit log', () => {
+  it('writes one line per change with who, what and which id, and never a secret or the admin token', async () => {
+    const added = await addClient({ client_id: 'orders' });
+    await post('/api/clients/add', { client_id: 'orders' }).expect(409);
+    await patch('/api/clients/orders', { scope: 'x' }).expect(200);
+    const rotated = (await post('/api/clients/orders/secrets', { expires_in: 600 }).expect(201)).body as {
+      client_secret: string;
+      secret_id: string;
+    };
+    await request(f.app).delete(`/api/clients/orders/secrets/${added.secret_id}`).set('Authorization', BEARER).expect(200);
+    await post('/api/clients/remove', { client_id: 'orders' }).expect(200);
+
+    const fingerprint = 'admin:' + (await import('node:crypto')).createHash('sha256').update(BEARER.slice(7)).digest('hex').slice(0, 16);
+    const audits = f.audits().map((line) => line.audit as Record<string, unknown>);
+    expect(audits.map(({ remote, ...rest }) => ({ ...rest, remote: typeof remote }))).toEqual([
+      { actor: fingerprint, remote: 'string', operation: 'client.add', client_id: 'orders', secret_id: added.secret_id, result: 'ok' },
+      { actor: fingerprint, remote: 'string', operation: 'client.add', client_id: 'orders', result: 'client_exists' },
+      { actor: fingerprint, remote: 'string', operation: 'client.update', client_id: 'orders', result: 'ok', fields: ['scope'] },
+      {
+        actor: fingerprint,
+        remote: 'string',
+        operation: 'secret.rotate',
+        client_id: 'orders',
+        secret_id: rotated.secret_id,
+        result: 'ok',
+        old_secrets_expire_in: 600,
+      },
+      { actor: fingerprint, remote: 'string', operation: 'secret.retire', client_id: 'orders', secret_id: added.secret_id, result: 'ok' },
+      { actor: fingerprint, remote: 'string', operation: 'client.remove', client_id: 'orders', result: 'ok' },
+    ]);
+    expect(audits[0]!.remote).toMatch(/127\.0\.0\.1|::1/);
+    const text = f.logText();
+    expect(text).not.toContain(added.client_secret);
+    expect(text).not.toContain(rotated.client_secret);
+    expect(text).not.toContain(BEARER.slice(7));
+  });
+
+  it('counts changes by operation and result on /metrics', async () => {
+    await addClient({ client_id: 'orders' });
+    await post('/api/clients/add', { client_id: 'orders' }).expect(409);
+    await post('/api/clients/remove', { client_id: 'ghost' }).expect(404);
+    const metrics = await request(f.app).get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.add",result="ok"} 1');
+    expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.add",result="client_exists"} 1');
+    expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.remove",result="client_not_found"} 1');
+  });
+});
