@@ -1,0 +1,75 @@
+import { access } from 'node:fs/promises';
+import { errorHandler, healthRoutes, notFound, type Logger, type Metrics } from '@swarm-oauth/server-kit';
+import type { KeySet } from '@swarm-oauth/signing-keys';
+import type { ClientStore } from '@swarm-oauth/store';
+import express, { type Express } from 'express';
+import { createAccessTokenIssuer } from './access-token.js';
+import { BruteForceLimiter } from './brute-force-limiter.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { metadataRoutes } from './metadata-routes.js';
+import { tokenEndpoint } from './token-endpoint.js';
+import { createTokenMetrics } from './token-metrics.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'issuer' | 'tokenTtlSeconds' | 'defaultAudience' | 'bruteForce' | 'trustProxy'>;
+  store: ClientStore;
+  keys: KeySet;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+}
+
+/** The token service as an express app; it never listens (main.ts does). */
+export function createApp(deps: AppDeps): Express {
+  const { config, store, keys, logger, metrics } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app = express();
+  app.disable('x-powered-by');
+  // ETags would hash every token response for nothing: token responses are never cached.
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(metrics.requestMetrics);
+  app.use(
+    healthRoutes({
+      checks: {
+        store: async () => {
+          store.list({ limit: 1 }); // throws once the store is closed
+          await access(store.dir);
+        },
+        signing_keys: () => {
+          keys.activeKey();
+          keys.checkUsable();
+        },
+      },
+      metrics,
+    }),
+  );
+  app.use(metadataRoutes({ issuer: config.issuer, keys, store }));
+  app.use(
+    tokenEndpoint({
+      store,
+      tokens: createAccessTokenIssuer({
+        issuer: config.issuer,
+        ttlSeconds: config.tokenTtlSeconds,
+        keys,
+        clock,
+      }),
+      limiter: new BruteForceLimiter(
+        {
+          clientFailures: config.bruteForce.clientFailures,
+          addressFailures: config.bruteForce.addressFailures,
+          windowMs: config.bruteForce.windowSeconds * 1000,
+        },
+        () => clock.now(),
+      ),
+      defaultAudience: config.defaultAudience,
+      metrics: createTokenMetrics(metrics),
+      logger,
+    }),
+  );
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,94 @@
+import { unescape as unescapeQueryComponent } from 'node:querystring';
+import type { FormParameters } from './form-body.js';
+import { InvalidClientError, InvalidRequestError } from './oauth-errors.js';
+
+// Client authentication at the token endpoint (RFC 6749 §2.3.1): client_secret_basic (HTTP Basic,
+// RFC 7617) and client_secret_post (credentials in the form body). This module only extracts the
+// credentials and enforces the rules on how they are presented; checking them is the store's job.
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly secret: string;
+  readonly method: ClientAuthMethod;
+}
+
+/**
+ * RFC 6749 §2.3.1 says the id and secret are form-encoded (Appendix B) before they go into Basic.
+ * Go's x/oauth2 and Java clients do that; curl and Python requests do not. Decoding `+` and `%XX`
+ * serves both, because generated ids and secrets never contain `+`, `%`, `:` or spaces.
+ */
+export function formUrlDecode(value: string): string {
+  return unescapeQueryComponent(value.replace(/\+/g, ' '));
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The id and secret in an `Authorization: Basic ...` value; InvalidClientError when malformed. */
+export function parseBasicCredentials(authorization: string): { clientId: string; secret: string } {
+  const match = /^Basic +([^ ]+) *$/i.exec(authorization);
+  if (!match) {
+    throw new InvalidClientError('The Authorization header must use the Basic scheme (RFC 7617).');
+  }
+  const encoded = match[1]!;
+  let decoded: string;
+  try {
+    if (!BASE64.test(encoded)) throw new Error('not base64');
+    decoded = UTF8.decode(Buffer.from(encoded, 'base64'));
+  } catch (cause) {
+    throw new InvalidClientError('The Basic credentials are not base64-encoded UTF-8 text.', { cause });
+  }
+  // RFC 7617 §2: the user-id cannot contain ':', so the first ':' separates it from the password.
+  const colon = decoded.indexOf(':');
+  if (colon < 0) {
+    throw new InvalidClientError('The Basic credentials must be "client_id:client_secret".');
+  }
+  return {
+    clientId: formUrlDecode(decoded.slice(0, colon)),
+    secret: formUrlDecode(decoded.slice(colon + 1)),
+  };
+}
+
+/**
+ * Picks the credentials a request presents. Exactly one method may be used (RFC 6749 §2.3): a Basic
+ * header together with a body client_secret is invalid_request; a body client_id is tolerated next to
+ * Basic only when it names the same client (§3.2.1 lets clients send it, and some always do).
+ */
+export function extractClientCredentials(
+  authorization: string | undefined,
+  form: FormParameters,
+): ClientCredentials {
+  const bodyId = form.get('client_id');
+  const bodySecret = form.get('client_secret');
+  if (authorization !== undefined && authorization.trim() !== '') {
+    const basic = parseBasicCredentials(authorization);
+    if (bodySecret !== undefined) {
+      throw new InvalidRequestError(
+        'The client authenticated with both the Authorization header and client_secret in the body; use one method.',
+      );
+    }
+    if (bodyId !== undefined && bodyId !== basic.clientId) {
+      throw new InvalidRequestError(
+        'The client_id in the body differs from the one in the Authorization header.',
+      );
+    }
+    if (basic.clientId === '' || basic.secret === '') {
+      throw new InvalidClientError('The Basic credentials must hold a client id and a secret.');
+    }
+    return { ...basic, method: 'client_secret_basic' };
+  }
+  if (bodyId === undefined) {
+    throw new InvalidClientError(
+      'No client authentication: send the client id and secret with HTTP Basic or as client_id and client_secret.',
+    );
+  }
+  if (bodySecret === undefined) {
+    // A client_id alone is how public clients identify themselves; every client here is confidential.
+    throw new InvalidClientError('client_secret is missing; this server only has confidential clients.');
+  }
+  return { clientId: bodyId, secret: bodySecret, method: 'client_secret_post' };
+}

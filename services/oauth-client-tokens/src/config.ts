@@ -1,0 +1,82 @@
+import { ConfigError, ConfigReader } from '@swarm-oauth/server-kit';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@swarm-oauth/signing-keys';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly storeDir: string;
+  readonly storeKeyFile: string;
+  /** Bound (ms) for noticing client and signing-key changes made by other processes. */
+  readonly storePollIntervalMs: number;
+  /** The `iss` claim and the metadata `issuer`, byte for byte as configured. */
+  readonly issuer: string;
+  readonly signingAlg: SigningAlgorithm;
+  readonly signingKeyFile: string | undefined;
+  readonly tokenTtlSeconds: number;
+  /** `aud` for clients without audiences of their own. */
+  readonly defaultAudience: string;
+  readonly bruteForce: {
+    readonly clientFailures: number;
+    readonly addressFailures: number;
+    readonly windowSeconds: number;
+  };
+  /** Express "trust proxy": which X-Forwarded-For hops to believe for the client address. */
+  readonly trustProxy: boolean | number | string;
+}
+
+function readIssuer(reader: ConfigReader): string {
+  const issuer = reader.url('OAUTH_ISSUER', 'http://oauth-client-tokens');
+  const url = new URL(issuer);
+  // RFC 8414 §2: the issuer is a URL "that has no query or fragment components".
+  if (url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#')) {
+    throw new ConfigError('OAUTH_ISSUER', `must not have a query or fragment, got "${issuer}".`);
+  }
+  return issuer;
+}
+
+function readDefaultAudience(reader: ConfigReader, issuer: string): string {
+  const audience = reader.string('OAUTH_DEFAULT_AUDIENCE', issuer);
+  if (audience.length > 512 || /[\s\x00-\x1f\x7f]/.test(audience)) {
+    throw new ConfigError('OAUTH_DEFAULT_AUDIENCE', 'must be at most 512 characters without white space.');
+  }
+  return audience;
+}
+
+function readTrustProxy(reader: ConfigReader): boolean | number | string {
+  const raw = reader.optional('OAUTH_TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^(true|false)$/i.test(raw)) return reader.bool('OAUTH_TRUST_PROXY', false);
+  if (/^\d+$/.test(raw)) return reader.int('OAUTH_TRUST_PROXY', 0, { min: 0, max: 32 });
+  return raw; // addresses / CIDRs / express names such as "loopback, uniquelocal"
+}
+
+/** Reads and checks every setting once; the ConfigError names the variable that is wrong. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const reader = new ConfigReader(env);
+  const issuer = readIssuer(reader);
+  return Object.freeze({
+    port: reader.int('PORT', 80, { min: 0, max: 65535 }),
+    host: reader.string('HOST', '0.0.0.0'),
+    logLevel: reader.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'info',
+    ),
+    storeDir: reader.string('OAUTH_STORE_DIR', '/clients'),
+    storeKeyFile: reader.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
+    storePollIntervalMs: reader.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
+    issuer,
+    signingAlg: reader.oneOf('OAUTH_SIGNING_ALG', SIGNING_ALGORITHMS, 'RS256'),
+    signingKeyFile: reader.optional('OAUTH_SIGNING_KEY_FILE'),
+    // Never 0: a token that is already expired helps nobody (issue 3). A day at most.
+    tokenTtlSeconds: reader.int('OAUTH_TOKEN_TTL', 3600, { min: 1, max: 86_400 }),
+    defaultAudience: readDefaultAudience(reader, issuer),
+    bruteForce: Object.freeze({
+      clientFailures: reader.int('OAUTH_AUTH_FAILURES_PER_CLIENT', 10, { min: 1, max: 1_000_000 }),
+      addressFailures: reader.int('OAUTH_AUTH_FAILURES_PER_ADDRESS', 30, { min: 1, max: 1_000_000 }),
+      windowSeconds: reader.int('OAUTH_AUTH_FAILURE_WINDOW', 60, { min: 1, max: 86_400 }),
+    }),
+    trustProxy: readTrustProxy(reader),
+  });
+}

@@ -1,0 +1,48 @@
+import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
+import { loadStoreKey, openStore } from '@swarm-oauth/store';
+import { createApp } from './app.js';
+import { systemClock } from './clock.js';
+import { loadConfig } from './config.js';
+import { openTokenSigningKeys } from './token-signing-keys.js';
+
+// Start file: read the settings, open the store and the keys, listen; SIGTERM drains and exits 0.
+
+const SERVICE = 'oauth-client-tokens';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  try {
+    const storeKey = await loadStoreKey(config.storeKeyFile);
+    const store = await openStore({
+      dir: config.storeDir,
+      key: storeKey,
+      pollIntervalMs: config.storePollIntervalMs,
+      logger,
+    });
+    const keys = await openTokenSigningKeys(config, storeKey, logger, systemClock);
+    const active = keys.activeKey();
+    logger.info({ kid: active.kid, alg: active.alg, source: keys.source }, 'signing key ready');
+    const app = createApp({ config, store, keys, logger, metrics: createMetrics(), clock: systemClock });
+    await serve(app, {
+      port: config.port,
+      host: config.host,
+      logger,
+      onClose: async () => {
+        keys.close();
+        await store.close();
+      },
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    process.exitCode = 1;
+    // Let pino flush, then leave even if a timer or handle would keep the process alive.
+    setTimeout(() => process.exit(1), 100).unref();
+  }
+}
+
+main().catch((err: unknown) => {
+  // loadConfig failed before a logger existed: one JSON line, the message names the variable.
+  console.error(JSON.stringify({ level: 'fatal', service: SERVICE, msg: 'cannot start', err: String(err) }));
+  process.exit(1);
+});

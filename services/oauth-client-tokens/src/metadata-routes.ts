@@ -1,0 +1,102 @@
+import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
+import type { KeySet } from '@swarm-oauth/signing-keys';
+import type { ClientStore } from '@swarm-oauth/store';
+import { Router, type RequestHandler } from 'express';
+import { CLIENT_AUTH_METHODS } from './client-authentication.js';
+import { GRANT_TYPE } from './client-credentials-grant.js';
+
+// What a verifier or a client library needs to find everything from one URL: the RFC 8414 metadata,
+// the JWKS (RFC 7517) and the PEM certificates of the signing keys.
+
+export const METADATA_PATH = '/.well-known/oauth-authorization-server';
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const CERT_PATH = '/api/cert';
+export const TOKEN_PATH = '/api/token';
+
+export interface MetadataRoutesOptions {
+  issuer: string;
+  keys: KeySet;
+  store: Pick<ClientStore, 'list' | 'subscribe'>;
+}
+
+/** Endpoint URLs are the issuer plus the path, so a proxy that maps the issuer's path works too. */
+export function endpointUrl(issuer: string, path: string): string {
+  return issuer.replace(/\/$/, '') + path;
+}
+
+export function authorizationServerMetadata(issuer: string, scopes: readonly string[]) {
+  return {
+    issuer,
+    token_endpoint: endpointUrl(issuer, TOKEN_PATH),
+    jwks_uri: endpointUrl(issuer, JWKS_PATH),
+    grant_types_supported: [GRANT_TYPE],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    // REQUIRED by RFC 8414 §2; there is no authorization endpoint, so no response type is supported.
+    response_types_supported: [],
+    scopes_supported: [...scopes],
+  };
+}
+
+/** Every scope any client may be granted, sorted; recomputed only after the registry changed. */
+function scopeCatalogue(store: MetadataRoutesOptions['store']): () => string[] {
+  let cached: string[] | undefined;
+  store.subscribe(() => {
+    cached = undefined;
+  });
+  return () => {
+    if (cached === undefined) {
+      const scopes = new Set<string>();
+      for (const client of store.list()) for (const scope of client.scopes) scopes.add(scope);
+      cached = [...scopes].sort();
+    }
+    return cached;
+  };
+}
+
+export function metadataRoutes(options: MetadataRoutesOptions): Router {
+  const { issuer, keys } = options;
+  const scopes = scopeCatalogue(options.store);
+  let metadataJson: { scopes: string[]; json: string } | undefined;
+  const onlyGet = methodNotAllowed('GET', 'HEAD');
+
+  const metadata: RequestHandler = (_req, res) => {
+    const current = scopes();
+    if (metadataJson?.scopes !== current) {
+      metadataJson = { scopes: current, json: JSON.stringify(authorizationServerMetadata(issuer, current)) };
+    }
+    res.type('application/json').set('Cache-Control', 'public, max-age=300').send(metadataJson.json);
+  };
+
+  // No caching by intermediaries: a rotated key must be visible as soon as this replica knows it.
+  const jwks: RequestHandler = (_req, res) => {
+    res.type('application/json').set('Cache-Control', 'no-cache').send(keys.jwksJson());
+  };
+
+  const certificates: RequestHandler = (_req, res) => {
+    res.type('application/x-pem-file').set('Cache-Control', 'no-cache').send(keys.certificatesPem());
+  };
+
+  // Spring and other OIDC clients abort on a 200 they cannot parse as OpenID Provider metadata; this
+  // server is an OAuth 2.0 authorization server only, so the honest answer is 404.
+  const noOpenIdConfiguration: RequestHandler = (_req, _res, next) => {
+    next(
+      new NotFoundError(
+        `This is an OAuth 2.0 authorization server, not an OpenID Provider; its metadata is at ${METADATA_PATH}.`,
+      ),
+    );
+  };
+
+  const router = Router();
+  router.route(METADATA_PATH).get(metadata).all(onlyGet);
+  // RFC 8414 §3.1: for an issuer with a path, clients insert the well-known segment before that path.
+  const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
+  if (issuerPath !== '')
+    router
+      .route(METADATA_PATH + issuerPath)
+      .get(metadata)
+      .all(onlyGet);
+  router.route(JWKS_PATH).get(jwks).all(onlyGet);
+  router.route(CERT_PATH).get(certificates).all(onlyGet);
+  router.all('/.well-known/openid-configuration', noOpenIdConfiguration);
+  return router;
+}

@@ -1,0 +1,178 @@
+import { methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
+import type { ClientStore, ClientView } from '@swarm-oauth/store';
+import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import type { AccessTokenIssuer } from './access-token.js';
+import type { BruteForceLimiter } from './brute-force-limiter.js';
+import { extractClientCredentials, type ClientAuthMethod } from './client-authentication.js';
+import { checkGrantType, grantAudiences, grantScopes } from './client-credentials-grant.js';
+import {
+  DEFAULT_FORM_LIMIT_BYTES,
+  checkFormContentType,
+  parseFormParameters,
+  readBody,
+  type FormParameters,
+} from './form-body.js';
+import {
+  AuthenticationLockedError,
+  InvalidClientError,
+  InvalidRequestError,
+  failureLabel,
+} from './oauth-errors.js';
+import type { TokenMetrics } from './token-metrics.js';
+
+// POST /api/token (RFC 6749 §4.4). The route is the list of steps below; the rules are in plain
+// functions (client-authentication, client-credentials-grant, access-token) that know nothing of HTTP.
+
+export interface TokenEndpointOptions {
+  store: Pick<ClientStore, 'authenticate'>;
+  tokens: AccessTokenIssuer;
+  limiter: BruteForceLimiter;
+  defaultAudience: string;
+  metrics: TokenMetrics;
+  logger: Logger;
+  formLimitBytes?: number;
+}
+
+/** What the steps learn about one request, in order. */
+interface TokenRequest {
+  readonly req: Request;
+  readonly res: Response;
+  form?: FormParameters;
+  client?: ClientView;
+  method?: ClientAuthMethod;
+  scopes?: string[];
+  audiences?: string[];
+}
+
+type Step = (request: TokenRequest) => void | Promise<void>;
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new TypeError(`token endpoint step order: ${what} is not set yet`);
+  return value;
+}
+
+/** Longest client id worth a brute-force budget of its own; longer ones cannot exist in the store. */
+const MAX_CLIENT_ID_LENGTH = 128;
+
+export function tokenEndpoint(options: TokenEndpointOptions): Router {
+  const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
+  const formLimit = options.formLimitBytes ?? DEFAULT_FORM_LIMIT_BYTES;
+
+  /** RFC 6749 §5.1: token responses, and the errors too, must not be cached. */
+  const noStore: Step = ({ res }) => {
+    res.set('Cache-Control', 'no-store');
+    res.set('Pragma', 'no-cache');
+  };
+
+  /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs). */
+  const rejectCredentialsInQuery: Step = ({ req }) => {
+    const query = req.originalUrl.indexOf('?');
+    if (query >= 0 && new URLSearchParams(req.originalUrl.slice(query + 1)).has('client_secret')) {
+      throw new InvalidRequestError(
+        'client_secret must not be sent in the URL; send it in the body or header.',
+      );
+    }
+  };
+
+  const parseForm: Step = async (request) => {
+    checkFormContentType(request.req.headers['content-type']);
+    const body = await readBody(request.req, formLimit);
+    request.form = parseFormParameters(body.toString('utf8'));
+  };
+
+  const authenticateClient: Step = async (request) => {
+    const address = request.req.ip ?? request.req.socket.remoteAddress ?? 'unknown';
+    let credentials;
+    try {
+      credentials = extractClientCredentials(request.req.headers.authorization, need(request.form, 'form'));
+    } catch (err) {
+      // Missing or malformed credentials: a failure of this address, not of any client.
+      if (err instanceof InvalidClientError) {
+        const wait = limiter.retryAfter(address, undefined);
+        if (wait > 0) throw new AuthenticationLockedError(wait);
+        limiter.recordFailure(address, undefined);
+      }
+      throw err;
+    }
+    const { clientId, secret, method } = credentials;
+    const budgetKey = clientId.length <= MAX_CLIENT_ID_LENGTH ? clientId : undefined;
+    const wait = limiter.retryAfter(address, budgetKey);
+    if (wait > 0) throw new AuthenticationLockedError(wait);
+    const client = await store.authenticate(clientId, secret);
+    if (!client) {
+      const locked = limiter.recordFailure(address, budgetKey);
+      if (locked.length > 0) {
+        logger.warn(
+          { client_id: budgetKey, address, locked },
+          'failed client authentications used up a brute-force budget',
+        );
+      }
+      throw new InvalidClientError();
+    }
+    limiter.recordSuccess(address, clientId);
+    request.client = client;
+    request.method = method;
+  };
+
+  const checkGrant: Step = (request) => {
+    checkGrantType(need(request.form, 'form').get('grant_type'));
+  };
+
+  const resolveScope: Step = (request) => {
+    request.scopes = grantScopes(
+      need(request.form, 'form').get('scope'),
+      need(request.client, 'client').scopes,
+    );
+  };
+
+  const resolveAudience: Step = (request) => {
+    const form = need(request.form, 'form');
+    const requested = [...form.getAll('audience'), ...form.getAll('resource')];
+    request.audiences = grantAudiences(requested, need(request.client, 'client').audiences, defaultAudience);
+  };
+
+  const issueToken: Step = async (request) => {
+    const client = need(request.client, 'client');
+    const method = need(request.method, 'method');
+    const token = await tokens.issue(
+      client.clientId,
+      need(request.scopes, 'scopes'),
+      need(request.audiences, 'audiences'),
+    );
+    metrics.issued.inc({ auth_method: method });
+    // RFC 6749 §5.1; never a refresh token for client credentials (§4.4.3).
+    const body: Record<string, string | number> = {
+      access_token: token.accessToken,
+      token_type: 'Bearer',
+      expires_in: token.expiresIn,
+    };
+    if (token.scope !== '') body.scope = token.scope;
+    request.res.status(200).json(body);
+  };
+
+  const steps: readonly Step[] = [
+    noStore,
+    rejectCredentialsInQuery,
+    parseForm,
+    authenticateClient,
+    checkGrant,
+    resolveScope,
+    resolveAudience,
+    issueToken,
+  ];
+
+  const handle: RequestHandler = async (req, res) => {
+    const request: TokenRequest = { req, res };
+    for (const step of steps) await step(request);
+  };
+
+  const countFailure: ErrorRequestHandler = (err, _req, _res, next) => {
+    metrics.failures.inc({ error: failureLabel(err) });
+    next(err);
+  };
+
+  const router = Router();
+  router.route('/api/token').post(handle).all(methodNotAllowed('POST'));
+  router.use('/api/token', countFailure);
+  return router;
+}
