@@ -1,8 +1,8 @@
-import { open, stat } from 'node:fs/promises';
+import * as fs from 'node:fs';
 import type { FileSignature } from './atomic-file.js';
 import { clientFileName } from './client-file-name.js';
 import { decodeRecord, encodeRecord, type ClientRecord } from './client-record.js';
-import { errnoCode, toStoreIoError } from './io-error.js';
+import { toStoreIoError } from './io-error.js';
 import { openWithKeys, sealWithKeys } from './sealed-box.js';
 import { CorruptRecordError } from './store-errors.js';
 import type { StoreKeys } from './store-key.js';
@@ -45,42 +45,48 @@ export interface ReadFile {
 /**
  * Reads a whole file together with the signature of exactly the version read (fstat on the open
  * descriptor: files are replaced, never rewritten in place, so that version cannot change underneath).
- * Undefined when the file does not exist.
+ * Undefined when the file does not exist. Written with callbacks rather than fs/promises: on a cold open
+ * of thousands of files that is about twice as fast (one promise per file instead of four).
  */
-export async function readFileVersion(path: string, maxBytes: number): Promise<ReadFile | undefined> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw toStoreIoError(err, 'read', path);
-  }
-  try {
-    const stats = await handle.stat();
-    const signature = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
-    if (stats.size > maxBytes) return { bytes: Buffer.alloc(0), signature, oversized: true };
-    const bytes = Buffer.allocUnsafe(stats.size);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, offset, bytes.length - offset, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-    }
-    return { bytes: bytes.subarray(0, offset), signature, oversized: false };
-  } catch (err) {
-    throw toStoreIoError(err, 'read', path);
-  } finally {
-    await handle.close();
-  }
+export function readFileVersion(path: string, maxBytes: number): Promise<ReadFile | undefined> {
+  return new Promise((resolve, reject) => {
+    fs.open(path, 'r', (openError, fd) => {
+      if (openError) {
+        if (openError.code === 'ENOENT') resolve(undefined);
+        else reject(toStoreIoError(openError, 'read', path));
+        return;
+      }
+      const finish = (error: unknown, result?: ReadFile): void =>
+        fs.close(fd, () => (error ? reject(toStoreIoError(error, 'read', path)) : resolve(result)));
+      fs.fstat(fd, (statError, stats) => {
+        if (statError) return finish(statError);
+        const signature = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+        if (stats.size > maxBytes)
+          return finish(undefined, { bytes: Buffer.alloc(0), signature, oversized: true });
+        const bytes = Buffer.allocUnsafe(stats.size);
+        const readFrom = (offset: number): void => {
+          if (offset >= bytes.length) return finish(undefined, { bytes, signature, oversized: false });
+          fs.read(fd, bytes, offset, bytes.length - offset, offset, (readError, bytesRead) => {
+            if (readError) return finish(readError);
+            if (bytesRead === 0) {
+              return finish(undefined, { bytes: bytes.subarray(0, offset), signature, oversized: false });
+            }
+            readFrom(offset + bytesRead);
+          });
+        };
+        readFrom(0);
+      });
+    });
+  });
 }
 
-/** The current signature of a file, undefined when it does not exist. */
-export async function statSignature(path: string): Promise<FileSignature | undefined> {
-  try {
-    const stats = await stat(path);
-    return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw toStoreIoError(err, 'inspect', path);
-  }
+/** The current signature of a file, undefined when it does not exist (callback stat: see above). */
+export function statSignature(path: string): Promise<FileSignature | undefined> {
+  return new Promise((resolve, reject) => {
+    fs.stat(path, (error, stats) => {
+      if (!error) resolve({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs });
+      else if (error.code === 'ENOENT') resolve(undefined);
+      else reject(toStoreIoError(error, 'inspect', path));
+    });
+  });
 }

@@ -37,10 +37,13 @@ const WATCH_SETTLE_MS = 5;
  * Keeps a ClientIndex in step with the directory, which other processes change too:
  * - a full scan at open (reads in parallel, bounded),
  * - read-through of a single file on a miss (coalesced: concurrent misses share one read),
- * - a poll every pollIntervalMs: readdir (drops removed files at once), then stat, reading only files
- *   whose inode, size or mtime changed; works everywhere, including network volumes,
+ * - a poll every pollIntervalMs: readdir, which drops removed files and reads new ones at once, then a
+ *   sweep that stats the known files and re-reads those whose inode, size or mtime changed. The sweep
+ *   runs in the background: on a slow network volume with many clients it may take longer than the
+ *   interval, and it must not delay the next readdir, which is what bounds removals.
  * - optionally fs.watch, which only makes changes show sooner.
- * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen.
+ * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen; this
+ * works everywhere, including network volumes where watching sees nothing.
  */
 export class StoreSync {
   private readonly options: StoreSyncOptions;
@@ -48,6 +51,7 @@ export class StoreSync {
   private readonly reportedIo = new Map<string, string>();
   private scanFailure: string | undefined;
   private scanChain: Promise<void> = Promise.resolve();
+  private sweep: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watcher: DirectoryWatch | undefined;
   private readonly pendingNames = new Set<string>();
@@ -81,12 +85,19 @@ export class StoreSync {
     clearTimeout(this.flushTimer);
     this.watcher?.close();
     await this.scanChain;
+    await this.sweep;
     await Promise.all(this.readThroughs.values());
   }
 
-  /** A full scan, after any scan already running (so it sees the directory as of now). */
+  /** A complete scan including the sweep, after any scan already running (so it sees the directory now). */
   refresh(): Promise<void> {
-    this.scanChain = this.scanChain.then(() => this.scan());
+    this.scanChain = this.scanChain.then(() => this.scan(true));
+    return this.scanChain;
+  }
+
+  /** readdir now; starts a sweep unless one is still running. */
+  private poll(): Promise<void> {
+    this.scanChain = this.scanChain.then(() => this.scan(false));
     return this.scanChain;
   }
 
@@ -106,7 +117,7 @@ export class StoreSync {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       const started = Date.now();
-      void this.refresh().then(() =>
+      void this.poll().then(() =>
         this.schedulePoll(Math.max(0, this.options.pollIntervalMs - (Date.now() - started))),
       );
     }, delayMs);
@@ -132,8 +143,11 @@ export class StoreSync {
     this.flushTimer.unref();
   }
 
-  /** Lists the directory and brings every client file's entry in the index up to date. Never throws. */
-  private async scan(): Promise<void> {
+  /**
+   * Lists the directory, applies removals, reads new files, and sweeps the known ones for changes
+   * (awaiting the sweep only when `complete`). Never throws.
+   */
+  private async scan(complete: boolean): Promise<void> {
     if (this.closed) return;
     const { dir, index } = this.options;
     const token = index.begin();
@@ -161,10 +175,15 @@ export class StoreSync {
       for (const fileName of index.presentFiles()) {
         if (!listed.has(fileName)) this.options.emit(index.applyMissing(fileName, token));
       }
-      await forEachBounded(clientFiles, READ_CONCURRENCY, (fileName) =>
-        this.syncFile(fileName, index.signature(fileName) !== undefined),
-      );
-      await this.removeStaleTempFiles(tempFiles);
+      const known: string[] = [];
+      const unknown: string[] = [];
+      for (const fileName of clientFiles) (index.signature(fileName) ? known : unknown).push(fileName);
+      await forEachBounded(unknown, READ_CONCURRENCY, (fileName) => this.syncFile(fileName, false));
+      if (complete) await this.sweep;
+      this.sweep ??= forEachBounded(known, READ_CONCURRENCY, (fileName) => this.syncFile(fileName, true))
+        .then(() => this.removeStaleTempFiles(tempFiles))
+        .finally(() => (this.sweep = undefined));
+      if (complete) await this.sweep;
     } finally {
       index.end(token);
       index.pruneTombstones();
