@@ -13,7 +13,7 @@ import {
 export type KeySet = (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey>;
 
 export interface RemoteKeySetOptions {
-  /** Minimum time between two fetches caused by an unknown kid (default 30000 ms). */
+  /** Minimum time between two fetches caused by an unknown kid (default 10000 ms). */
   cooldownMs?: number;
   /** Refetch the set when it is older than this, even with no unknown kid (default 600000 ms). */
   maxAgeMs?: number;
@@ -28,7 +28,7 @@ export interface RemoteKeySetOptions {
  */
 export function remoteKeySet(jwksUrl: string | URL, options: RemoteKeySetOptions = {}): KeySet {
   return createRemoteJWKSet(new URL(jwksUrl), {
-    cooldownDuration: options.cooldownMs ?? 30_000,
+    cooldownDuration: options.cooldownMs ?? 10_000,
     cacheMaxAge: options.maxAgeMs ?? 600_000,
     timeoutDuration: options.timeoutMs ?? 5_000,
   });
