@@ -1,10 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileExistsError, StoreIoError, writeFileAtomic } from '../src/index.js';
 import { toStoreIoError } from '../src/io-error.js';
-import { storeHarness, waitForExit } from './store-harness.js';
+import { runUnprivileged, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();
 
@@ -48,19 +47,12 @@ describe('writeFileAtomic', () => {
   it('reports a read-only directory as StoreIoError EACCES with a clear message (as an unprivileged user)', async () => {
     const dir = await harness.tempDir();
     await chmod(dir, 0o555);
-    // Root ignores permissions, so the write runs in a child process as "nobody".
-    const script = `
-      import { writeFileAtomic } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    const result = await runUnprivileged(`
+      import { writeFileAtomic } from SRC;
       writeFileAtomic(${JSON.stringify(join(dir, 'x.bin'))}, Buffer.from('x')).then(
         () => console.log(JSON.stringify({ ok: true })),
         (e) => console.log(JSON.stringify({ name: e.name, code: e.code, errno: e.errno, message: e.message })),
-      );`;
-    const asRoot = process.getuid?.() === 0;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
-    const result = await waitForExit(child);
+      );`);
     expect(JSON.parse(result.stdout)).toEqual({
       name: 'StoreIoError',
       code: 'store_io',

@@ -91,6 +91,25 @@ export function waitForExit(child: ChildProcess): Promise<WorkerResult> {
   });
 }
 
+/**
+ * Runs an ES module snippet in a child process as the unprivileged user "nobody" when the tests run as
+ * root (root ignores file permissions), and returns what it printed. `SRC` in the snippet is the URL of
+ * the compiled src/index.js.
+ */
+export async function runUnprivileged(snippet: string): Promise<WorkerResult> {
+  const src = new URL('../src/index.js', import.meta.url).href;
+  const asRoot = process.getuid?.() === 0;
+  const child = spawn(
+    process.execPath,
+    ['--input-type=module', '-e', snippet.replaceAll('SRC', JSON.stringify(src))],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    },
+  );
+  return waitForExit(child);
+}
+
 /** Polls `check` until it returns true; returns the milliseconds it took, or throws after `timeoutMs`. */
 export async function waitUntil(
   check: () => boolean | Promise<boolean>,

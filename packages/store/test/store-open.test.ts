@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptRecordError, openStore, StoreKeyError, WrongStoreKeyError } from '../src/index.js';
 import { clientFileName } from '../src/client-file-name.js';
 import { deriveStoreKeys } from '../src/store-key.js';
-import { newKey, RecordingLogger, storeHarness } from './store-harness.js';
+import { newKey, RecordingLogger, runUnprivileged, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();
 
@@ -31,6 +31,46 @@ describe('openStore on a new directory', () => {
     const err = await openStore({ dir, key: Buffer.alloc(16) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreKeyError);
     expect((err as StoreKeyError).code).toBe('store_key_invalid');
+  });
+});
+
+describe('openStore on a directory it cannot write (a read-only reader)', () => {
+  it('opens and serves the clients, and a write fails with store_io EACCES naming the cause', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const { secret } = await writer.add({ clientId: 'a' });
+    await writer.close();
+    await unlink(join(dir, '.store-meta')); // so the reader would have to create it
+    for (const name of await readdir(dir)) await chmod(join(dir, name), 0o444);
+    await chmod(dir, 0o555);
+    const result = await runUnprivileged(`
+      import { openStore } from SRC;
+      const infos = [];
+      const store = await openStore({
+        dir: ${JSON.stringify(dir)}, key: Buffer.from(${JSON.stringify(key.toString('base64'))}, 'base64'),
+        watch: false, logger: { warn: (o, m) => infos.push(m), info: (o, m) => infos.push(m) },
+      });
+      const ok = (await store.authenticate('a', ${JSON.stringify(secret)})) !== undefined;
+      const err = await store.add({ clientId: 'b' }).catch((e) => e);
+      await store.close();
+      console.log(JSON.stringify({ ok, infos, error: { code: err.code, errno: err.errno, message: err.message } }));`);
+    expect(result.stderr).toBe('');
+    const output = JSON.parse(result.stdout) as {
+      ok: boolean;
+      infos: string[];
+      error: Record<string, string>;
+    };
+    expect(output.ok).toBe(true);
+    expect(output.infos).toEqual([
+      'store directory is not writable; store meta file not created',
+      'client store opened',
+    ]);
+    expect(output.error.code).toBe('store_io');
+    expect(output.error.errno).toBe('EACCES');
+    expect(output.error.message).toMatch(
+      /^cannot write .*\.client: permission denied; check the owner and mode/,
+    );
   });
 });
 

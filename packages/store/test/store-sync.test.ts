@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { StoreEvent } from '../src/index.js';
 import { clientFileName } from '../src/client-file-name.js';
 import { deriveStoreKeys } from '../src/store-key.js';
+import { watchDirectory } from '../src/directory-watch.js';
 import { newKey, storeHarness, waitUntil } from './store-harness.js';
 
 const harness = storeHarness();
@@ -101,6 +102,18 @@ describe('polling without fs.watch', () => {
 });
 
 describe('fs.watch as an accelerator', () => {
+  it('reports a watch that cannot start once, without throwing, so polling carries on', async () => {
+    const failures: unknown[] = [];
+    const watch = watchDirectory(
+      join(await harness.tempDir(), 'missing'),
+      () => undefined,
+      (err) => failures.push(err),
+    );
+    expect(failures).toHaveLength(1);
+    expect((failures[0] as NodeJS.ErrnoException).code).toBe('ENOENT');
+    watch.close();
+  });
+
   it('notices a removal long before the poll interval when watching works', async () => {
     const { writer, reader } = await twoStores({ pollIntervalMs: 60_000, watch: true });
     const { secret } = await writer.add({ clientId: 'a' });
