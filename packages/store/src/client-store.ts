@@ -4,15 +4,18 @@ import { removeFileDurably, writeFileDurably } from './atomic-file.js';
 import { openClientFile, readFileVersion, sealClientFile, MAX_CLIENT_FILE_BYTES } from './client-file.js';
 import { clientFileName } from './client-file-name.js';
 import { isValidClientId, validateClientId } from './client-id.js';
-import { ClientIndex, type StoreEvent } from './client-index.js';
-import { rejectUnknownFields, validateAudiences, validateMetadata, validateScopes } from './client-input.js';
-import type { ClientPatch, ClientRecord, ClientView, NewClient, StoredSecret } from './client-record.js';
 import {
-  generateClientSecret,
-  generateSecretId,
-  hashClientSecret,
-  secretMatchesAny,
-} from './client-secret.js';
+  addSecretChange,
+  newClientRecord,
+  newStoredSecret,
+  patchChange,
+  removeSecretChange,
+  validateSecretOptions,
+  type ClientChange,
+} from './client-changes.js';
+import { ClientIndex, type StoreEvent } from './client-index.js';
+import type { ClientPatch, ClientRecord, ClientView, NewClient } from './client-record.js';
+import { generateClientSecret, generateSecretId, secretMatchesAny } from './client-secret.js';
 import { toStoreIoError } from './io-error.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import {
@@ -21,8 +24,6 @@ import {
   CorruptRecordError,
   FileExistsError,
   InvalidClientInputError,
-  LastSecretError,
-  SecretNotFoundError,
   StoreClosedError,
 } from './store-errors.js';
 import { deriveStoreKeys, type StoreKeys } from './store-key.js';
@@ -73,8 +74,6 @@ export interface ClientStore {
   close(): Promise<void>;
 }
 
-/** Secrets one client may hold at once: enough for rotation with overlap, small enough to verify fast. */
-export const MAX_SECRETS_PER_CLIENT = 16;
 const DEFAULT_POLL_INTERVAL_MS = 2000;
 
 const consoleLogger: StoreLogger = {
@@ -161,36 +160,20 @@ class FileClientStore implements ClientStore {
 
   async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {
     this.assertOpen();
-    if (typeof input !== 'object' || input === null) {
-      throw new InvalidClientInputError('input', 'the new client must be an object');
-    }
-    rejectUnknownFields(input, ['clientId', 'scopes', 'audiences', 'metadata'], 'the new client');
-    const clientId = validateClientId(input.clientId);
     const secret = generateClientSecret();
-    const at = this.now().toISOString();
-    const record: ClientRecord = {
-      clientId,
-      scopes: input.scopes === undefined ? [] : validateScopes(input.scopes),
-      audiences: input.audiences === undefined ? [] : validateAudiences(input.audiences),
-      metadata: input.metadata === undefined ? {} : validateMetadata(input.metadata),
-      secrets: [
-        { id: generateSecretId(), hash: hashClientSecret(this.keys.secretHashKey, secret), createdAt: at },
-      ],
-      createdAt: at,
-      updatedAt: at,
-      revision: 1,
-    };
+    const record = newClientRecord(
+      input,
+      newStoredSecret(this.keys.secretHashKey, secret, generateSecretId(), this.now()),
+    );
+    const { clientId } = record;
     const fileName = clientFileName(this.keys, clientId);
     return this.writes.run(clientId, async () => {
+      const path = join(this.dir, fileName);
       let signature;
       try {
-        signature = await writeFileDurably(
-          join(this.dir, fileName),
-          sealClientFile(this.keys, fileName, record),
-          {
-            exclusive: true,
-          },
-        );
+        signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, record), {
+          exclusive: true,
+        });
       } catch (err) {
         if (!(err instanceof FileExistsError)) throw err;
         await this.sync.readThrough(clientId); // another process may have added it: show it here too
@@ -222,19 +205,7 @@ class FileClientStore implements ClientStore {
   async update(clientId: string, patch: ClientPatch): Promise<ClientView> {
     this.assertOpen();
     validateClientId(clientId);
-    if (typeof patch !== 'object' || patch === null) {
-      throw new InvalidClientInputError('patch', 'the change must be an object');
-    }
-    rejectUnknownFields(patch, ['scopes', 'audiences', 'metadata'], 'the change');
-    const scopes = patch.scopes === undefined ? undefined : validateScopes(patch.scopes);
-    const audiences = patch.audiences === undefined ? undefined : validateAudiences(patch.audiences);
-    const metadata = patch.metadata === undefined ? undefined : validateMetadata(patch.metadata);
-    return this.modify(clientId, (current) => ({
-      ...current,
-      scopes: scopes ?? current.scopes,
-      audiences: audiences ?? current.audiences,
-      metadata: metadata ?? current.metadata,
-    }));
+    return this.modify(clientId, patchChange(patch));
   }
 
   async remove(clientId: string): Promise<void> {
@@ -263,57 +234,19 @@ class FileClientStore implements ClientStore {
   ): Promise<{ client: ClientView; secret: string; secretId: string }> {
     this.assertOpen();
     validateClientId(clientId);
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidClientInputError('options', 'the options must be an object');
-    }
-    rejectUnknownFields(options, ['expiresAt'], 'the secret options');
-    const { expiresAt } = options;
-    if (expiresAt !== undefined) {
-      if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
-        throw new InvalidClientInputError('expiresAt', 'expiresAt must be a valid Date');
-      }
-      if (expiresAt.getTime() <= this.now().getTime()) {
-        throw new InvalidClientInputError('expiresAt', 'expiresAt must be in the future');
-      }
-    }
+    const now = this.now();
+    const expiresAt = validateSecretOptions(options, now);
     const secret = generateClientSecret();
     const secretId = generateSecretId();
-    const client = await this.modify(clientId, (current) => {
-      if (current.secrets.length >= MAX_SECRETS_PER_CLIENT) {
-        throw new InvalidClientInputError(
-          'secrets',
-          `client ${clientId} already holds ${MAX_SECRETS_PER_CLIENT} secrets; remove one before adding another`,
-        );
-      }
-      const added: StoredSecret = {
-        id: secretId,
-        hash: hashClientSecret(this.keys.secretHashKey, secret),
-        createdAt: this.now().toISOString(),
-        ...(expiresAt === undefined
-          ? {}
-          : { expiresAt: expiresAt.toISOString(), expiresAtMs: expiresAt.getTime() }),
-      };
-      return { ...current, secrets: [...current.secrets, added] };
-    });
+    const added = newStoredSecret(this.keys.secretHashKey, secret, secretId, now, expiresAt);
+    const client = await this.modify(clientId, addSecretChange(added));
     return { client, secret, secretId };
   }
 
   async removeSecret(clientId: string, secretId: string): Promise<ClientView> {
     this.assertOpen();
     validateClientId(clientId);
-    if (typeof secretId !== 'string')
-      throw new InvalidClientInputError('secretId', 'secretId must be a string');
-    return this.modify(clientId, (current) => {
-      const target = current.secrets.find((s) => s.id === secretId);
-      if (!target) throw new SecretNotFoundError(clientId, secretId);
-      const remaining = current.secrets.filter((s) => s !== target);
-      const nowMs = this.now().getTime();
-      const valid = (s: StoredSecret): boolean => s.expiresAtMs === undefined || s.expiresAtMs > nowMs;
-      // Removing an expired secret is always fine; removing the last valid one would lock the client out.
-      if (remaining.length === 0 || (valid(target) && !remaining.some(valid)))
-        throw new LastSecretError(clientId);
-      return { ...current, secrets: remaining };
-    });
+    return this.modify(clientId, removeSecretChange(secretId, this.now().getTime()));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -338,10 +271,7 @@ class FileClientStore implements ClientStore {
    * Read-modify-write of one client, serialised per client in this process. It reads the file rather
    * than the index, so it builds on the newest version even if the index has not caught up yet.
    */
-  private async modify(
-    clientId: string,
-    change: (current: ClientRecord) => ClientRecord,
-  ): Promise<ClientView> {
+  private async modify(clientId: string, change: ClientChange): Promise<ClientView> {
     const fileName = clientFileName(this.keys, clientId);
     const path = join(this.dir, fileName);
     return this.writes.run(clientId, async () => {

@@ -1,5 +1,6 @@
 // Public entry of @swarm-oauth/store: the encrypted client registry on the shared volume.
-export { openStore, MAX_SECRETS_PER_CLIENT } from './client-store.js';
+export { openStore } from './client-store.js';
+export { MAX_SECRETS_PER_CLIENT } from './client-changes.js';
 export type { ClientStore, OpenStoreOptions } from './client-store.js';
 export type { StoreEvent } from './client-index.js';
 export type { StoreLogger } from './store-sync.js';
