@@ -113,6 +113,19 @@ async function callOnce(clientId: string, scopes: string[], env: Record<string, 
 }
 
 describe('demo-caller and demo-api with the real token service', () => {
+  it('exits 1 with one fatal JSON line naming the variable when it has no client settings yet', async () => {
+    const caller = run(DEMO_CALLER, { DEMO_API_URL: apiUrl, DEMO_CALL_INTERVAL: '0' });
+    expect(await caller.exited).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(caller.lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      expect.objectContaining({
+        level: 'fatal',
+        msg: 'cannot start',
+        error: 'OAUTH_CLIENT_ID is not set (or pass clientId).',
+      }),
+    ]);
+  });
+
   it('gets a token, calls /hello and logs the 200 answer naming its client id', async () => {
     const { code, entries, secret } = await callOnce('demo-caller', ['hello:read']);
     expect(code).toBe(0);
