@@ -15,6 +15,8 @@ export interface IndexedClient {
 interface FileState {
   /** Sequence number of this process's last own write or removal of the file (0: none). */
   ownSeq: number;
+  /** Sequence number of the last change to this state of any kind. */
+  seq: number;
   /** Version of the file the state describes; undefined once the file is gone (a tombstone). */
   signature: FileSignature | undefined;
   /** The client the file holds, when it decrypted. */
@@ -88,12 +90,12 @@ export class ClientIndex {
 
   /** This process wrote `record` to `fileName`; always applies. */
   applyOwnWrite(fileName: string, signature: FileSignature, record: ClientRecord): StoreEvent | undefined {
-    return this.putRecord(fileName, signature, record, ++this.seq);
+    return this.putRecord(fileName, signature, record, this.seq + 1);
   }
 
   /** This process removed `fileName` (or found it missing while trying to); always applies. */
   applyOwnRemoval(fileName: string): StoreEvent | undefined {
-    return this.dropFile(fileName, ++this.seq);
+    return this.dropFile(fileName, this.seq + 1);
   }
 
   /** A read found `record` in `fileName`; ignored if an own write or removal happened since `token`. */
@@ -114,6 +116,16 @@ export class ClientIndex {
   }
 
   /**
+   * A directory listing begun at `token` did not hold `fileName`. Weaker evidence than a failed read:
+   * if anything (a read-through, say) saw the file after the listing began, the listing is older news.
+   */
+  applyUnlisted(fileName: string, token: number): StoreEvent | undefined {
+    const state = this.files.get(fileName);
+    if (!state || state.seq > token) return undefined;
+    return this.dropFile(fileName, state.ownSeq);
+  }
+
+  /**
    * A read found `fileName` undecryptable or invalid. Its client (if any) leaves the index: a damaged
    * file proves nothing. `report` is true the first time this version of the file is rejected.
    */
@@ -128,6 +140,7 @@ export class ClientIndex {
     const state = this.files.get(fileName) as FileState;
     state.signature = signature;
     state.corrupt = true;
+    state.seq = ++this.seq;
     return { event, report: true };
   }
 
@@ -138,7 +151,13 @@ export class ClientIndex {
     ownSeq: number,
   ): StoreEvent | undefined {
     const previous = this.clients.get(record.clientId);
-    this.files.set(fileName, { ownSeq, signature, clientId: record.clientId, corrupt: false });
+    this.files.set(fileName, {
+      ownSeq,
+      seq: ++this.seq,
+      signature,
+      clientId: record.clientId,
+      corrupt: false,
+    });
     if (
       previous &&
       previous.record.revision === record.revision &&
@@ -156,7 +175,13 @@ export class ClientIndex {
   /** Leaves a tombstone carrying ownSeq, so that reads begun earlier cannot bring the file back. */
   private dropFile(fileName: string, ownSeq: number): StoreEvent | undefined {
     const clientId = this.files.get(fileName)?.clientId;
-    this.files.set(fileName, { ownSeq, signature: undefined, clientId: undefined, corrupt: false });
+    this.files.set(fileName, {
+      ownSeq,
+      seq: ++this.seq,
+      signature: undefined,
+      clientId: undefined,
+      corrupt: false,
+    });
     if (clientId === undefined || !this.clients.delete(clientId)) return undefined;
     this.sortedIds = undefined;
     return { type: 'removed', clientId };

@@ -87,7 +87,9 @@ const consoleLogger: StoreLogger = {
  * Concurrency model: adds and removes are safe across processes (an add is an exclusive create, a
  * remove an unlink). Updates and secret changes are read-modify-write: they are serialised per client
  * within a process, and the design has exactly one writer process (oauth-clients); any number of
- * reader processes (oauth-client-tokens replicas) may share the directory.
+ * reader processes (oauth-client-tokens replicas) may share the directory. (A second writer process
+ * could interleave two updates of one client, the later rename winning, or re-create a client another
+ * process removed between the update's read and its rename.)
  */
 export async function openStore(options: OpenStoreOptions): Promise<ClientStore> {
   if (typeof options.dir !== 'string' || options.dir.length === 0) {
@@ -121,6 +123,7 @@ class FileClientStore implements ClientStore {
   private readonly logger: StoreLogger;
   private readonly index = new ClientIndex();
   private readonly sync: StoreSync;
+  /** Per-client queue for this process's writes; across processes see openStore. */
   private readonly writes = new KeyedMutex();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private closed = false;

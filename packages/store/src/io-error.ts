@@ -9,6 +9,7 @@ const EXPLANATIONS: Record<string, string> = {
   EPERM: 'operation not permitted; check the owner and mode of the store directory and its files',
   ENOENT: 'the path does not exist',
   ENOTDIR: 'a part of the path is not a directory',
+  EEXIST: 'a file of that name is in the way',
   EISDIR: 'the path is a directory',
   EMFILE: 'the process has too many open files',
   ENFILE: 'the system has too many open files',

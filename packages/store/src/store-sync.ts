@@ -173,7 +173,7 @@ export class StoreSync {
       // Removals first: a client whose file is gone must stop authenticating now, not after the stats.
       const listed = new Set(clientFiles);
       for (const fileName of index.presentFiles()) {
-        if (!listed.has(fileName)) this.options.emit(index.applyMissing(fileName, token));
+        if (!listed.has(fileName)) this.options.emit(index.applyUnlisted(fileName, token));
       }
       const known: string[] = [];
       const unknown: string[] = [];
