@@ -121,6 +121,11 @@ export class BruteForceLimiter {
     });
   }
 
+  /** Sizes of the three tables, to show that memory stays bounded. */
+  get trackedEntries(): { clients: number; addresses: number; knownGood: number } {
+    return { clients: this.#clients.size, addresses: this.#addresses.size, knownGood: this.#knownGood.size };
+  }
+
   #isKnownGood(address: string, clientId: string, now: number): boolean {
     const known = this.#knownGood.get(pairKey(address, clientId));
     return known !== undefined && known.until > now;

@@ -100,6 +100,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
     if (wait > 0) throw new AuthenticationLockedError(wait);
     const client = await store.authenticate(clientId, secret);
     if (!client) {
+      logger.debug({ client_id: budgetKey, address, method }, 'client authentication failed');
       const locked = limiter.recordFailure(address, budgetKey);
       if (locked.length > 0) {
         logger.warn(

@@ -1,0 +1,110 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@swarm-oauth/server-kit';
+import { loadConfig } from '../src/config.js';
+import { keyRetentionMs, openTokenSigningKeys } from '../src/token-signing-keys.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 80,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      storeDir: '/clients',
+      storeKeyFile: '/run/secrets/oauth_store_key',
+      storePollIntervalMs: 2000,
+      issuer: 'http://oauth-client-tokens',
+      signingAlg: 'RS256',
+      signingKeyFile: undefined,
+      tokenTtlSeconds: 3600,
+      defaultAudience: 'http://oauth-client-tokens',
+      bruteForce: { clientFailures: 10, addressFailures: 30, windowSeconds: 60 },
+      trustProxy: false,
+    });
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it.each([
+    [{ OAUTH_TOKEN_TTL: '0' }, 'OAUTH_TOKEN_TTL: must be a whole number from 1 to 86400, got "0".'],
+    [{ OAUTH_TOKEN_TTL: '1h' }, 'OAUTH_TOKEN_TTL: must be a whole number from 1 to 86400, got "1h".'],
+    [
+      { OAUTH_SIGNING_ALG: 'HS256' },
+      'OAUTH_SIGNING_ALG: must be one of RS256, PS256, ES256, EdDSA, got "HS256".',
+    ],
+    [
+      { OAUTH_ISSUER: 'oauth-client-tokens' },
+      'OAUTH_ISSUER: must be an absolute http(s) URL, got "oauth-client-tokens".',
+    ],
+    [
+      { OAUTH_ISSUER: 'https://a.test/?x=1' },
+      'OAUTH_ISSUER: must not have a query or fragment, got "https://a.test/?x=1".',
+    ],
+    [
+      { OAUTH_DEFAULT_AUDIENCE: 'two words' },
+      'OAUTH_DEFAULT_AUDIENCE: must be at most 512 characters without white space.',
+    ],
+    [{ PORT: '70000' }, 'PORT: must be a whole number from 0 to 65535, got "70000".'],
+  ])('refuses %j naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads OAUTH_TRUST_PROXY as a boolean, a hop count or a list of addresses', () => {
+    expect(loadConfig({ OAUTH_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ OAUTH_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ OAUTH_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+  });
+
+  it('keeps replaced keys published for the token lifetime plus poll and clock allowances', () => {
+    expect(keyRetentionMs({ tokenTtlSeconds: 3600, storePollIntervalMs: 2000 })).toBe(
+      3_600_000 + 4000 + 60_000,
+    );
+  });
+});
+
+describe('OAUTH_SIGNING_KEY_FILE', () => {
+  let dir: string;
+  const silent = { warn: () => undefined };
+  const clock = { now: () => Date.now() };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oauth-operator-key-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function config(signingKeyFile: string, signingAlg: 'RS256' | 'ES256' = 'RS256') {
+    return { signingKeyFile, signingAlg, storeDir: dir, tokenTtlSeconds: 3600, storePollIntervalMs: 2000 };
+  }
+
+  it('signs with the operator key and publishes nothing else', async () => {
+    const file = join(dir, 'signing.pem');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const keys = await openTokenSigningKeys(config(file), Buffer.alloc(32), silent, clock);
+    expect(keys.source).toBe('file');
+    expect(keys.publishedKeys()).toHaveLength(1);
+    expect(keys.activeKey().alg).toBe('RS256');
+  });
+
+  it('fails at start naming OAUTH_SIGNING_KEY_FILE when the key does not fit OAUTH_SIGNING_ALG', async () => {
+    const file = join(dir, 'signing.pem');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await expect(
+      openTokenSigningKeys(config(file, 'ES256'), Buffer.alloc(32), silent, clock),
+    ).rejects.toThrow(
+      `OAUTH_SIGNING_KEY_FILE: ${file}: the first key cannot sign ES256: needs an EC key on the P-256 curve`,
+    );
+  });
+
+  it('fails at start naming OAUTH_SIGNING_KEY_FILE when the file is missing', async () => {
+    await expect(
+      openTokenSigningKeys(config(join(dir, 'missing.pem')), Buffer.alloc(32), silent, clock),
+    ).rejects.toThrow(/^OAUTH_SIGNING_KEY_FILE: cannot read the secret file .*missing\.pem \(ENOENT\)/);
+  });
+});
