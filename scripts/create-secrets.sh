@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Creates the two operator-owned Docker secrets the stack mounts (stack.yml declares them external):
+#
+#   oauth_store_key    32 random bytes, base64: seals and opens the client registry on the volume
+#                      (oauth-clients and oauth-client-tokens)
+#   oauth_admin_token  the bearer token of the admin API (oauth-clients and auto-registration)
+#
+#   scripts/create-secrets.sh                  generate both (a secret that already exists is kept)
+#   scripts/create-secrets.sh --out DIR        also keep a copy of what it generates in DIR (mode 0600)
+#   scripts/create-secrets.sh --from DIR       create them from DIR/oauth_store_key, DIR/oauth_admin_token
+#
+# Keep a copy of the store key somewhere safe (--out): Docker never gives a secret back, and without
+# the same key the registry on the volume cannot be read (restore, a new swarm, a second stack).
+# The admin token copy is what you give oauthctl (OAUTH_ADMIN_TOKEN_FILE) to call the admin API.
+#
+# The values never appear on a command line, in the output or in a log: they go from /dev/urandom
+# (or the file) to `docker secret create` on standard input. Secrets are labelled
+# swarm-oauth.operator=true, which is how the stack and its tests tell them from the per-service
+# secrets auto-registration manages.
+#
+# Talks to $DOCKER_HOST (a swarm manager), or to the engine of .local/docker-engine.env.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=""
+from=""
+usage() {
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out)
+      [ $# -ge 2 ] || usage
+      out=$2
+      shift 2
+      ;;
+    --from)
+      [ $# -ge 2 ] || usage
+      from=$2
+      shift 2
+      ;;
+    -h | --help) usage ;;
+    *)
+      echo "create-secrets: unknown argument '$1'" >&2
+      usage
+      ;;
+  esac
+done
+
+log() { printf 'create-secrets: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+if [ -z "${DOCKER_HOST:-}" ] && [ -s "$ROOT/.local/docker-engine.env" ]; then
+  # shellcheck disable=SC1091
+  . "$ROOT/.local/docker-engine.env"
+fi
+[ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ] ||
+  die "no swarm manager answers${DOCKER_HOST:+ at $DOCKER_HOST}; run this on a manager (docker swarm init)."
+
+# The store key as DESIGN.md specifies it: 32 random bytes, base64.
+generate_store_key() { head -c 32 /dev/urandom | base64 -w0; }
+# The admin token: 32 random bytes, base64url without padding (no characters a shell or header mangles).
+generate_admin_token() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+umask 077
+if [ -n "$out" ]; then mkdir -p "$out"; fi
+
+create() {
+  local name=$1 generator=$2
+  if docker secret inspect "$name" >/dev/null 2>&1; then
+    log "$name exists; kept (Docker secrets cannot change: remove the stack and the secret to replace it)"
+    return 0
+  fi
+  if [ -n "$from" ]; then
+    [ -s "$from/$name" ] || die "$from/$name is missing or empty."
+    docker secret create --label swarm-oauth.operator=true "$name" - <"$from/$name" >/dev/null
+    log "$name created from $from/$name"
+    return 0
+  fi
+  local value
+  value=$($generator)
+  if [ -n "$out" ]; then
+    # Written before the secret exists: a failure below leaves a copy, never a secret nobody has.
+    printf '%s' "$value" >"$out/$name"
+  fi
+  printf '%s' "$value" | docker secret create --label swarm-oauth.operator=true "$name" - >/dev/null
+  log "$name created${out:+ (copy in $out/$name)}"
+}
+
+create oauth_store_key generate_store_key
+create oauth_admin_token generate_admin_token
