@@ -1,9 +1,10 @@
 // Brute-force protection for client authentication (RFC 6749 §2.3.1: the server MUST protect the
 // endpoint against brute force attacks). Policy:
 //
-// - Failed authentications are budgeted per client id and per source address, each a token bucket:
-//   up to `clientFailures` (per id) and `addressFailures` (per address) failures at once, refilled
-//   evenly over `windowMs`. Successful requests cost nothing.
+// - Failed authentications (a client id with a wrong secret, or an unknown id) are budgeted per client
+//   id and per source address, each a token bucket: up to `clientFailures` (per id) and
+//   `addressFailures` (per address) failures at once, refilled evenly over `windowMs`. Successful
+//   requests cost nothing, and neither do requests without credentials (they guess nothing).
 // - When either budget of a request is used up, the request is refused with 429 and Retry-After
 //   before its secret is checked, so a locked id cannot be guessed at any speed.
 // - A client that authenticated successfully from an address is "known good" there: it keeps getting

@@ -37,7 +37,9 @@ function readIssuer(reader: ConfigReader): string {
 
 function readDefaultAudience(reader: ConfigReader, issuer: string): string {
   const audience = reader.string('OAUTH_DEFAULT_AUDIENCE', issuer);
-  if (audience.length > 512 || /[\s\x00-\x1f\x7f]/.test(audience)) {
+  // The store's rule for audiences: no white space or control characters.
+  const printable = [...audience].every((c) => c > ' ' && c !== '\x7f' && !/\s/.test(c));
+  if (audience.length > 512 || !printable) {
     throw new ConfigError('OAUTH_DEFAULT_AUDIENCE', 'must be at most 512 characters without white space.');
   }
   return audience;

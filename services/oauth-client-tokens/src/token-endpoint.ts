@@ -82,18 +82,12 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
 
   const authenticateClient: Step = async (request) => {
     const address = request.req.ip ?? request.req.socket.remoteAddress ?? 'unknown';
-    let credentials;
-    try {
-      credentials = extractClientCredentials(request.req.headers.authorization, need(request.form, 'form'));
-    } catch (err) {
-      // Missing or malformed credentials: a failure of this address, not of any client.
-      if (err instanceof InvalidClientError) {
-        const wait = limiter.retryAfter(address, undefined);
-        if (wait > 0) throw new AuthenticationLockedError(wait);
-        limiter.recordFailure(address, undefined);
-      }
-      throw err;
-    }
+    // Missing or malformed credentials are answered without touching a budget: they guess nothing,
+    // and cost no more than the 401 itself.
+    const credentials = extractClientCredentials(
+      request.req.headers.authorization,
+      need(request.form, 'form'),
+    );
     const { clientId, secret, method } = credentials;
     const budgetKey = clientId.length <= MAX_CLIENT_ID_LENGTH ? clientId : undefined;
     const wait = limiter.retryAfter(address, budgetKey);

@@ -85,17 +85,17 @@ describe('brute-force protection of POST /api/token', () => {
     }
   });
 
-  it('counts requests without usable credentials against the address', async () => {
-    for (let i = 0; i < 5; i++) {
+  it('does not count requests without usable credentials: they guess nothing', async () => {
+    for (let i = 0; i < 8; i++) {
       const res = await request(h.app)
         .post('/api/token')
         .type('form')
         .set('X-Forwarded-For', '10.0.0.3')
-        .set('Authorization', 'Basic %%%')
+        .set('Authorization', i % 2 === 0 ? 'Basic %%%' : '')
         .send('grant_type=client_credentials');
       expect(res.status).toBe(401);
     }
-    expect((await attempt('10.0.0.3', client.clientId, client.secret)).status).toBe(429);
+    expect((await attempt('10.0.0.3', client.clientId, client.secret)).status).toBe(200);
   });
 
   it('logs the moment a budget is used up, without the secret', async () => {
