@@ -17,8 +17,6 @@ export interface AlgorithmSpec {
   readonly alg: SigningAlgorithm;
   /** Digest for crypto.sign; null for EdDSA, which hashes internally. */
   readonly digest: 'sha256' | null;
-  /** True when a signature is slow enough (RSA) to be worth moving off the event loop. */
-  readonly slowSignature: boolean;
   /** OID of the X.509 signature algorithm used to self-sign the key's certificate. */
   readonly certificateSignatureOid: string;
   generatePrivateKey(): Promise<KeyObject>;
@@ -46,7 +44,6 @@ const SPECS: Record<SigningAlgorithm, AlgorithmSpec> = {
   RS256: {
     alg: 'RS256',
     digest: 'sha256',
-    slowSignature: true,
     certificateSignatureOid: SHA256_WITH_RSA,
     generatePrivateKey: rsaKey,
     unsuitable: rsaUnsuitable,
@@ -55,7 +52,6 @@ const SPECS: Record<SigningAlgorithm, AlgorithmSpec> = {
   PS256: {
     alg: 'PS256',
     digest: 'sha256',
-    slowSignature: true,
     // The certificate is signed with PKCS#1 v1.5 (same RSA key); only the JWS uses PSS.
     certificateSignatureOid: SHA256_WITH_RSA,
     generatePrivateKey: rsaKey,
@@ -70,7 +66,6 @@ const SPECS: Record<SigningAlgorithm, AlgorithmSpec> = {
   ES256: {
     alg: 'ES256',
     digest: 'sha256',
-    slowSignature: false,
     certificateSignatureOid: ECDSA_WITH_SHA256,
     generatePrivateKey: async () => (await generate('ec', { namedCurve: 'P-256' })).privateKey,
     unsuitable: (key) =>
@@ -83,7 +78,6 @@ const SPECS: Record<SigningAlgorithm, AlgorithmSpec> = {
   EdDSA: {
     alg: 'EdDSA',
     digest: null,
-    slowSignature: false,
     certificateSignatureOid: ED25519,
     generatePrivateKey: async () => (await generate('ed25519')).privateKey,
     unsuitable: (key) => (key.asymmetricKeyType === 'ed25519' ? undefined : 'needs an Ed25519 key'),
