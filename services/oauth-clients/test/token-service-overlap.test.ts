@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateStoreKey } from '@swarm-oauth/store';
+import { CLI_MAIN, runProcess, SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
+
+// The real token service, built from services/oauth-client-tokens, as its own process on the same
+// store directory: the judge of whether a secret works is the endpoint clients actually call.
+const TOKEN_SERVICE_MAIN = fileURLToPath(new URL('../../../oauth-client-tokens/dist/src/main.js', import.meta.url));
+const ADMIN_TOKEN = 'overlap-test-admin-token-abcdefghijklmnopqrstuvwxyz';
+const ISSUER = 'http://oauth-client-tokens.test';
+
+let dir: string;
+let admin: RunningProcess;
+let tokens: RunningProcess;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'oauth-clients-overlap-'));
+  await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`);
+  await writeFile(join(dir, 'admin.token'), `${ADMIN_TOKEN}\n`);
+  const common = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OAUTH_STORE_DIR: join(dir, 'clients'),
+    OAUTH_STORE_KEY_FILE: join(dir, 'store.key'),
+    OAUTH_STORE_POLL_INTERVAL: '100',
+  };
+  // The admin service first: it creates the store directory the token service then shares.
+  admin = await startService(SERVICE_MAIN, { ...common, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token') });
+  tokens = await startService(TOKEN_SERVICE_MAIN, { ...common, OAUTH_ISSUER: ISSUER, OAUTH_SIGNING_ALG: 'ES256' });
+});
+
+afterAll(async () => {
+  await Promise.all([admin?.stop(), tokens?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function adminCall(method: string, path: string, body?: object): Promise<Record<string, unknown>> {
+  const res = await fetch(`${admin.url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  expect(res.ok).toBe(true);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** RFC 6749 §4.4 at the real token endpoint, client_secret_basic; resolves with the HTTP status. */
+async function tokenStatus(clientId: string, secret: string): Promise<number> {
+  const res = await fetch(`${tokens.url}/api/token`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** The token service notices changes within its poll interval; wait (bounded) for the answer to turn. */
+async function eventually(clientId: string, secret: string, status: number): Promise<number> {
+  let last = 0;
+  for (let i = 0; i < 60; i++) {
+    last = await tokenStatus(clientId, secret);
+    if (last === status) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return last;
+}
+
+describe('rotation with overlap, judged by the real token service (POST /api/token)', () => {
+  it('accepts both secrets during the overlap and only the new one after the old is retired', async () => {
+    const added = await adminCall('POST', '/api/clients/add', { client_id: 'orders' });
+    const oldSecret = added.client_secret as string;
+    expect(await tokenStatus('orders', oldSecret)).toBe(200);
+
+    const rotated = await adminCall('POST', '/api/clients/orders/secrets', {});
+    const newSecret = rotated.client_secret as string;
+    expect(await eventually('orders', newSecret, 200)).toBe(200);
+    expect(await tokenStatus('orders', oldSecret)).toBe(200);
+
+    await adminCall('DELETE', `/api/clients/orders/secrets/${added.secret_id as string}`);
+    expect(await eventually('orders', oldSecret, 401)).toBe(401);
+    expect(await tokenStatus('orders', newSecret)).toBe(200);
+  });
+
+  it('with expires_in, accepts the old secret until the grace period ends and not after', async () => {
+    const added = await adminCall('POST', '/api/clients/add', { client_id: 'billing' });
+    const oldSecret = added.client_secret as string;
+    const rotated = await adminCall('POST', '/api/clients/billing/secrets', { expires_in: 1 });
+    const newSecret = rotated.client_secret as string;
+    expect(await eventually('billing', newSecret, 200)).toBe(200);
+    expect(await tokenStatus('billing', oldSecret)).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await eventually('billing', oldSecret, 401)).toBe(401);
+    expect(await tokenStatus('billing', newSecret)).toBe(200);
+  });
+});
+
+describe('oauthctl token get against the real token service', () => {
+  it('prints the token and its claims, --raw only the token, and exits 1 with the RFC 6749 error', async () => {
+    const added = await adminCall('POST', '/api/clients/add', { client_id: 'reports', scope: 'reports.read' });
+    const secretFile = join(dir, 'reports.secret');
+    await writeFile(secretFile, `${added.client_secret as string}\n`);
+    const env = { OAUTH_TOKEN_URL: `${tokens.url}/api/token`, OAUTH_CLIENT_ID: 'reports', OAUTH_CLIENT_SECRET_FILE: secretFile };
+
+    const human = await runProcess(CLI_MAIN, ['token', 'get', '--scope', 'reports.read'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^token_type {4}Bearer\nexpires_in {4}3600\nscope {9}reports\.read\naccess_token {2}[\w-]+\.[\w-]+\.[\w-]+\n/);
+    expect(human.stdout).toContain('claims (not verified):');
+    expect(human.stdout).toContain(`"iss": "${ISSUER}"`);
+    expect(human.stdout).toContain('"client_id": "reports"');
+
+    const json = await runProcess(CLI_MAIN, ['--json', 'token', 'get', '--auth', 'post'], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      token_type: 'Bearer',
+      decoded: { header: { alg: 'ES256' }, claims: { iss: ISSUER, sub: 'reports', client_id: 'reports' } },
+    });
+
+    const raw = await runProcess(CLI_MAIN, ['token', 'get', '--raw'], env);
+    expect([raw.code, raw.stdout]).toEqual([0, expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+\n$/)]);
+
+    const wrong = await runProcess(CLI_MAIN, ['token', 'get', '--client-secret', 'not-the-secret'], env);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^oauthctl: .+ \(invalid_client, HTTP 401\)\n$/);
+  });
+});
