@@ -4,6 +4,6 @@ export default {
     '<rootDir>/packages/*/jest.config.js',
     '<rootDir>/services/*/jest.config.js',
     '<rootDir>/examples/*/jest.config.js',
-    '<rootDir>/reliability/jest.config.js',
+    '<rootDir>/reliability*/jest.config.js',
   ],
 };
