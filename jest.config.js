@@ -1,9 +1,16 @@
-// One jest run over every package and service, so the whole suite ends with one summary.
+// One jest run over every workspace package that has tests, so the whole suite ends with one summary.
+// The swarm end-to-end suite (e2e/) and the benchmark (bench/) run by their own commands.
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const folders = ['packages', 'services', 'examples'].flatMap((group) =>
+  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(group, name)) : [],
+);
+
 export default {
-  projects: [
-    '<rootDir>/packages/*/jest.config.js',
-    '<rootDir>/services/*/jest.config.js',
-    '<rootDir>/examples/*/jest.config.js',
-    '<rootDir>/reliability*/jest.config.js',
-  ],
+  projects: [...folders, 'reliability']
+    .map((folder) => join(root, folder, 'jest.config.js'))
+    .filter((config) => existsSync(config)),
 };
