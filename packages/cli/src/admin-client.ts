@@ -75,7 +75,9 @@ export class AdminClient {
     return this.call('POST', '/api/clients/remove', { client_id: clientId });
   }
 
-  listPage(options: { after?: string; limit?: number } = {}): Promise<{ clients: ClientJson[]; next_after?: string }> {
+  listPage(
+    options: { after?: string; limit?: number } = {},
+  ): Promise<{ clients: ClientJson[]; next_after?: string }> {
     const query = new URLSearchParams();
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));

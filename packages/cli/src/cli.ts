@@ -7,7 +7,9 @@ import { DEFAULT_ADMIN_URL } from './settings.js';
 import { registerTokenCommands } from './token-commands.js';
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -16,8 +18,14 @@ export function buildProgram(io: CliIo): Command {
     .description('Operate the swarm-oauth admin API (clients, secrets) and try the token service.')
     .version(version())
     .option('--url <url>', `admin API base URL (env OAUTH_ADMIN_URL, default ${DEFAULT_ADMIN_URL})`)
-    .option('--token <token>', 'admin token (env OAUTH_ADMIN_TOKEN; visible in ps and history: prefer a file)')
-    .option('--token-file <file>', 'file holding the admin token (env OAUTH_ADMIN_TOKEN_FILE, else /run/secrets/oauth_admin_token)')
+    .option(
+      '--token <token>',
+      'admin token (env OAUTH_ADMIN_TOKEN; visible in ps and history: prefer a file)',
+    )
+    .option(
+      '--token-file <file>',
+      'file holding the admin token (env OAUTH_ADMIN_TOKEN_FILE, else /run/secrets/oauth_admin_token)',
+    )
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -1,7 +1,13 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AdminClient, type ClientPatchInput } from './admin-client.js';
 import { CliError, ExitCode } from './cli-error.js';
-import { clientDetails, clientsTable, createdClient, rotatedSecret, SECRET_ONCE_NOTE } from './client-output.js';
+import {
+  clientDetails,
+  clientsTable,
+  createdClient,
+  rotatedSecret,
+  SECRET_ONCE_NOTE,
+} from './client-output.js';
 import type { CliIo } from './cli-io.js';
 import { resolveAdminSettings, type AdminFlags } from './settings.js';
 
@@ -49,20 +55,29 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .command('add')
     .description('register a client; prints its secret, shown this once')
     .argument('<client-id>', 'letters, digits, ".", "_" and "-"')
-    .option('--scope <scope>', 'space-separated scopes the client may ask for, e.g. "orders.read orders.write"')
+    .option(
+      '--scope <scope>',
+      'space-separated scopes the client may ask for, e.g. "orders.read orders.write"',
+    )
     .option('--audience <audience...>', 'audiences (resource servers) its tokens may name')
     .option('--metadata <key=value...>', 'free-form labels', metadataPair)
-    .action(async (clientId: string, opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> }, cmd: Command) => {
-      const { api, json } = await admin(cmd);
-      const client = await api.addClient({
-        client_id: clientId,
-        ...(opts.scope === undefined ? {} : { scope: opts.scope }),
-        ...(opts.audience === undefined ? {} : { audience: opts.audience }),
-        ...(opts.metadata === undefined ? {} : { metadata: Object.fromEntries(opts.metadata) }),
-      });
-      print(json, client, createdClient(client));
-      if (!json) io.stderr.write(SECRET_ONCE_NOTE);
-    });
+    .action(
+      async (
+        clientId: string,
+        opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> },
+        cmd: Command,
+      ) => {
+        const { api, json } = await admin(cmd);
+        const client = await api.addClient({
+          client_id: clientId,
+          ...(opts.scope === undefined ? {} : { scope: opts.scope }),
+          ...(opts.audience === undefined ? {} : { audience: opts.audience }),
+          ...(opts.metadata === undefined ? {} : { metadata: Object.fromEntries(opts.metadata) }),
+        });
+        print(json, client, createdClient(client));
+        if (!json) io.stderr.write(SECRET_ONCE_NOTE);
+      },
+    );
 
   clients
     .command('list')
@@ -106,7 +121,13 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .action(
       async (
         clientId: string,
-        opts: { scope?: string; audience?: string[]; clearAudience?: boolean; metadata?: Map<string, string>; unsetMetadata?: string[] },
+        opts: {
+          scope?: string;
+          audience?: string[];
+          clearAudience?: boolean;
+          metadata?: Map<string, string>;
+          unsetMetadata?: string[];
+        },
         cmd: Command,
       ) => {
         if (opts.audience !== undefined && opts.clearAudience) {
@@ -122,7 +143,10 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           patch.metadata = Object.fromEntries(entries);
         }
         if (Object.keys(patch).length === 0) {
-          throw new CliError('nothing to change: give --scope, --audience, --clear-audience, --metadata or --unset-metadata.', ExitCode.usage);
+          throw new CliError(
+            'nothing to change: give --scope, --audience, --clear-audience, --metadata or --unset-metadata.',
+            ExitCode.usage,
+          );
         }
         const { api, json } = await admin(cmd);
         const client = await api.updateClient(clientId, patch);
@@ -144,7 +168,11 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .command('rotate')
     .description('add a new secret; the old ones keep working until retired (or until --grace ends)')
     .argument('<client-id>')
-    .option('--grace <seconds>', 'the old secrets stop working after this many seconds', wholeNumber('--grace', 0, 31_536_000))
+    .option(
+      '--grace <seconds>',
+      'the old secrets stop working after this many seconds',
+      wholeNumber('--grace', 0, 31_536_000),
+    )
     .action(async (clientId: string, opts: { grace?: number }, cmd: Command) => {
       const { api, json } = await admin(cmd);
       const result = await api.rotateSecret(clientId, opts.grace);

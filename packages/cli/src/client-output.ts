@@ -43,17 +43,15 @@ export function clientsTable(clients: readonly ClientJson[]): string {
 }
 
 export function createdClient(client: CreatedClientJson): string {
-  return (
-    formatFields([
-      ['client_id', client.client_id],
-      ['client_secret', client.client_secret],
-      ['secret_id', client.secret_id],
-      ['scope', client.scope],
-      ['audience', client.audience.join(' ')],
-      ['metadata', metadataText(client.metadata)],
-      ['created_at', client.created_at],
-    ])
-  );
+  return formatFields([
+    ['client_id', client.client_id],
+    ['client_secret', client.client_secret],
+    ['secret_id', client.secret_id],
+    ['scope', client.scope],
+    ['audience', client.audience.join(' ')],
+    ['metadata', metadataText(client.metadata)],
+    ['created_at', client.created_at],
+  ]);
 }
 
 export function rotatedSecret(result: RotatedSecretJson): string {

@@ -23,7 +23,9 @@ export async function fetchJson(
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why =
-      (err as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (err as Error).message);
+      (err as Error).name === 'TimeoutError'
+        ? 'no answer in time'
+        : (cause?.code ?? cause?.message ?? (err as Error).message);
     throw new CliError(`cannot reach ${new URL(url).origin} (${why}).`, ExitCode.unreachable);
   }
   const text = await res.text();
@@ -45,5 +47,8 @@ export async function fetchJson(
       status: res.status,
     });
   }
-  throw new CliError(`${new URL(url).origin} answered HTTP ${res.status} without an error body.`, ExitCode.unreachable);
+  throw new CliError(
+    `${new URL(url).origin} answered HTTP ${res.status} without an error body.`,
+    ExitCode.unreachable,
+  );
 }

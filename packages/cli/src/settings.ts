@@ -77,7 +77,10 @@ export async function resolveAdminSettings(flags: AdminFlags, env: Env): Promise
   ];
   for (const [kind, value, source] of candidates) {
     if (value === undefined) continue;
-    return { url, token: kind === 'token' ? value : await readSecret(value, `the admin token file (${source})`) };
+    return {
+      url,
+      token: kind === 'token' ? value : await readSecret(value, `the admin token file (${source})`),
+    };
   }
   if (existsSync(DOCKER_SECRET_ADMIN_TOKEN)) {
     return { url, token: await readSecret(DOCKER_SECRET_ADMIN_TOKEN, 'the admin token file') };

@@ -33,7 +33,11 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
     .option('--client-secret-file <file>', 'file holding the client secret (env OAUTH_CLIENT_SECRET_FILE)')
     .option('--scope <scope>', 'space-separated scopes to ask for')
     .option('--audience <audience...>', 'audiences to ask for')
-    .option('--auth <method>', 'client authentication: basic (client_secret_basic) or post (client_secret_post)', 'basic')
+    .option(
+      '--auth <method>',
+      'client authentication: basic (client_secret_basic) or post (client_secret_post)',
+      'basic',
+    )
     .option('--raw', 'print only the access token')
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<TokenGetFlags>();
@@ -53,10 +57,16 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
         (flags.clientSecretFile
           ? await readSecret(flags.clientSecretFile, 'the client secret file')
           : env.OAUTH_CLIENT_SECRET_FILE
-            ? await readSecret(env.OAUTH_CLIENT_SECRET_FILE, 'the client secret file (OAUTH_CLIENT_SECRET_FILE)')
+            ? await readSecret(
+                env.OAUTH_CLIENT_SECRET_FILE,
+                'the client secret file (OAUTH_CLIENT_SECRET_FILE)',
+              )
             : undefined);
       if (!clientSecret) {
-        throw new CliError('give --client-secret-file (or --client-secret, or set OAUTH_CLIENT_SECRET_FILE).', ExitCode.usage);
+        throw new CliError(
+          'give --client-secret-file (or --client-secret, or set OAUTH_CLIENT_SECRET_FILE).',
+          ExitCode.usage,
+        );
       }
       const response = await requestToken({
         tokenUrl,

@@ -44,7 +44,10 @@ export async function requestToken(request: TokenRequest): Promise<TokenResponse
   const body = await fetchJson(request.tokenUrl, { method: 'POST', headers, body: form.toString() });
   const response = body as Partial<TokenResponse> | undefined;
   if (typeof response?.access_token !== 'string' || typeof response.token_type !== 'string') {
-    throw new CliError('the token endpoint answered without an access_token; is this a token URL?', ExitCode.unreachable);
+    throw new CliError(
+      'the token endpoint answered without an access_token; is this a token URL?',
+      ExitCode.unreachable,
+    );
   }
   return response as TokenResponse;
 }
@@ -59,8 +62,11 @@ export function decodeJwt(token: string): DecodedJwt | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {
-    const [header, claims] = parts.slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
-    if (typeof header !== 'object' || typeof claims !== 'object' || header === null || claims === null) return undefined;
+    const [header, claims] = parts
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
+    if (typeof header !== 'object' || typeof claims !== 'object' || header === null || claims === null)
+      return undefined;
     return { header, claims };
   } catch {
     return undefined;

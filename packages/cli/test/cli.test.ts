@@ -25,9 +25,18 @@ describe('oauthctl usage', () => {
   });
 
   it.each([
-    [['clients', 'add', 'x', '--metadata', 'novalue'], "error: option '--metadata <key=value...>' argument 'novalue' is invalid. expected key=value.\n"],
-    [['clients', 'rotate', 'x', '--grace', '-1'], "error: option '--grace <seconds>' argument '-1' is invalid. --grace must be a whole number from 0 to 31536000.\n"],
-    [['clients', 'list', '--limit', '0'], "error: option '--limit <n>' argument '0' is invalid. --limit must be a whole number from 1 to 1000.\n"],
+    [
+      ['clients', 'add', 'x', '--metadata', 'novalue'],
+      "error: option '--metadata <key=value...>' argument 'novalue' is invalid. expected key=value.\n",
+    ],
+    [
+      ['clients', 'rotate', 'x', '--grace', '-1'],
+      "error: option '--grace <seconds>' argument '-1' is invalid. --grace must be a whole number from 0 to 31536000.\n",
+    ],
+    [
+      ['clients', 'list', '--limit', '0'],
+      "error: option '--limit <n>' argument '0' is invalid. --limit must be a whole number from 1 to 1000.\n",
+    ],
     [['clients', 'frobnicate'], "error: unknown command 'frobnicate'\n"],
   ])('exits 2 for %j', async (args, message) => {
     const result = await run(args);
@@ -45,7 +54,10 @@ describe('oauthctl usage', () => {
       code: 2,
       err: 'oauthctl: give --audience or --clear-audience, not both.\n',
     });
-    expect(await run(['token', 'get'])).toMatchObject({ code: 2, err: 'oauthctl: give --client-id (or set OAUTH_CLIENT_ID).\n' });
+    expect(await run(['token', 'get'])).toMatchObject({
+      code: 2,
+      err: 'oauthctl: give --client-id (or set OAUTH_CLIENT_ID).\n',
+    });
     expect(await run(['token', 'get', '--client-id', 'x'])).toMatchObject({
       code: 2,
       err: 'oauthctl: give --client-secret-file (or --client-secret, or set OAUTH_CLIENT_SECRET_FILE).\n',
@@ -59,16 +71,61 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
       status: req.url === '/api/clients/add' ? 201 : 200,
       body:
         req.url === '/api/clients/add'
-          ? { client_id: 'x', client_secret: 's', secret_id: 'i', scope: '', audience: [], metadata: {}, secrets: [], created_at: 't', updated_at: 't' }
-          : { client_id: 'x', scope: '', audience: [], metadata: {}, secrets: [], created_at: 't', updated_at: 't' },
+          ? {
+              client_id: 'x',
+              client_secret: 's',
+              secret_id: 'i',
+              scope: '',
+              audience: [],
+              metadata: {},
+              secrets: [],
+              created_at: 't',
+              updated_at: 't',
+            }
+          : {
+              client_id: 'x',
+              scope: '',
+              audience: [],
+              metadata: {},
+              secrets: [],
+              created_at: 't',
+              updated_at: 't',
+            },
     }));
     const env = { OAUTH_ADMIN_URL: server.url, OAUTH_ADMIN_TOKEN: 'the-token' };
-    await run(['clients', 'add', 'x', '--scope', 'a b', '--audience', 'u1', 'u2', '--metadata', 'k=v=w', 'e='], env);
-    await run(['clients', 'update', 'x', '--scope', '', '--clear-audience', '--metadata', 'k=1', '--unset-metadata', 'old'], env);
+    await run(
+      ['clients', 'add', 'x', '--scope', 'a b', '--audience', 'u1', 'u2', '--metadata', 'k=v=w', 'e='],
+      env,
+    );
+    await run(
+      [
+        'clients',
+        'update',
+        'x',
+        '--scope',
+        '',
+        '--clear-audience',
+        '--metadata',
+        'k=1',
+        '--unset-metadata',
+        'old',
+      ],
+      env,
+    );
     await run(['clients', 'rotate', 'x', '--grace', '300'], env);
     await run(['clients', 'retire-secret', 'x', 'abc'], env);
-    expect(server.requests.map(({ method, url, body }) => [method, url, body === '' ? undefined : JSON.parse(body)])).toEqual([
-      ['POST', '/api/clients/add', { client_id: 'x', scope: 'a b', audience: ['u1', 'u2'], metadata: { k: 'v=w', e: '' } }],
+    expect(
+      server.requests.map(({ method, url, body }) => [
+        method,
+        url,
+        body === '' ? undefined : JSON.parse(body),
+      ]),
+    ).toEqual([
+      [
+        'POST',
+        '/api/clients/add',
+        { client_id: 'x', scope: 'a b', audience: ['u1', 'u2'], metadata: { k: 'v=w', e: '' } },
+      ],
       ['PATCH', '/api/clients/x', { scope: '', audience: null, metadata: { k: '1', old: null } }],
       ['POST', '/api/clients/x/secrets', { expires_in: 300 }],
       ['DELETE', '/api/clients/x/secrets/abc', undefined],
@@ -77,7 +134,15 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
   });
 
   it('lists every page by following next_after', async () => {
-    const client = (id: string) => ({ client_id: id, scope: '', audience: [], metadata: {}, secrets: [], created_at: 't', updated_at: 't' });
+    const client = (id: string) => ({
+      client_id: id,
+      scope: '',
+      audience: [],
+      metadata: {},
+      secrets: [],
+      created_at: 't',
+      updated_at: 't',
+    });
     server = await standInServer((req) =>
       req.url.includes('after=b')
         ? { status: 200, body: { clients: [client('c')] } }
@@ -85,13 +150,22 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
     );
     const result = await run(['--json', 'clients', 'list'], { OAUTH_ADMIN_URL: server.url });
     expect(result.code).toBe(0);
-    expect((JSON.parse(result.out) as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id)).toEqual(['a', 'b', 'c']);
-    expect(server.requests.map((req) => req.url)).toEqual(['/api/clients?limit=1000', '/api/clients?after=b&limit=1000']);
+    expect(
+      (JSON.parse(result.out) as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id),
+    ).toEqual(['a', 'b', 'c']);
+    expect(server.requests.map((req) => req.url)).toEqual([
+      '/api/clients?limit=1000',
+      '/api/clients?after=b&limit=1000',
+    ]);
   });
 
   it('exits 3 when the answer is not the API', async () => {
     server = await standInServer(() => ({ status: 502, body: 'bad gateway' }));
     const result = await run(['clients', 'get', 'x'], { OAUTH_ADMIN_URL: server.url });
-    expect(result).toEqual({ code: 3, out: '', err: `oauthctl: ${server.url} answered HTTP 502 without an error body.\n` });
+    expect(result).toEqual({
+      code: 3,
+      out: '',
+      err: `oauthctl: ${server.url} answered HTTP 502 without an error body.\n`,
+    });
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliError } from '../src/cli-error.js';
+import type { CliError } from '../src/cli-error.js';
 import { DEFAULT_ADMIN_URL, resolveAdminSettings } from '../src/settings.js';
 
 let dir: string;
@@ -28,7 +28,9 @@ describe('resolveAdminSettings', () => {
       url: 'http://oauth-clients',
       token: 'from-flag-file',
     });
-    expect(await resolveAdminSettings({ url: 'https://admin.example:8443', token: 'from-flag' }, env)).toEqual({
+    expect(
+      await resolveAdminSettings({ url: 'https://admin.example:8443', token: 'from-flag' }, env),
+    ).toEqual({
       url: 'https://admin.example:8443',
       token: 'from-flag',
     });

@@ -12,7 +12,9 @@ describe('formatTable and formatFields', () => {
         ],
       ),
     ).toBe(
-      'CLIENT ID  SCOPE                     SECRETS\n' + 'orders     orders.read orders.write  2\n' + 'b          -                         1\n',
+      'CLIENT ID  SCOPE                     SECRETS\n' +
+        'orders     orders.read orders.write  2\n' +
+        'b          -                         1\n',
     );
   });
 

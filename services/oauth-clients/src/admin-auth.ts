@@ -57,7 +57,10 @@ export function callerOf(res: { locals: Record<string, unknown> }): Caller {
 export function adminAuth(options: AdminAuthOptions): RequestHandler {
   if ('disabled' in options) {
     return (req, res, next) => {
-      res.locals.caller = { actor: 'auth-disabled', remote: req.socket.remoteAddress ?? 'unknown' } satisfies Caller;
+      res.locals.caller = {
+        actor: 'auth-disabled',
+        remote: req.socket.remoteAddress ?? 'unknown',
+      } satisfies Caller;
       next();
     };
   }

@@ -54,7 +54,9 @@ export function parseClientId(value: unknown, field = 'client_id'): string {
 
 export function parseSecretId(value: unknown): string {
   if (typeof value !== 'string' || !SECRET_ID.test(value)) {
-    throw invalid('secret_id: must be 1-64 letters, digits, "_" or "-" (as listed in the client\'s secrets).');
+    throw invalid(
+      'secret_id: must be 1-64 letters, digits, "_" or "-" (as listed in the client\'s secrets).',
+    );
   }
   return value;
 }
@@ -64,7 +66,8 @@ export function parseScope(value: unknown): string[] {
   if (value === null) return [];
   if (typeof value !== 'string') throw invalid('scope: must be a string of space-separated scope tokens.');
   const scopes = value.split(' ').filter((token) => token !== '');
-  if (scopes.length > MAX_SCOPES) throw invalid(`scope: has ${scopes.length} tokens; at most ${MAX_SCOPES} are allowed.`);
+  if (scopes.length > MAX_SCOPES)
+    throw invalid(`scope: has ${scopes.length} tokens; at most ${MAX_SCOPES} are allowed.`);
   scopes.forEach((token, i) => {
     if (!SCOPE_TOKEN.test(token)) {
       throw invalid(
@@ -72,7 +75,9 @@ export function parseScope(value: unknown): string[] {
       );
     }
     if (token.length > MAX_SCOPE_LENGTH) {
-      throw invalid(`scope: token ${i + 1} is ${token.length} characters long; at most ${MAX_SCOPE_LENGTH} are allowed.`);
+      throw invalid(
+        `scope: token ${i + 1} is ${token.length} characters long; at most ${MAX_SCOPE_LENGTH} are allowed.`,
+      );
     }
   });
   return [...new Set(scopes)];
@@ -89,11 +94,15 @@ export function parseAudience(value: unknown): string[] {
     throw invalid(`audience: has ${audiences.length} entries; at most ${MAX_AUDIENCES} are allowed.`);
   }
   audiences.forEach((audience, i) => {
-    if (typeof audience !== 'string' || audience === '') throw invalid(`audience[${i}]: must be a non-empty string.`);
+    if (typeof audience !== 'string' || audience === '')
+      throw invalid(`audience[${i}]: must be a non-empty string.`);
     if (audience.length > MAX_AUDIENCE_LENGTH) {
-      throw invalid(`audience[${i}]: is ${audience.length} characters long; at most ${MAX_AUDIENCE_LENGTH} are allowed.`);
+      throw invalid(
+        `audience[${i}]: is ${audience.length} characters long; at most ${MAX_AUDIENCE_LENGTH} are allowed.`,
+      );
     }
-    if (!AUDIENCE.test(audience)) throw invalid(`audience[${i}]: must not contain white space or control characters.`);
+    if (!AUDIENCE.test(audience))
+      throw invalid(`audience[${i}]: must not contain white space or control characters.`);
   });
   return [...new Set(audiences as string[])];
 }
@@ -117,14 +126,18 @@ export function parseMetadata(value: unknown, allowNull = false): Map<string, st
   const result = new Map<string, string | null>();
   for (const [key, entry] of entries) {
     if (key.length === 0 || key.length > MAX_METADATA_KEY_LENGTH) {
-      throw invalid(`metadata: keys must be 1-${MAX_METADATA_KEY_LENGTH} characters long (one is ${key.length}).`);
+      throw invalid(
+        `metadata: keys must be 1-${MAX_METADATA_KEY_LENGTH} characters long (one is ${key.length}).`,
+      );
     }
     if (entry === null && allowNull) {
       result.set(key, null);
       continue;
     }
     if (typeof entry !== 'string') {
-      throw invalid(`${metadataKeyName(key)}: must be a string${allowNull ? ' (or null to remove it)' : ''}.`);
+      throw invalid(
+        `${metadataKeyName(key)}: must be a string${allowNull ? ' (or null to remove it)' : ''}.`,
+      );
     }
     if (entry.length > MAX_METADATA_VALUE_LENGTH) {
       throw invalid(
@@ -195,7 +208,9 @@ export function applyChanges(current: Record<string, string>, changes: ClientCha
       else merged.set(key, value);
     }
     if (merged.size > MAX_METADATA_ENTRIES) {
-      throw invalid(`metadata: would have ${merged.size} entries; at most ${MAX_METADATA_ENTRIES} are allowed.`);
+      throw invalid(
+        `metadata: would have ${merged.size} entries; at most ${MAX_METADATA_ENTRIES} are allowed.`,
+      );
     }
     patch.metadata = Object.fromEntries(merged);
   }
@@ -220,7 +235,8 @@ export function parseListQuery(query: Record<string, unknown>): { after?: string
   if (input.limit !== undefined) {
     const raw = input.limit;
     limit = typeof raw === 'string' && /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-    if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) throw invalid(`limit: must be a whole number from 1 to ${MAX_PAGE_SIZE}.`);
+    if (!(limit >= 1 && limit <= MAX_PAGE_SIZE))
+      throw invalid(`limit: must be a whole number from 1 to ${MAX_PAGE_SIZE}.`);
   }
   if (input.after === undefined) return { limit };
   return { after: parseClientId(input.after, 'after'), limit };

@@ -41,7 +41,12 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   /** Runs one change of one client, one at a time per client; audits it whatever the outcome. */
   async function change<T>(
     res: Response,
-    what: { operation: Operation; clientId: string; secretId?: (result: T) => string; details?: Record<string, unknown> },
+    what: {
+      operation: Operation;
+      clientId: string;
+      secretId?: (result: T) => string;
+      details?: Record<string, unknown>;
+    },
     task: () => Promise<T>,
   ): Promise<T> {
     const caller = callerOf(res);
@@ -113,12 +118,18 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   const update: RequestHandler = async (req, res) => {
     const clientId = clientIdParam(req);
     const changes = parsePatchRequest(req.body);
-    const fields = Object.keys(changes).map((field) => ({ scopes: 'scope', audiences: 'audience' })[field] ?? field);
-    const client = await change(res, { operation: 'client.update', clientId, details: { fields } }, async () => {
-      const current = await store.get(clientId);
-      if (!current) throw clientNotFound(clientId);
-      return store.update(clientId, applyChanges(current.metadata, changes));
-    });
+    const fields = Object.keys(changes).map(
+      (field) => ({ scopes: 'scope', audiences: 'audience' })[field] ?? field,
+    );
+    const client = await change(
+      res,
+      { operation: 'client.update', clientId, details: { fields } },
+      async () => {
+        const current = await store.get(clientId);
+        if (!current) throw clientNotFound(clientId);
+        return store.update(clientId, applyChanges(current.metadata, changes));
+      },
+    );
     res.json(grace.show(clientJson(client)));
   };
 
@@ -159,11 +170,15 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   const retire: RequestHandler = async (req, res) => {
     const clientId = clientIdParam(req);
     const secretId = parseSecretId(req.params.secretId);
-    const client = await change(res, { operation: 'secret.retire', clientId, secretId: () => secretId }, async () => {
-      const result = await store.removeSecret(clientId, secretId);
-      await grace.forget(clientId, secretId);
-      return result;
-    });
+    const client = await change(
+      res,
+      { operation: 'secret.retire', clientId, secretId: () => secretId },
+      async () => {
+        const result = await store.removeSecret(clientId, secretId);
+        await grace.forget(clientId, secretId);
+        return result;
+      },
+    );
     res.json(grace.show(clientJson(client)));
   };
 

@@ -61,7 +61,8 @@ function encode(schedule: Schedule): Buffer {
 
 function decode(bytes: Buffer): Schedule {
   const parsed = JSON.parse(bytes.toString('utf8')) as { v?: unknown; entries?: unknown };
-  if (parsed.v !== 1 || !Array.isArray(parsed.entries)) throw new Error('unknown secret grace schedule format');
+  if (parsed.v !== 1 || !Array.isArray(parsed.entries))
+    throw new Error('unknown secret grace schedule format');
   const schedule: Schedule = new Map();
   for (const [clientId, secrets] of parsed.entries as [string, Record<string, number>][]) {
     schedule.set(clientId, new Map(Object.entries(secrets)));
@@ -126,7 +127,8 @@ export function createSecretGrace(options: SecretGraceOptions): SecretGrace {
       await loaded;
       const at = expiresAt.getTime();
       const secrets = schedule.get(clientId) ?? new Map<string, number>();
-      for (const secretId of secretIds) secrets.set(secretId, Math.min(at, secrets.get(secretId) ?? Infinity));
+      for (const secretId of secretIds)
+        secrets.set(secretId, Math.min(at, secrets.get(secretId) ?? Infinity));
       schedule.set(clientId, secrets);
       await persist();
       arm();

@@ -42,7 +42,10 @@ export function toHttpError(err: unknown): unknown {
       return new BadRequestError(message, { cause: err });
     }
     case 'client_exists':
-      return new ConflictError(`${sentence(err.message)} Nothing was changed.`, { code: 'client_exists', cause: err });
+      return new ConflictError(`${sentence(err.message)} Nothing was changed.`, {
+        code: 'client_exists',
+        cause: err,
+      });
     case 'client_not_found':
       return new NotFoundError(sentence(err.message), { code: 'client_not_found', cause: err });
     case 'secret_not_found':

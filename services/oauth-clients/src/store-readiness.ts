@@ -11,7 +11,9 @@ export function storeReadiness(dir: string): () => Promise<void> {
     try {
       await access(dir, constants.R_OK | constants.W_OK | constants.X_OK);
     } catch (err) {
-      throw new Error(`store directory ${dir} is not usable (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new Error(
+        `store directory ${dir} is not usable (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     const fs = await statfs(dir);
     if (fs.bavail <= 0) throw new Error(`store directory ${dir} has no free space`);

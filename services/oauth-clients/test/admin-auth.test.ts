@@ -21,7 +21,12 @@ describe('admin authentication', () => {
   it('answers 401 with a Bearer challenge when no token is sent, and changes nothing', async () => {
     f = await adminFixture();
     const res = await request(f.app).post('/api/clients/add').send({ client_id: 'orders' });
-    expectError(res, 401, 'unauthorized', 'This API needs an admin token: send Authorization: Bearer <token>.');
+    expectError(
+      res,
+      401,
+      'unauthorized',
+      'This API needs an admin token: send Authorization: Bearer <token>.',
+    );
     expect(res.headers['www-authenticate']).toBe(CHALLENGE);
     expect(f.store.size).toBe(0);
   });
@@ -33,9 +38,14 @@ describe('admin authentication', () => {
       expectError(res, 401, 'invalid_token', 'The admin token is not valid.');
       expect(res.headers['www-authenticate']).toBe(`${CHALLENGE}, error="invalid_token"`);
     }
-    const write = await request(f.app).post('/api/clients/remove').set('Authorization', 'Bearer nope').send({ client_id: 'x' });
+    const write = await request(f.app)
+      .post('/api/clients/remove')
+      .set('Authorization', 'Bearer nope')
+      .send({ client_id: 'x' });
     expect(write.status).toBe(401);
-    const logged = f.logs().filter((line) => line.msg === 'admin request refused: missing or wrong admin token');
+    const logged = f
+      .logs()
+      .filter((line) => line.msg === 'admin request refused: missing or wrong admin token');
     expect(logged.map((line) => line.reason)).toEqual(['invalid', 'invalid', 'invalid', 'invalid']);
     expect(f.logText()).not.toContain(ADMIN_TOKEN.slice(0, -1));
     const metrics = await request(f.app).get('/metrics');
@@ -44,7 +54,11 @@ describe('admin authentication', () => {
 
   it('answers 401 for another scheme or a malformed header', async () => {
     f = await adminFixture();
-    for (const header of [`Basic ${Buffer.from('a:b').toString('base64')}`, 'Bearer', `Bearer ${ADMIN_TOKEN} extra`]) {
+    for (const header of [
+      `Basic ${Buffer.from('a:b').toString('base64')}`,
+      'Bearer',
+      `Bearer ${ADMIN_TOKEN} extra`,
+    ]) {
       const res = await request(f.app).get('/api/clients').set('Authorization', header);
       expectError(res, 401, 'unauthorized', 'The Authorization header must be Bearer <token>.');
       expect(res.headers['www-authenticate']).toBe(CHALLENGE);
@@ -67,7 +81,11 @@ describe('admin authentication', () => {
   it('with auth disabled lets anyone in and audits the change as auth-disabled', async () => {
     f = await adminFixture({ adminToken: undefined, adminAuthDisabled: true });
     await request(f.app).post('/api/clients/add').send({ client_id: 'orders' }).expect(201);
-    expect(f.audits()[0]!.audit).toMatchObject({ actor: 'auth-disabled', operation: 'client.add', client_id: 'orders' });
+    expect(f.audits()[0]!.audit).toMatchObject({
+      actor: 'auth-disabled',
+      operation: 'client.add',
+      client_id: 'orders',
+    });
   });
 });
 
@@ -93,6 +111,8 @@ describe('readAdminToken', () => {
   });
 
   it('fingerprints a token as the first 16 hex digits of its SHA-256 (what sha256sum prints)', () => {
-    expect(tokenFingerprint(ADMIN_TOKEN)).toBe(createHash('sha256').update(ADMIN_TOKEN).digest('hex').slice(0, 16));
+    expect(tokenFingerprint(ADMIN_TOKEN)).toBe(
+      createHash('sha256').update(ADMIN_TOKEN).digest('hex').slice(0, 16),
+    );
   });
 });

@@ -34,12 +34,22 @@ export async function adminFixture(overrides: Partial<AppDeps> = {}): Promise<Ad
   const storeDir = join(dir, 'clients');
   const storeKey = Buffer.from(generateStoreKey(), 'base64');
   const lines: string[] = [];
-  const logger = createLogger({ service: 'oauth-clients', level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+  const logger = createLogger({
+    service: 'oauth-clients',
+    level: 'debug',
+    destination: { write: (line: string) => void lines.push(line) },
+  });
   const stores: ClientStore[] = [];
   const controllers: AbortController[] = [];
 
   const open = async (): Promise<ClientStore> => {
-    const store = await openStore({ dir: storeDir, key: storeKey, watch: false, pollIntervalMs: 60_000, logger });
+    const store = await openStore({
+      dir: storeDir,
+      key: storeKey,
+      watch: false,
+      pollIntervalMs: 60_000,
+      logger,
+    });
     stores.push(store);
     return store;
   };

@@ -16,7 +16,8 @@ const post = (path: string, body?: object | string) => {
   return body === undefined ? req : req.send(body);
 };
 const get = (path: string) => request(f.app).get(path).set('Authorization', BEARER);
-const patch = (path: string, body: object) => request(f.app).patch(path).set('Authorization', BEARER).send(body);
+const patch = (path: string, body: object) =>
+  request(f.app).patch(path).set('Authorization', BEARER).send(body);
 
 async function addClient(body: object) {
   const res = await post('/api/clients/add', body);
@@ -35,7 +36,11 @@ describe('POST /api/clients/add', () => {
     expect(res.status).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers.location).toBe('/api/clients/orders');
-    const body = res.body as Record<string, unknown> & { client_secret: string; secret_id: string; created_at: string };
+    const body = res.body as Record<string, unknown> & {
+      client_secret: string;
+      secret_id: string;
+      created_at: string;
+    };
     expect(body).toEqual({
       client_id: 'orders',
       client_secret: expect.stringMatching(SECRET),
@@ -63,12 +68,14 @@ describe('POST /api/clients/add', () => {
     await post('/api/clients/add', { client_id: 'bare' }).expect(201);
     const list = await get('/api/clients');
     expect(
-      (list.body as { clients: Array<Record<string, unknown>> }).clients.map(({ client_id, scope, audience, metadata }) => ({
-        client_id,
-        scope,
-        audience,
-        metadata,
-      })),
+      (list.body as { clients: Array<Record<string, unknown>> }).clients.map(
+        ({ client_id, scope, audience, metadata }) => ({
+          client_id,
+          scope,
+          audience,
+          metadata,
+        }),
+      ),
     ).toEqual([
       { client_id: 'a.b_c-1', scope: '', audience: ['x', 'y'], metadata: {} },
       { client_id: 'bare', scope: '', audience: [], metadata: {} },
@@ -88,21 +95,33 @@ describe('POST /api/clients/add', () => {
     [{}, 'client_id: is required.'],
     [{ client_id: '-x' }, 'client_id: client id must start with a letter or a digit.'],
     [{ client_id: 7 }, 'client_id: client id must be a string.'],
-    [{ client_id: 'a/b' }, "client_id: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed)."],
+    [
+      { client_id: 'a/b' },
+      "client_id: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed).",
+    ],
     [{ client_id: 'x'.repeat(129) }, 'client_id: client id is 129 characters long; at most 128 are allowed.'],
     [
       { client_id: 'a', scope: 'ok bad"quote' },
-      'scope: token 2 has a character RFC 6749 §3.3 does not allow (printable ASCII only, no \'"\' or \'\\\'; separate tokens with spaces).',
+      "scope: token 2 has a character RFC 6749 §3.3 does not allow (printable ASCII only, no '\"' or '\\'; separate tokens with spaces).",
     ],
     [{ client_id: 'a', scope: ['x'] }, 'scope: must be a string of space-separated scope tokens.'],
-    [{ client_id: 'a', scope: 'x'.repeat(129) }, 'scope: token 1 is 129 characters long; at most 128 are allowed.'],
+    [
+      { client_id: 'a', scope: 'x'.repeat(129) },
+      'scope: token 1 is 129 characters long; at most 128 are allowed.',
+    ],
     [{ client_id: 'a', audience: [''] }, 'audience[0]: must be a non-empty string.'],
-    [{ client_id: 'a', audience: ['ok', 'tab\there'] }, 'audience[1]: must not contain white space or control characters.'],
+    [
+      { client_id: 'a', audience: ['ok', 'tab\there'] },
+      'audience[1]: must not contain white space or control characters.',
+    ],
     [{ client_id: 'a', audience: 5 }, 'audience: must be a string or an array of strings.'],
     [{ client_id: 'a', metadata: { k: 1 } }, 'metadata["k"]: must be a string.'],
     [{ client_id: 'a', metadata: ['x'] }, 'metadata: must be an object of string values.'],
     [{ client_id: 'a', metadata: { '': 'v' } }, 'metadata: keys must be 1-128 characters long (one is 0).'],
-    [{ client_id: 'a', client_secret: 'mine' }, 'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata.'],
+    [
+      { client_id: 'a', client_secret: 'mine' },
+      'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata.',
+    ],
     [[{ client_id: 'a' }], 'The request body must be a JSON object.'],
   ])('answers 400 invalid_request naming the field for %j', async (body, description) => {
     const res = await post('/api/clients/add', body);
@@ -121,7 +140,9 @@ describe('POST /api/clients/add', () => {
 describe('POST /api/clients/remove', () => {
   it('answers 200 removed: true, and the client and all its secrets are gone', async () => {
     const added = await addClient({ client_id: 'orders' });
-    const rotated = (await post('/api/clients/orders/secrets', {}).expect(201)).body as { client_secret: string };
+    const rotated = (await post('/api/clients/orders/secrets', {}).expect(201)).body as {
+      client_secret: string;
+    };
     const res = await post('/api/clients/remove', { client_id: 'orders' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ client_id: 'orders', removed: true });
@@ -134,7 +155,12 @@ describe('POST /api/clients/remove', () => {
   });
 
   it('answers 404 client_not_found for an unknown id', async () => {
-    expectError(await post('/api/clients/remove', { client_id: 'ghost' }), 404, 'client_not_found', 'Client ghost does not exist.');
+    expectError(
+      await post('/api/clients/remove', { client_id: 'ghost' }),
+      404,
+      'client_not_found',
+      'Client ghost does not exist.',
+    );
   });
 
   it('answers 400 when client_id is missing or not alone', async () => {
@@ -151,7 +177,8 @@ describe('POST /api/clients/remove', () => {
 describe('GET /api/clients', () => {
   it('pages in client id order with next_after until the last page', async () => {
     for (const id of ['c3', 'c1', 'c5', 'c2', 'c4']) await addClient({ client_id: id });
-    const ids = (res: request.Response) => (res.body as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id);
+    const ids = (res: request.Response) =>
+      (res.body as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id);
 
     const first = await get('/api/clients?limit=2');
     expect([first.status, ids(first), first.body.next_after]).toEqual([200, ['c1', 'c2'], 'c2']);
@@ -170,7 +197,10 @@ describe('GET /api/clients', () => {
     ['limit=1001', 'limit: must be a whole number from 1 to 1000.'],
     ['limit=ten', 'limit: must be a whole number from 1 to 1000.'],
     ['limit=1&limit=2', 'limit: must be a whole number from 1 to 1000.'],
-    ['after=a%2Fb', "after: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed)."],
+    [
+      'after=a%2Fb',
+      "after: client id may contain only letters, digits, '.', '_' and '-' (character 2 is not allowed).",
+    ],
     ['page=2', 'Unknown query parameter "page"; allowed: after, limit.'],
   ])('answers 400 invalid_request for ?%s', async (query, description) => {
     expectError(await get(`/api/clients?${query}`), 400, 'invalid_request', description);
@@ -191,7 +221,12 @@ describe('GET /api/clients/:id', () => {
 
 describe('PATCH /api/clients/:id', () => {
   it('replaces scope and audience, merges metadata, keeps the secrets, and the read shows it', async () => {
-    const added = await addClient({ client_id: 'orders', scope: 'a', audience: 'x', metadata: { team: 't', env: 'dev' } });
+    const added = await addClient({
+      client_id: 'orders',
+      scope: 'a',
+      audience: 'x',
+      metadata: { team: 't', env: 'dev' },
+    });
     const res = await patch('/api/clients/orders', {
       scope: 'b c',
       audience: ['y', 'z'],
@@ -223,7 +258,12 @@ describe('PATCH /api/clients/:id', () => {
   });
 
   it('answers 404 for an unknown client and 400 for an empty or wrong patch, changing nothing', async () => {
-    expectError(await patch('/api/clients/ghost', { scope: 'a' }), 404, 'client_not_found', 'Client ghost does not exist.');
+    expectError(
+      await patch('/api/clients/ghost', { scope: 'a' }),
+      404,
+      'client_not_found',
+      'Client ghost does not exist.',
+    );
     await addClient({ client_id: 'orders', scope: 'a' });
     expectError(
       await patch('/api/clients/orders', {}),
@@ -249,10 +289,21 @@ describe('PATCH /api/clients/:id', () => {
   it('applies concurrent metadata patches of one client one after another, losing none', async () => {
     await addClient({ client_id: 'orders' });
     await Promise.all(
-      Array.from({ length: 8 }, (_, i) => patch('/api/clients/orders', { metadata: { [`k${i}`]: String(i) } }).expect(200)),
+      Array.from({ length: 8 }, (_, i) =>
+        patch('/api/clients/orders', { metadata: { [`k${i}`]: String(i) } }).expect(200),
+      ),
     );
     const read = await get('/api/clients/orders');
-    expect(Object.keys(read.body.metadata as object).sort()).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+    expect(Object.keys(read.body.metadata as object).sort()).toEqual([
+      'k0',
+      'k1',
+      'k2',
+      'k3',
+      'k4',
+      'k5',
+      'k6',
+      'k7',
+    ]);
     expect(read.body.revision).toBe(9);
   });
 });
@@ -279,15 +330,40 @@ describe('audit log', () => {
       client_secret: string;
       secret_id: string;
     };
-    await request(f.app).delete(`/api/clients/orders/secrets/${added.secret_id}`).set('Authorization', BEARER).expect(200);
+    await request(f.app)
+      .delete(`/api/clients/orders/secrets/${added.secret_id}`)
+      .set('Authorization', BEARER)
+      .expect(200);
     await post('/api/clients/remove', { client_id: 'orders' }).expect(200);
 
-    const fingerprint = 'admin:' + (await import('node:crypto')).createHash('sha256').update(BEARER.slice(7)).digest('hex').slice(0, 16);
+    const fingerprint =
+      'admin:' +
+      (await import('node:crypto')).createHash('sha256').update(BEARER.slice(7)).digest('hex').slice(0, 16);
     const audits = f.audits().map((line) => line.audit as Record<string, unknown>);
     expect(audits.map(({ remote, ...rest }) => ({ ...rest, remote: typeof remote }))).toEqual([
-      { actor: fingerprint, remote: 'string', operation: 'client.add', client_id: 'orders', secret_id: added.secret_id, result: 'ok' },
-      { actor: fingerprint, remote: 'string', operation: 'client.add', client_id: 'orders', result: 'client_exists' },
-      { actor: fingerprint, remote: 'string', operation: 'client.update', client_id: 'orders', result: 'ok', fields: ['scope'] },
+      {
+        actor: fingerprint,
+        remote: 'string',
+        operation: 'client.add',
+        client_id: 'orders',
+        secret_id: added.secret_id,
+        result: 'ok',
+      },
+      {
+        actor: fingerprint,
+        remote: 'string',
+        operation: 'client.add',
+        client_id: 'orders',
+        result: 'client_exists',
+      },
+      {
+        actor: fingerprint,
+        remote: 'string',
+        operation: 'client.update',
+        client_id: 'orders',
+        result: 'ok',
+        fields: ['scope'],
+      },
       {
         actor: fingerprint,
         remote: 'string',
@@ -297,7 +373,14 @@ describe('audit log', () => {
         result: 'ok',
         old_secrets_expire_in: 600,
       },
-      { actor: fingerprint, remote: 'string', operation: 'secret.retire', client_id: 'orders', secret_id: added.secret_id, result: 'ok' },
+      {
+        actor: fingerprint,
+        remote: 'string',
+        operation: 'secret.retire',
+        client_id: 'orders',
+        secret_id: added.secret_id,
+        result: 'ok',
+      },
       { actor: fingerprint, remote: 'string', operation: 'client.remove', client_id: 'orders', result: 'ok' },
     ]);
     expect(audits[0]!.remote).toMatch(/127\.0\.0\.1|::1/);
@@ -314,7 +397,11 @@ describe('audit log', () => {
     const metrics = await request(f.app).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.add",result="ok"} 1');
-    expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.add",result="client_exists"} 1');
-    expect(metrics.text).toContain('oauth_clients_changes_total{operation="client.remove",result="client_not_found"} 1');
+    expect(metrics.text).toContain(
+      'oauth_clients_changes_total{operation="client.add",result="client_exists"} 1',
+    );
+    expect(metrics.text).toContain(
+      'oauth_clients_changes_total{operation="client.remove",result="client_not_found"} 1',
+    );
   });
 });

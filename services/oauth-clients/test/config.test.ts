@@ -44,11 +44,15 @@ describe('loadConfig', () => {
   });
 
   it('names the variable when a value is wrong', () => {
-    expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT: must be a whole number from 0 to 65535, got "70000".');
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(
+      'PORT: must be a whole number from 0 to 65535, got "70000".',
+    );
     expect(() => loadConfig({ OAUTH_ADMIN_AUTH_DISABLED: 'maybe' })).toThrow(
       'OAUTH_ADMIN_AUTH_DISABLED: must be true or false, got "maybe".',
     );
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL: must be one of');
-    expect(() => loadConfig({ OAUTH_ADMIN_BODY_LIMIT: '10' })).toThrow('OAUTH_ADMIN_BODY_LIMIT: must be a whole number from 1024');
+    expect(() => loadConfig({ OAUTH_ADMIN_BODY_LIMIT: '10' })).toThrow(
+      'OAUTH_ADMIN_BODY_LIMIT: must be a whole number from 1024',
+    );
   });
 });

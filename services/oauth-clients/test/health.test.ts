@@ -54,7 +54,9 @@ describe('GET /healthz, /readyz, /metrics', () => {
     const metrics = await request(f.app).get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
-    expect(metrics.text).toContain('http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1');
+    expect(metrics.text).toContain(
+      'http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1',
+    );
   });
 });
 

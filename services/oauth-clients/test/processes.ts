@@ -23,8 +23,15 @@ export interface RunningProcess {
 }
 
 /** Starts a service and resolves once it logs 'listening' (PORT=0: the url comes from that line). */
-export function startService(main: string, env: Record<string, string>, timeoutMs = 10_000): Promise<RunningProcess> {
-  const child = spawn(process.execPath, [main], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startService(
+  main: string,
+  env: Record<string, string>,
+  timeoutMs = 10_000,
+): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [main], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -66,7 +73,10 @@ export function runProcess(
   args: readonly string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string; lines: Array<Record<string, unknown>> }> {
-  const child = spawn(process.execPath, [main, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -77,7 +87,9 @@ export function runProcess(
       const lines = stdout.split('\n').flatMap((line) => {
         try {
           const parsed = JSON.parse(line) as unknown;
-          return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? [parsed as Record<string, unknown>] : [];
+          return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+            ? [parsed as Record<string, unknown>]
+            : [];
         } catch {
           return [];
         }

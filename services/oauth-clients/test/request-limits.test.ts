@@ -16,7 +16,12 @@ const add = () => request(f.app).post('/api/clients/add').set('Authorization', B
 describe('request bodies', () => {
   it('answers 415 for a body that is not JSON, and adds nothing', async () => {
     const form = await add().type('form').send('client_id=orders');
-    expectError(form, 415, 'unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).');
+    expectError(
+      form,
+      415,
+      'unsupported_media_type',
+      'The request body must be JSON (Content-Type: application/json).',
+    );
     const text = await add().set('Content-Type', 'text/plain').send('{"client_id":"orders"}');
     expect(text.status).toBe(415);
     const none = await add().set('Content-Type', '').send(Buffer.from('{"client_id":"orders"}'));
@@ -37,7 +42,12 @@ describe('request bodies', () => {
       'invalid_request',
       'The request body is not valid JSON.',
     );
-    expectError(await add().set('Content-Type', 'application/json').send('null'), 400, 'invalid_request', 'The request body is not valid JSON.');
+    expectError(
+      await add().set('Content-Type', 'application/json').send('null'),
+      400,
+      'invalid_request',
+      'The request body is not valid JSON.',
+    );
     expect(f.store.size).toBe(0);
   });
 
@@ -48,7 +58,9 @@ describe('request bodies', () => {
   });
 
   it('answers 415 for an unsupported charset', async () => {
-    const res = await add().set('Content-Type', 'application/json; charset=latin9').send('{"client_id":"orders"}');
+    const res = await add()
+      .set('Content-Type', 'application/json; charset=latin9')
+      .send('{"client_id":"orders"}');
     expectError(res, 415, 'unsupported_media_type', 'The request body encoding or charset is not supported.');
   });
 
@@ -81,7 +93,9 @@ describe('request bodies', () => {
       'audience: has 33 entries; at most 32 are allowed.',
     );
     // The largest valid client fits the default body limit.
-    const biggest = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`key-${i}`.padEnd(128, 'k'), 'v'.repeat(1024)]));
+    const biggest = Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => [`key-${i}`.padEnd(128, 'k'), 'v'.repeat(1024)]),
+    );
     await add().send({ client_id: 'a', metadata: biggest }).expect(201);
   });
 });

@@ -19,7 +19,10 @@ interface Rotated {
 }
 
 async function addClient(clientId: string): Promise<{ client_secret: string; secret_id: string }> {
-  const res = await request(f.app).post('/api/clients/add').set('Authorization', BEARER).send({ client_id: clientId });
+  const res = await request(f.app)
+    .post('/api/clients/add')
+    .set('Authorization', BEARER)
+    .send({ client_id: clientId });
   expect(res.status).toBe(201);
   return res.body as { client_secret: string; secret_id: string };
 }
@@ -66,7 +69,12 @@ describe('POST /api/clients/:id/secrets', () => {
         'expires_in: must be a whole number of seconds from 0 to 31536000.',
       );
     }
-    expectError(await rotate('orders', { grace: 5 }), 400, 'invalid_request', 'Unknown field "grace"; allowed: expires_in.');
+    expectError(
+      await rotate('orders', { grace: 5 }),
+      400,
+      'invalid_request',
+      'Unknown field "grace"; allowed: expires_in.',
+    );
     expect((await read('orders')).secrets).toHaveLength(1);
   });
 
@@ -98,7 +106,12 @@ describe('DELETE /api/clients/:id/secrets/:secret_id', () => {
       'secret_not_found',
       `Client orders has no secret with id ${first.secret_id}.`,
     );
-    expectError(await retire('ghost', first.secret_id), 404, 'client_not_found', 'Client ghost does not exist.');
+    expectError(
+      await retire('ghost', first.secret_id),
+      404,
+      'client_not_found',
+      'Client ghost does not exist.',
+    );
     expectError(
       await retire('orders', 'not*an*id'),
       400,

@@ -52,13 +52,22 @@ describe('oauthctl driving the running oauth-clients service', () => {
       'team=payments',
     ]);
     expect(add.code).toBe(0);
-    expect(add.stdout).toMatch(/^client_id {6}orders\nclient_secret {2}[A-Za-z0-9_-]{43}\nsecret_id {6}[0-9a-f]{16}\nscope {10}orders\.read orders\.write\n/);
-    expect(add.stderr).toBe('Keep the client secret now: it is shown this once and cannot be retrieved again.\n');
+    expect(add.stdout).toMatch(
+      /^client_id {6}orders\nclient_secret {2}[A-Za-z0-9_-]{43}\nsecret_id {6}[0-9a-f]{16}\nscope {10}orders\.read orders\.write\n/,
+    );
+    expect(add.stderr).toBe(
+      'Keep the client secret now: it is shown this once and cannot be retrieved again.\n',
+    );
     const firstSecretId = /secret_id +([0-9a-f]{16})/.exec(add.stdout)![1]!;
 
     const billing = await oauthctl(['--json', 'clients', 'add', 'billing']);
     expect(billing.code).toBe(0);
-    expect(JSON.parse(billing.stdout)).toMatchObject({ client_id: 'billing', scope: '', audience: [], metadata: {} });
+    expect(JSON.parse(billing.stdout)).toMatchObject({
+      client_id: 'billing',
+      scope: '',
+      audience: [],
+      metadata: {},
+    });
     expect(billing.stderr).toBe('');
 
     const list = await oauthctl(['clients', 'list']);
@@ -76,33 +85,55 @@ describe('oauthctl driving the running oauth-clients service', () => {
 
     const retire = await oauthctl(['clients', 'retire-secret', 'orders', firstSecretId]);
     expect(retire.code).toBe(0);
-    expect(retire.stdout).toContain(`SECRET ID         CREATED                   EXPIRES\n${rotated.secret_id}  `);
+    expect(retire.stdout).toContain(
+      `SECRET ID         CREATED                   EXPIRES\n${rotated.secret_id}  `,
+    );
     expect(retire.stdout).not.toContain(firstSecretId);
 
-    const update = await oauthctl(['--json', 'clients', 'update', 'orders', '--metadata', 'env=prod', '--unset-metadata', 'team']);
+    const update = await oauthctl([
+      '--json',
+      'clients',
+      'update',
+      'orders',
+      '--metadata',
+      'env=prod',
+      '--unset-metadata',
+      'team',
+    ]);
     expect(update.code).toBe(0);
     expect(JSON.parse(update.stdout)).toMatchObject({ metadata: { env: 'prod' } });
 
     const get = await oauthctl(['clients', 'get', 'orders']);
     expect(get.code).toBe(0);
-    expect(get.stdout).toMatch(/^client_id   orders\nscope       orders\.read orders\.write\naudience    https:\/\/api\.example\/orders\nmetadata    env=prod\n/);
+    expect(get.stdout).toMatch(
+      /^client_id {3}orders\nscope {7}orders\.read orders\.write\naudience {4}https:\/\/api\.example\/orders\nmetadata {4}env=prod\n/,
+    );
 
     const remove = await oauthctl(['clients', 'remove', 'billing']);
     expect([remove.code, remove.stdout]).toEqual([0, 'removed client billing\n']);
     const after = await oauthctl(['--json', 'clients', 'list']);
-    expect((JSON.parse(after.stdout) as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id)).toEqual([
-      'orders',
-    ]);
+    expect(
+      (JSON.parse(after.stdout) as { clients: Array<{ client_id: string }> }).clients.map((c) => c.client_id),
+    ).toEqual(['orders']);
 
     // The service wrote an audit line for each change, and no secret.
-    const audits = service.lines.filter((line) => line.audit !== undefined).map((line) => (line.audit as { operation: string }).operation);
-    expect(audits).toEqual(['client.add', 'client.add', 'secret.rotate', 'secret.retire', 'client.update', 'client.remove']);
+    const audits = service.lines
+      .filter((line) => line.audit !== undefined)
+      .map((line) => (line.audit as { operation: string }).operation);
+    expect(audits).toEqual([
+      'client.add',
+      'client.add',
+      'secret.rotate',
+      'secret.retire',
+      'client.update',
+      'client.remove',
+    ]);
     const secret = /client_secret +(\S+)/.exec(add.stdout)![1]!;
     expect(JSON.stringify(service.lines)).not.toContain(secret);
     expect(JSON.stringify(service.lines)).not.toContain(ADMIN_TOKEN);
   });
 
-  it('exits 1 with the server\'s error_description when the server refuses', async () => {
+  it("exits 1 with the server's error_description when the server refuses", async () => {
     await oauthctl(['clients', 'add', 'taken']);
     const exists = await oauthctl(['clients', 'add', 'taken']);
     expect([exists.code, exists.stdout, exists.stderr]).toEqual([
@@ -111,7 +142,10 @@ describe('oauthctl driving the running oauth-clients service', () => {
       'oauthctl: Client taken already exists. Nothing was changed. (client_exists, HTTP 409)\n',
     ]);
     const missing = await oauthctl(['clients', 'get', 'ghost']);
-    expect([missing.code, missing.stderr]).toEqual([1, 'oauthctl: Client ghost does not exist. (client_not_found, HTTP 404)\n']);
+    expect([missing.code, missing.stderr]).toEqual([
+      1,
+      'oauthctl: Client ghost does not exist. (client_not_found, HTTP 404)\n',
+    ]);
     const badId = await oauthctl(['clients', 'add', '-bad'.slice(1) + '!']);
     expect([badId.code, badId.stderr]).toEqual([
       1,
@@ -129,7 +163,10 @@ describe('oauthctl driving the running oauth-clients service', () => {
       1,
       { error: 'client_not_found', error_description: 'Client ghost does not exist.', status: 404 },
     ]);
-    const wrongToken = await oauthctl(['clients', 'list'], { OAUTH_ADMIN_TOKEN_FILE: '', OAUTH_ADMIN_TOKEN: 'wrong-token-wrong-token' });
+    const wrongToken = await oauthctl(['clients', 'list'], {
+      OAUTH_ADMIN_TOKEN_FILE: '',
+      OAUTH_ADMIN_TOKEN: 'wrong-token-wrong-token',
+    });
     expect([wrongToken.code, wrongToken.stderr]).toEqual([
       1,
       'oauthctl: The admin token is not valid. (invalid_token, HTTP 401) Give the admin token with --token-file or OAUTH_ADMIN_TOKEN_FILE.\n',
@@ -138,11 +175,20 @@ describe('oauthctl driving the running oauth-clients service', () => {
 
   it('exits 2 for wrong flags or settings and 3 when the server cannot be reached', async () => {
     const missingArg = await oauthctl(['clients', 'add']);
-    expect([missingArg.code, missingArg.stderr]).toEqual([2, "error: missing required argument 'client-id'\n(run with --help for usage)\n"]);
+    expect([missingArg.code, missingArg.stderr]).toEqual([
+      2,
+      "error: missing required argument 'client-id'\n(run with --help for usage)\n",
+    ]);
     const badUrl = await oauthctl(['--url', 'ftp://x', 'clients', 'list']);
-    expect([badUrl.code, badUrl.stderr]).toEqual([2, 'oauthctl: --url must be an absolute http(s) URL, got "ftp://x".\n']);
+    expect([badUrl.code, badUrl.stderr]).toEqual([
+      2,
+      'oauthctl: --url must be an absolute http(s) URL, got "ftp://x".\n',
+    ]);
     const noFile = await oauthctl(['--token-file', join(dir, 'nope'), 'clients', 'list']);
-    expect([noFile.code, noFile.stderr]).toEqual([2, `oauthctl: cannot read the admin token file (--token-file) ${join(dir, 'nope')} (ENOENT).\n`]);
+    expect([noFile.code, noFile.stderr]).toEqual([
+      2,
+      `oauthctl: cannot read the admin token file (--token-file) ${join(dir, 'nope')} (ENOENT).\n`,
+    ]);
 
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -151,13 +197,19 @@ describe('oauthctl driving the running oauth-clients service', () => {
       });
     });
     const down = await oauthctl(['clients', 'list'], { OAUTH_ADMIN_URL: `http://127.0.0.1:${port}` });
-    expect([down.code, down.stderr]).toEqual([3, `oauthctl: cannot reach http://127.0.0.1:${port} (ECONNREFUSED).\n`]);
+    expect([down.code, down.stderr]).toEqual([
+      3,
+      `oauthctl: cannot reach http://127.0.0.1:${port} (ECONNREFUSED).\n`,
+    ]);
   });
 });
 
 describe('oauth-clients process start-up', () => {
   it('refuses to start without an admin token, naming the setting', async () => {
-    const result = await runProcess(SERVICE_MAIN, [], { ...serviceEnv, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'no-token') });
+    const result = await runProcess(SERVICE_MAIN, [], {
+      ...serviceEnv,
+      OAUTH_ADMIN_TOKEN_FILE: join(dir, 'no-token'),
+    });
     expect(result.code).toBe(1);
     expect(result.lines.at(-1)).toMatchObject({
       level: 60,

@@ -8,7 +8,9 @@ import { CLI_MAIN, runProcess, SERVICE_MAIN, startService, type RunningProcess }
 
 // The real token service, built from services/oauth-client-tokens, as its own process on the same
 // store directory: the judge of whether a secret works is the endpoint clients actually call.
-const TOKEN_SERVICE_MAIN = fileURLToPath(new URL('../../../oauth-client-tokens/dist/src/main.js', import.meta.url));
+const TOKEN_SERVICE_MAIN = fileURLToPath(
+  new URL('../../../oauth-client-tokens/dist/src/main.js', import.meta.url),
+);
 const ADMIN_TOKEN = 'overlap-test-admin-token-abcdefghijklmnopqrstuvwxyz';
 const ISSUER = 'http://oauth-client-tokens.test';
 
@@ -29,7 +31,11 @@ beforeAll(async () => {
   };
   // The admin service first: it creates the store directory the token service then shares.
   admin = await startService(SERVICE_MAIN, { ...common, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token') });
-  tokens = await startService(TOKEN_SERVICE_MAIN, { ...common, OAUTH_ISSUER: ISSUER, OAUTH_SIGNING_ALG: 'ES256' });
+  tokens = await startService(TOKEN_SERVICE_MAIN, {
+    ...common,
+    OAUTH_ISSUER: ISSUER,
+    OAUTH_SIGNING_ALG: 'ES256',
+  });
 });
 
 afterAll(async () => {
@@ -103,14 +109,23 @@ describe('rotation with overlap, judged by the real token service (POST /api/tok
 
 describe('oauthctl token get against the real token service', () => {
   it('prints the token and its claims, --raw only the token, and exits 1 with the RFC 6749 error', async () => {
-    const added = await adminCall('POST', '/api/clients/add', { client_id: 'reports', scope: 'reports.read' });
+    const added = await adminCall('POST', '/api/clients/add', {
+      client_id: 'reports',
+      scope: 'reports.read',
+    });
     const secretFile = join(dir, 'reports.secret');
     await writeFile(secretFile, `${added.client_secret as string}\n`);
-    const env = { OAUTH_TOKEN_URL: `${tokens.url}/api/token`, OAUTH_CLIENT_ID: 'reports', OAUTH_CLIENT_SECRET_FILE: secretFile };
+    const env = {
+      OAUTH_TOKEN_URL: `${tokens.url}/api/token`,
+      OAUTH_CLIENT_ID: 'reports',
+      OAUTH_CLIENT_SECRET_FILE: secretFile,
+    };
 
     const human = await runProcess(CLI_MAIN, ['token', 'get', '--scope', 'reports.read'], env);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^token_type {4}Bearer\nexpires_in {4}3600\nscope {9}reports\.read\naccess_token {2}[\w-]+\.[\w-]+\.[\w-]+\n/);
+    expect(human.stdout).toMatch(
+      /^token_type {4}Bearer\nexpires_in {4}3600\nscope {9}reports\.read\naccess_token {2}[\w-]+\.[\w-]+\.[\w-]+\n/,
+    );
     expect(human.stdout).toContain('claims (not verified):');
     expect(human.stdout).toContain(`"iss": "${ISSUER}"`);
     expect(human.stdout).toContain('"client_id": "reports"');
