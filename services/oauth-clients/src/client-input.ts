@@ -37,7 +37,8 @@ function objectBody(body: unknown, allowed: readonly string[], what = 'field'): 
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
       const name = key.length <= 64 ? JSON.stringify(key) : 'with a long name';
-      throw invalid(`Unknown ${what} ${name}; allowed: ${allowed.join(', ')}.`);
+      const expected = allowed.length === 0 ? 'none is expected' : `allowed: ${allowed.join(', ')}`;
+      throw invalid(`Unknown ${what} ${name}; ${expected}.`);
     }
   }
   return body as Json;
@@ -226,6 +227,11 @@ export function parseRotateRequest(body: unknown): { expiresIn?: number } {
     throw invalid(`expires_in: must be a whole number of seconds from 0 to ${MAX_EXPIRES_IN}.`);
   }
   return { expiresIn: value };
+}
+
+/** DELETE /api/clients/:id/secrets/:secret_id takes no fields; an empty JSON object is tolerated. */
+export function parseEmptyBody(body: unknown): void {
+  objectBody(body, []);
 }
 
 /** GET /api/clients?after=&limit= */

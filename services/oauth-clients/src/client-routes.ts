@@ -8,6 +8,7 @@ import {
   applyChanges,
   parseAddRequest,
   parseClientId,
+  parseEmptyBody,
   parseListQuery,
   parsePatchRequest,
   parseRemoveRequest,
@@ -170,6 +171,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   const retire: RequestHandler = async (req, res) => {
     const clientId = clientIdParam(req);
     const secretId = parseSecretId(req.params.secretId);
+    parseEmptyBody(req.body);
     const client = await change(
       res,
       { operation: 'secret.retire', clientId, secretId: () => secretId },

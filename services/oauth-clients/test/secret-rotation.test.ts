@@ -119,6 +119,12 @@ describe('DELETE /api/clients/:id/secrets/:secret_id', () => {
       'secret_id: must be 1-64 letters, digits, "_" or "-" (as listed in the client\'s secrets).',
     );
     expectError(
+      await retire('orders', second.secret_id).send({ force: true }),
+      400,
+      'invalid_request',
+      'Unknown field "force"; none is expected.',
+    );
+    expectError(
       await retire('orders', second.secret_id),
       409,
       'last_secret',
