@@ -5,6 +5,8 @@
  */
 export interface AppErrorOptions {
   code?: string;
+  /** Show the message to the caller; by default only below 500. */
+  expose?: boolean;
   cause?: unknown;
   headers?: Record<string, string>;
 }
@@ -20,15 +22,15 @@ export class AppError extends Error {
     this.name = new.target.name;
     this.status = status;
     this.code = code;
-    this.expose = status < 500;
+    this.expose = options.expose ?? status < 500;
     this.headers = Object.freeze({ ...options.headers });
   }
 }
 
-function defineError(status: number, defaultCode: string) {
+function defineError(status: number, defaultCode: string, exposeByDefault = status < 500) {
   return class extends AppError {
     constructor(message: string, options: AppErrorOptions = {}) {
-      super(status, options.code ?? defaultCode, message, options);
+      super(status, options.code ?? defaultCode, message, { expose: exposeByDefault, ...options });
     }
   };
 }
@@ -42,4 +44,5 @@ export class ConflictError extends defineError(409, 'conflict') {}
 export class PayloadTooLargeError extends defineError(413, 'payload_too_large') {}
 export class UnsupportedMediaTypeError extends defineError(415, 'unsupported_media_type') {}
 export class TooManyRequestsError extends defineError(429, 'too_many_requests') {}
-export class ServiceUnavailableError extends defineError(503, 'temporarily_unavailable') {}
+/** Exposed although >= 500: its message tells the caller what is unavailable and when to retry. */
+export class ServiceUnavailableError extends defineError(503, 'temporarily_unavailable', true) {}

@@ -136,3 +136,23 @@ describe('createLogger', () => {
     expect(lines[0]).toMatchObject({ service: 'test', msg: 'x', client_secret: '[redacted]' });
   });
 });
+
+describe('ServiceUnavailableError', () => {
+  it('is shown to the caller with its advice and Retry-After, although it is a 5xx', async () => {
+    const { ServiceUnavailableError } = await import('../src/index.js');
+    const { app, lines } = appThrowing(
+      new ServiceUnavailableError('The store volume is read-only; nothing was changed.', {
+        code: 'store_unavailable',
+        headers: { 'Retry-After': '10' },
+      }),
+    );
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({
+      error: 'store_unavailable',
+      error_description: 'The store volume is read-only; nothing was changed.',
+    });
+    expect(res.headers['retry-after']).toBe('10');
+    expect(lines).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@ import {
   errorHandler,
   healthRoutes,
   notFound,
+  ServiceUnavailableError,
   type Logger,
   type Metrics,
   type ReadinessCheck,
@@ -12,7 +13,6 @@ import type { ClientStore } from '@swarm-oauth/store';
 import { adminAuth } from './admin-auth.js';
 import { createAuditLog } from './audit-log.js';
 import { clientRoutes } from './client-routes.js';
-import { StoreUnavailableError } from './store-http-errors.js';
 import { storeReadiness } from './store-readiness.js';
 import { createSecretGrace } from './secret-grace.js';
 
@@ -44,7 +44,7 @@ const noStore: RequestHandler = (_req, res, next) => {
 /** A store that cannot be written is answered 503 with advice, and logged here with its errno. */
 function logStoreFailures(logger: Logger): ErrorRequestHandler {
   return (err, req, _res, next) => {
-    if (err instanceof StoreUnavailableError) {
+    if (err instanceof ServiceUnavailableError && err.code === 'store_unavailable') {
       const cause = err.cause as { errno?: unknown; message?: unknown } | undefined;
       logger.error(
         { errno: cause?.errno, problem: cause?.message, method: req.method, path: req.path },

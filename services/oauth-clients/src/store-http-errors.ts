@@ -7,15 +7,6 @@ import {
 } from '@swarm-oauth/server-kit';
 import { StoreError } from '@swarm-oauth/store';
 
-/**
- * A 503 whose message is shown: the store's volume cannot be written (read-only, full, permissions).
- * server-kit only exposes errors below 500; this one tells the operator what to fix, and holds no
- * internals, so it is shown too.
- */
-export class StoreUnavailableError extends ServiceUnavailableError {
-  override readonly expose = true;
-}
-
 // The store's messages start lower-case and name the client; the API's are sentences.
 function sentence(message: string): string {
   const text = message.charAt(0).toUpperCase() + message.slice(1);
@@ -53,7 +44,7 @@ export function toHttpError(err: unknown): unknown {
     case 'last_secret':
       return new ConflictError(sentence(err.message), { code: 'last_secret', cause: err });
     case 'store_io':
-      return new StoreUnavailableError(
+      return new ServiceUnavailableError(
         'The client store cannot be used right now (its volume is read-only, full or not permitted); ' +
           'nothing was changed. Check the volume mounted at OAUTH_STORE_DIR.',
         { code: 'store_unavailable', cause: err, headers: { 'Retry-After': '10' } },
