@@ -1,0 +1,13 @@
+// What every side of the benchmark is asked for: the same client, scope and audience.
+
+/** Scopes the bench client holds; each request asks for all of them (`scope=a b` as a real caller). */
+export const BENCH_SCOPES = ['orders:read', 'orders:write'] as const;
+export const BENCH_AUDIENCE = 'https://orders.bench';
+export const BENCH_CLIENT_ID = 'bench-client';
+/** The form body every token request sends. */
+export const TOKEN_REQUEST_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(BENCH_SCOPES.join(' '))}`;
+
+export function basicAuthorization(clientId: string, secret: string): string {
+  // RFC 6749 §2.3.1: both halves form-urlencoded before base64.
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}

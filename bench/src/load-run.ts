@@ -1,0 +1,57 @@
+import autocannon from 'autocannon';
+import { summariseLatencies, type LoadResult } from './results-summary.js';
+
+// One load generator for every side: autocannon, in the benchmark's own process, against a server in
+// another process. Latency is taken from autocannon's per-response event (fractional ms, every status),
+// not its histogram, which keeps whole milliseconds of 2xx responses only.
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  seconds: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        method: 'POST',
+        connections: options.connections,
+        duration: options.seconds,
+        headers: options.headers,
+        body: options.body,
+      },
+      (err, result) => {
+        if (err) {
+          reject(err);
+          return;
+        }
+        const elapsed = (performance.now() - started) / 1000;
+        const responses = latencies.length;
+        const ok = Object.entries(statuses)
+          .filter(([status]) => status.startsWith('2'))
+          .reduce((sum, [, count]) => sum + count, 0);
+        resolve({
+          requests: responses,
+          perSecond: responses / elapsed,
+          okPerSecond: ok / elapsed,
+          ...summariseLatencies(latencies),
+          errors: result.errors + result.timeouts,
+          non2xx: responses - ok,
+          statuses,
+          seconds: elapsed,
+        });
+      },
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
+    });
+  });
+}

@@ -1,0 +1,318 @@
+// pnpm bench: the token service against oidc-provider and the ceilings, in one run, one side at a time.
+// See docs/benchmarks.md for what each side is; settings in bench-settings.ts.
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { basicAuthorization, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
+import { loadBenchSettings } from './bench-settings.js';
+import { runLoad } from './load-run.js';
+import { chartBars, renderChart } from './results-chart.js';
+import {
+  failedRequests,
+  judgeTargets,
+  markdownTable,
+  ratiosFor,
+  TABLE_HEADER,
+  tableRows,
+  type Alg,
+  type Ceilings,
+  type LoadResult,
+  type SideResult,
+} from './results-summary.js';
+import { startServer, type ServerProcess } from './server-process.js';
+import { createBenchStore, type BenchStore } from './token-service-store.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..');
+const TOKEN_SERVICE = join(repo, 'services', 'oauth-client-tokens', 'dist', 'src', 'main.js');
+const settings = loadBenchSettings(process.env, join(repo, 'docs'));
+const run = promisify(execFile);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.error(line);
+
+const FORM = 'application/x-www-form-urlencoded';
+const wanted = (id: string) => settings.only === undefined || settings.only.test(id);
+const nodeArgs = (name: string) =>
+  settings.profileDir
+    ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', `${name}.cpuprofile`]
+    : [];
+
+function requestHeaders(secret: string): Record<string, string> {
+  return { authorization: basicAuthorization(BENCH_CLIENT_ID, secret), 'content-type': FORM };
+}
+
+/** Warm-up (discarded), then the measured run, with the same load generator and connections. */
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  connections = settings.connections,
+): Promise<LoadResult> {
+  if (settings.warmupSeconds > 0) {
+    await runLoad({ url, connections, seconds: settings.warmupSeconds, headers, body: TOKEN_REQUEST_BODY });
+  }
+  return runLoad({ url, connections, seconds: settings.seconds, headers, body: TOKEN_REQUEST_BODY });
+}
+
+async function withServer<T>(
+  start: () => Promise<ServerProcess>,
+  use: (server: ServerProcess) => Promise<T>,
+): Promise<T> {
+  await pause(1000); // let the previous side's process leave the CPU
+  const server = await start();
+  try {
+    return await use(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+function startTokenService(
+  store: BenchStore,
+  alg: Alg,
+  workers: number,
+  name: string,
+): Promise<ServerProcess> {
+  return startServer({
+    script: TOKEN_SERVICE,
+    nodeArgs: nodeArgs(name),
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      OAUTH_STORE_DIR: store.dir,
+      OAUTH_STORE_KEY_FILE: store.keyFile,
+      OAUTH_SIGNING_ALG: alg,
+      ...(workers > 1 ? { OAUTH_WORKERS: String(workers) } : {}),
+    },
+  });
+}
+
+function describeLoad(id: string, load: LoadResult): void {
+  log(
+    `  ${id}: ${Math.round(load.okPerSecond)} ok/s (${Math.round(load.perSecond)} answers/s), p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}`,
+  );
+}
+
+async function signingCeiling(alg: Alg): Promise<number> {
+  await pause(1000);
+  const script = join(here, 'signing-ceiling.js');
+  const { stdout } = await run(process.execPath, [script, alg, String(settings.seconds)]);
+  const perSecond = (JSON.parse(stdout) as { per_second: number }).per_second;
+  log(`  ceiling ${alg}: ${perSecond} signatures/s on one core`);
+  return perSecond;
+}
+
+const machine = {
+  cpus: availableParallelism(),
+  cpu_model: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  loadavg_at_start: loadavg().map((n) => Number(n.toFixed(2))),
+};
+log(
+  `pnpm bench: ${machine.cpus} CPUs (${machine.cpu_model}), node ${machine.node}, load ${machine.loadavg_at_start.join(' ')}; ` +
+    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side${settings.quick ? ' (quick)' : ''}`,
+);
+
+const sides: SideResult[] = [];
+const add = (side: SideResult) => {
+  describeLoad(side.id, side.load);
+  sides.push({ ...side, load: { ...side.load } });
+};
+
+const ceilings: Ceilings = { signing: { RS256: 0, ES256: 0 }, bareEndpoint: 0 };
+log('ceilings');
+if (wanted('ceiling')) {
+  ceilings.signing.RS256 = await signingCeiling('RS256');
+  ceilings.signing.ES256 = await signingCeiling('ES256');
+}
+if (wanted('bare-endpoint')) {
+  ceilings.bareEndpoint = await withServer(
+    () =>
+      startServer({
+        script: join(here, 'bare-endpoint-server.js'),
+        env: { PORT: '0' },
+        nodeArgs: nodeArgs('bare'),
+      }),
+    async (server) => {
+      const load = await measure(`${server.url}/api/token`, requestHeaders('unused'));
+      add({
+        id: 'bare-endpoint',
+        label: 'bare express endpoint (does nothing)',
+        kind: 'bare-endpoint',
+        load,
+      });
+      return load.okPerSecond;
+    },
+  );
+}
+
+log('stores');
+const started = performance.now();
+const smallStore = await createBenchStore(10);
+const largeStore = await createBenchStore(wanted(`-${settings.largeClients}`) ? settings.largeClients : 1);
+log(
+  `  10 and ${settings.largeClients} clients written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);
+
+try {
+  for (const alg of ['RS256', 'ES256'] as const) {
+    log(alg);
+    const variants: { store: BenchStore; workers: number }[] = [
+      { store: smallStore, workers: 1 },
+      { store: largeStore, workers: 1 },
+      ...(settings.workers > 1 ? [{ store: smallStore, workers: settings.workers }] : []),
+    ];
+    for (const { store, workers } of variants) {
+      const id = `token-${alg}-${store.clients}${workers > 1 ? `-w${workers}` : ''}`;
+      if (!wanted(id)) continue;
+      await withServer(
+        () => startTokenService(store, alg, workers, id),
+        async (server) => {
+          const load = await measure(`${server.url}/api/token`, requestHeaders(store.secret));
+          const label = `this project ${alg}, ${store.clients.toLocaleString('en-US')} clients${workers > 1 ? `, OAUTH_WORKERS=${workers}` : ''}`;
+          add({ id, label, kind: 'token-service', alg, clients: store.clients, workers, load });
+        },
+      );
+    }
+    const peerId = `peer-${alg}`;
+    if (wanted(peerId)) {
+      await withServer(
+        () =>
+          startServer({
+            script: join(here, 'peer-server.js'),
+            nodeArgs: nodeArgs(peerId),
+            env: { PORT: '0', BENCH_ALG: alg, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET: smallStore.secret },
+          }),
+        async (server) => {
+          const load = await measure(`${server.url}/token`, requestHeaders(smallStore.secret));
+          add({ id: peerId, label: `oidc-provider ${alg} (peer)`, kind: 'peer', alg, load });
+        },
+      );
+    }
+  }
+
+  if (wanted('wrong-secret')) {
+    log('wrong secret');
+    // OAUTH_TRUST_PROXY=loopback lets the attacker's connections present another source address
+    // (X-Forwarded-For, as behind a proxy), which a load generator on loopback cannot otherwise do.
+    await withServer(
+      () =>
+        startServer({
+          script: TOKEN_SERVICE,
+          nodeArgs: nodeArgs('wrong-secret'),
+          env: {
+            PORT: '0',
+            HOST: '127.0.0.1',
+            LOG_LEVEL: 'info',
+            OAUTH_STORE_DIR: smallStore.dir,
+            OAUTH_STORE_KEY_FILE: smallStore.keyFile,
+            OAUTH_SIGNING_ALG: 'RS256',
+            OAUTH_TRUST_PROXY: 'loopback',
+          },
+        }),
+      async (server) => {
+        const url = `${server.url}/api/token`;
+        // The correct client gets a token first (as a running service has), then 32 connections send
+        // wrong secrets for its very id from another address while 4 connections keep asking correctly.
+        const good = requestHeaders(smallStore.secret);
+        await runLoad({ url, connections: 4, seconds: 1, headers: good, body: TOKEN_REQUEST_BODY });
+        const wrong = {
+          ...requestHeaders(`${smallStore.secret.slice(0, -4)}AAAA`),
+          'x-forwarded-for': '203.0.113.7',
+        };
+        const [attack, during] = await Promise.all([
+          measure(url, wrong),
+          (async () => {
+            await pause(settings.warmupSeconds * 1000);
+            return runLoad({
+              url,
+              connections: 4,
+              seconds: settings.seconds,
+              headers: good,
+              body: TOKEN_REQUEST_BODY,
+            });
+          })(),
+        ]);
+        add({
+          id: 'wrong-secret',
+          label: 'wrong secret for the same id, 32 connections (401, then 429)',
+          kind: 'wrong-secret',
+          load: attack,
+          non2xxExpected: true,
+        });
+        add({
+          id: 'during-attack',
+          label: 'correct client meanwhile, 4 connections (RS256)',
+          kind: 'during-attack',
+          alg: 'RS256',
+          load: during,
+        });
+      },
+    );
+  }
+} finally {
+  await smallStore.remove();
+  await largeStore.remove();
+}
+
+// A wrong-secret side must only ever get 401 or 429.
+for (const side of sides.filter((s) => s.non2xxExpected)) {
+  const unexpected = Object.entries(side.load.statuses).filter(
+    ([status]) => status !== '401' && status !== '429',
+  );
+  side.load.errors += unexpected.reduce((sum, [, count]) => sum + count, 0);
+}
+
+const table = markdownTable(TABLE_HEADER, tableRows(sides, ceilings));
+const targets = judgeTargets(sides, ceilings);
+const workerTargets =
+  settings.workers > 1 ? judgeTargets(sides, ceilings, { workers: settings.workers }) : [];
+const failed = failedRequests(sides);
+console.log(table);
+console.log('');
+for (const t of targets) {
+  console.log(
+    `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound})`,
+  );
+}
+for (const t of workerTargets) {
+  console.log(
+    `${t.met ? 'met    ' : 'NOT met'}  [OAUTH_WORKERS=${settings.workers}] ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound})`,
+  );
+}
+console.log(failed === 0 ? '\nno request failed' : `\n${failed} requests failed`);
+
+if (settings.only === undefined) {
+  const date = new Date().toISOString();
+  const results = {
+    date,
+    command: 'pnpm bench',
+    machine: { ...machine, loadavg_at_end: loadavg().map((n) => Number(n.toFixed(2))) },
+    settings: {
+      seconds: settings.seconds,
+      warmup_seconds: settings.warmupSeconds,
+      connections: settings.connections,
+      large_clients: settings.largeClients,
+      workers_variant: settings.workers,
+      quick: settings.quick,
+      load_generator: 'autocannon (in the benchmark process; each server is its own process on 127.0.0.1)',
+    },
+    ceilings: { signing_per_second: ceilings.signing, bare_endpoint_per_second: ceilings.bareEndpoint },
+    sides: sides.map((side) => ({ ...side, ratios: ratiosFor(side, sides, ceilings) })),
+    targets,
+    worker_targets: workerTargets,
+    failed_requests: failed,
+  };
+  await mkdir(settings.outDir, { recursive: true });
+  await writeFile(join(settings.outDir, 'benchmark-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const subtitle = `${machine.cpus} CPUs, node ${machine.node}, ${settings.connections} connections, ${settings.seconds} s per side, ${date.slice(0, 16)}Z`;
+  await writeFile(
+    join(settings.outDir, 'benchmark-chart.svg'),
+    renderChart('Client-credentials tokens per second (pnpm bench)', subtitle, chartBars(sides, ceilings)),
+  );
+  log(`wrote ${join(settings.outDir, 'benchmark-results.json')} and benchmark-chart.svg`);
+}
+process.exitCode = failed === 0 ? 0 : 1;
