@@ -1,0 +1,51 @@
+import type { Metrics } from '@swarm-oauth/server-kit';
+
+type Counter = ReturnType<Metrics['counter']>;
+type Histogram = ReturnType<Metrics['histogram']>;
+
+export interface RegistrationMetrics {
+  readonly registrations: Counter;
+  readonly deregistrations: Counter;
+  readonly reconcileRuns: Counter;
+  readonly errors: Counter;
+  readonly serviceSeconds: Histogram;
+}
+
+/** The reconciler's counters, on the app's one registry (create once per registry). */
+export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics {
+  const created: RegistrationMetrics = {
+    registrations: metrics.counter(
+      'auto_registration_registrations_total',
+      'Services given an OAuth client and a mounted secret; kind=new for a new client, repaired for a fresh secret after an interrupted run',
+      ['kind'] as const,
+    ),
+    deregistrations: metrics.counter(
+      'auto_registration_deregistrations_total',
+      'Services whose OAuth client and Docker secrets were removed (service gone or label switched off)',
+    ),
+    reconcileRuns: metrics.counter(
+      'auto_registration_reconcile_runs_total',
+      'Reconcile passes: scope=full for the whole swarm, service for one service; result=ok or error',
+      ['scope', 'result'] as const,
+    ),
+    errors: metrics.counter(
+      'auto_registration_errors_total',
+      'Failed reconcile work, by the system that failed (docker, admin_api, other)',
+      ['source'] as const,
+    ),
+    serviceSeconds: metrics.histogram(
+      'auto_registration_service_reconcile_seconds',
+      'Time to reconcile one service, writes included',
+      [] as const,
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+  };
+  // Every series from the start at 0, so a dashboard sees "no errors" rather than "no data".
+  for (const kind of ['new', 'repaired']) created.registrations.inc({ kind }, 0);
+  created.deregistrations.inc(0);
+  for (const scope of ['full', 'service']) {
+    for (const result of ['ok', 'error']) created.reconcileRuns.inc({ scope, result }, 0);
+  }
+  for (const source of ['docker', 'admin_api', 'other']) created.errors.inc({ source }, 0);
+  return created;
+}

@@ -1,0 +1,269 @@
+import type Dockerode from 'dockerode';
+import type { Logger } from '@swarm-oauth/server-kit';
+import {
+  ClientExistsError,
+  type AdminClient,
+  type AdminClientRecord,
+  type ClientPatch,
+  type IssuedSecret,
+} from './admin-client.js';
+import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
+import type { RegistrationScope } from './registration-scope.js';
+import { mountedSecret, withCredentials, withoutCredentials } from './service-credentials.js';
+import {
+  DockerApiError,
+  ServiceVersionConflictError,
+  type SwarmApi,
+  type SwarmService,
+} from './swarm-api.js';
+import { exclusionReason, readClientLabels, type ClientLabels, type SelfIdentity } from './swarm-labels.js';
+
+export type RegistrationAction =
+  /** A new client; its secret is mounted. */
+  | 'registered'
+  /** The client existed without a usable mounted secret (an interrupted run): a fresh one is mounted. */
+  | 'repaired'
+  /** Spec or client description brought in line with the labels; no new secret. */
+  | 'updated'
+  | 'unchanged'
+  /** Client and/or Docker secrets removed, or the spec cleaned after the label was switched off. */
+  | 'deregistered'
+  /** Not a client and nothing of ours around it. */
+  | 'ignored'
+  /** A client with this id exists that this service did not add: left alone. */
+  | 'refused';
+
+export interface RegistrationOutcome {
+  readonly service: string;
+  readonly action: RegistrationAction;
+  /** Whether a swarm service of that name exists. */
+  readonly found: boolean;
+  /** Something was left for a later pass (a Docker secret still in use by a task). */
+  readonly incomplete: boolean;
+}
+
+/** The writes of a registration, in order. */
+export type RegistrationStep =
+  'client-created' | 'secret-rotated' | 'docker-secret-created' | 'service-updated' | 'client-removed';
+
+export interface ServiceRegistrationOptions {
+  swarm: SwarmApi;
+  admin: AdminClient;
+  secrets: DockerSecrets;
+  /** Which services, secrets and clients are ours; only those are ever changed or removed. */
+  scope: RegistrationScope;
+  /** Handed to registered services as OAUTH_TOKEN_URL. */
+  tokenUrl: string;
+  self: SelfIdentity;
+  logger: Logger;
+  /**
+   * Called after each write. Tests throw here to stand for a crash between two steps: nothing of a
+   * registration lives in memory, so a throw leaves the engine and the admin API exactly as a kill would.
+   */
+  afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
+  /** Attempts at a service update that keeps meeting newer versions. Default 5. */
+  maxUpdateAttempts?: number;
+}
+
+function isSecretInUse(err: unknown): boolean {
+  return err instanceof DockerApiError && /in use/i.test(err.message);
+}
+
+/**
+ * Brings one swarm service and its OAuth client into agreement, idempotently: every call reads the
+ * engine and the admin API afresh and writes only what differs, so a duplicate notification writes
+ * nothing and a run interrupted at any step is finished by the next one.
+ */
+export class ServiceRegistration {
+  private readonly maxUpdateAttempts: number;
+
+  constructor(private readonly options: ServiceRegistrationOptions) {
+    this.maxUpdateAttempts = options.maxUpdateAttempts ?? 5;
+  }
+
+  async reconcile(serviceName: string): Promise<RegistrationOutcome> {
+    const service = await this.options.swarm.inspectService(serviceName);
+    if (service === undefined) return this.deregister(serviceName, undefined);
+    // Another instance's service: whatever of ours is left goes, but its spec is the other's to write.
+    if (!this.options.scope.includesService(service.spec.Labels))
+      return this.deregister(serviceName, service, false);
+    const labels = readClientLabels(service.spec.Labels);
+    const excluded = exclusionReason(serviceName, service.spec.Labels ?? {}, this.options.self);
+    if (labels.enabled && excluded === undefined) return this.register(service, labels);
+    if (labels.enabled)
+      this.options.logger.warn({ service: serviceName, reason: excluded }, 'not registering');
+    return this.deregister(serviceName, service);
+  }
+
+  private async step(step: RegistrationStep, service: string): Promise<void> {
+    await this.options.afterStep?.(step, service);
+  }
+
+  private async register(service: SwarmService, labels: ClientLabels): Promise<RegistrationOutcome> {
+    const { admin, secrets, scope, logger } = this.options;
+    const name = service.spec.Name;
+    const [existing, managed] = await Promise.all([admin.getClient(name), secrets.listFor(name)]);
+    let record: AdminClientRecord | undefined = existing;
+    let issued: IssuedSecret | undefined;
+    let action: RegistrationAction = 'unchanged';
+
+    if (record === undefined) {
+      try {
+        issued = await admin.addClient({
+          client_id: name,
+          ...(labels.scope === undefined ? {} : { scope: labels.scope }),
+          ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
+          metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
+        });
+        action = 'registered';
+        await this.step('client-created', name);
+      } catch (err) {
+        // Someone added it between our read and our add: go on as for an existing client.
+        if (!(err instanceof ClientExistsError)) throw err;
+        record = await admin.getClient(name);
+        if (record === undefined) throw err;
+      }
+    }
+    if (record !== undefined && !scope.ownsClient(record)) {
+      logger.warn(
+        { service: name },
+        'an OAuth client with this service name exists that auto-registration did not add; leaving it and the service alone',
+      );
+      return { service: name, action: 'refused', found: true, incomplete: false };
+    }
+    if (record !== undefined) {
+      const patch = clientPatch(record, labels, service.id);
+      if (patch !== undefined) {
+        await admin.patchClient(name, patch);
+        action = 'updated';
+      }
+    }
+
+    // The mounted secret is usable when it is ours and the client still accepts its secret id. The
+    // secret itself cannot be read back, so anything else gets a fresh secret.
+    const mounted = mountedSecret(service.spec, managed);
+    const usable =
+      record !== undefined &&
+      mounted?.secretId !== undefined &&
+      record.secrets.some((s) => s.id === mounted.secretId);
+    let current: ManagedSecret;
+    if (usable) {
+      current = mounted!;
+    } else {
+      if (issued === undefined) {
+        issued = await admin.rotateSecret(name);
+        action = 'repaired';
+        await this.step('secret-rotated', name);
+      }
+      current = await secrets.create(name, name, issued.secretId, issued.secret);
+      await this.step('docker-secret-created', name);
+    }
+
+    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: current };
+    if (await this.updateSpec(service, (spec) => withCredentials(spec, credentials, [...managed, current]))) {
+      await this.step('service-updated', name);
+      if (action === 'unchanged') action = 'updated';
+    }
+
+    // Only now that the service holds the new secret: retire what it replaced.
+    const clientSecrets =
+      issued === undefined ? record!.secrets : ((await admin.getClient(name))?.secrets ?? []);
+    for (const secret of clientSecrets) {
+      if (secret.id !== current.secretId) await admin.retireSecret(name, secret.id);
+    }
+    const incomplete = await this.removeSecrets(managed.filter((secret) => secret.id !== current.id));
+    if (action !== 'unchanged')
+      logger.info({ service: name, action, dockerSecret: current.name }, 'service registered');
+    return { service: name, action, found: true, incomplete };
+  }
+
+  private async deregister(
+    name: string,
+    service: SwarmService | undefined,
+    cleanSpec = true,
+  ): Promise<RegistrationOutcome> {
+    const { admin, secrets, scope, logger } = this.options;
+    const [client, managed] = await Promise.all([admin.getClient(name), secrets.listFor(name)]);
+    let action: RegistrationAction = 'ignored';
+    if (
+      service &&
+      cleanSpec &&
+      (await this.updateSpec(service, (spec) => withoutCredentials(spec, managed)))
+    ) {
+      action = 'deregistered';
+    }
+    if (client !== undefined && scope.ownsClient(client)) {
+      await admin.removeClient(name);
+      action = 'deregistered';
+      await this.step('client-removed', name);
+    }
+    const incomplete = await this.removeSecrets(managed);
+    if (managed.length > 0) action = 'deregistered';
+    if (action === 'deregistered') {
+      logger.info(
+        { service: name, found: service !== undefined, secrets: managed.length },
+        'service deregistered',
+      );
+    }
+    return { service: name, action, found: service !== undefined, incomplete };
+  }
+
+  /** Removes managed secrets; one still in use (a task not yet gone) is left for a later pass. */
+  private async removeSecrets(stale: readonly ManagedSecret[]): Promise<boolean> {
+    let incomplete = false;
+    for (const secret of stale) {
+      try {
+        await this.options.secrets.remove(secret);
+      } catch (err) {
+        if (!isSecretInUse(err)) throw err;
+        this.options.logger.info(
+          { secret: secret.name },
+          'Docker secret still in use; removing it on a later pass',
+        );
+        incomplete = true;
+      }
+    }
+    return incomplete;
+  }
+
+  /**
+   * Applies `change` to the service's current spec and writes it against the version it read, reading
+   * again when swarm reports a newer version ("update out of sequence"). False when nothing differed.
+   */
+  private async updateSpec(
+    service: SwarmService,
+    change: (spec: Dockerode.ServiceSpec) => Dockerode.ServiceSpec | undefined,
+  ): Promise<boolean> {
+    let current = service;
+    for (let attempt = 1; ; attempt += 1) {
+      const next = change(current.spec);
+      if (next === undefined) return false;
+      try {
+        await this.options.swarm.updateService(current, next);
+        return true;
+      } catch (err) {
+        if (!(err instanceof ServiceVersionConflictError) || attempt >= this.maxUpdateAttempts) throw err;
+        const fresh = await this.options.swarm.inspectService(current.id);
+        if (fresh === undefined)
+          throw new DockerApiError('service update', 404, 'the service was removed meanwhile');
+        current = fresh;
+      }
+    }
+  }
+}
+
+/** What to change on an existing client so it matches the labels, or undefined when it does. */
+function clientPatch(
+  record: AdminClientRecord,
+  labels: ClientLabels,
+  serviceId: string,
+): ClientPatch | undefined {
+  const patch: ClientPatch = {};
+  const scope = labels.scope ?? '';
+  if (record.scope !== scope) patch.scope = scope;
+  if (JSON.stringify(record.audience) !== JSON.stringify(labels.audience))
+    patch.audience = [...labels.audience];
+  // A service removed and created again under the same name keeps the client; the id follows it.
+  if (record.metadata.swarm_service_id !== serviceId) patch.metadata = { swarm_service_id: serviceId };
+  return Object.keys(patch).length === 0 ? undefined : patch;
+}

@@ -1,0 +1,63 @@
+/**
+ * The service labels an operator writes (see README.md, "Labels"), and which services this service
+ * must never register.
+ *
+ *   oauth.client=true        opt in; any other value (or no label) means "not a client"
+ *   oauth.scope="a b"        space-separated scopes the client may ask for (RFC 6749 §3.3)
+ *   oauth.audience="x y"     audiences of its tokens, separated by spaces or commas
+ *   oauth.secret-uid / -gid  owner of the mounted secret file (see service-credentials.ts)
+ *   oauth.instance=<name>    which auto-registration instance handles it (registration-scope.ts)
+ */
+export const CLIENT_LABEL = 'oauth.client';
+export const SCOPE_LABEL = 'oauth.scope';
+export const AUDIENCE_LABEL = 'oauth.audience';
+export const SECRET_UID_LABEL = 'oauth.secret-uid';
+export const SECRET_GID_LABEL = 'oauth.secret-gid';
+/** Picks the auto-registration instance (OAUTH_INSTANCE) when a swarm runs more than one. */
+export const INSTANCE_LABEL = 'oauth.instance';
+/** Put on the project's own services; such a service is never registered, whatever else it carries. */
+export const MANAGED_BY_LABEL = 'oauth.managed-by';
+export const MANAGED_BY_VALUE = 'swarm-oauth';
+/** Set by `docker stack deploy` on every service (and its containers) of a stack. */
+export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
+/** Set by swarm on every task container: the name of the service it belongs to. */
+export const SWARM_SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface ClientLabels {
+  readonly enabled: boolean;
+  /** Normalised: single spaces, each token once; undefined when the label is absent or blank. */
+  readonly scope: string | undefined;
+  readonly audience: readonly string[];
+}
+
+export function readClientLabels(labels: Labels = {}): ClientLabels {
+  const scope = [...new Set((labels[SCOPE_LABEL] ?? '').split(/\s+/).filter(Boolean))].join(' ');
+  return {
+    enabled: (labels[CLIENT_LABEL] ?? '').trim().toLowerCase() === 'true',
+    scope: scope === '' ? undefined : scope,
+    audience: [...new Set((labels[AUDIENCE_LABEL] ?? '').split(/[\s,]+/).filter(Boolean))],
+  };
+}
+
+/** Who this service itself is, so the stack it belongs to is never registered. */
+export interface SelfIdentity {
+  readonly stackNamespace?: string | undefined;
+  readonly serviceName?: string | undefined;
+}
+
+/**
+ * Why a service must not be registered even if it opts in, or undefined when it may be. The project's
+ * own services hold the admin token and the store key; giving them a client of their own would be
+ * pointless at best and would let a label grant one of them a token identity.
+ */
+export function exclusionReason(name: string, labels: Labels, self: SelfIdentity): string | undefined {
+  if (labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE)
+    return `it carries ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+  if (self.serviceName !== undefined && name === self.serviceName) return 'it is this service';
+  if (self.stackNamespace !== undefined && labels[STACK_NAMESPACE_LABEL] === self.stackNamespace) {
+    return `it belongs to this service's own stack "${self.stackNamespace}"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,59 @@
+import { Router, type RequestHandler } from 'express';
+import { BadRequestError, methodNotAllowed, type Metrics } from '@swarm-oauth/server-kit';
+
+/**
+ * docker-flow-swarm-listener callbacks (DF_NOTIFY_CREATE_SERVICE_URL / DF_NOTIFY_REMOVE_SERVICE_URL).
+ * The listener sends GET (or POST with DF_NOTIFY_*_METHOD=POST) with every parameter in the query
+ * string and an empty body without a Content-Type: `serviceName`, `replicas`, `distribute` and the
+ * service's com.df.* labels with the prefix stripped. Anything but 200 is retried, up to 50 times,
+ * 5 s apart, with no timeout on its side; so the answer is 200 as soon as the work is queued, and 400
+ * only when there is nothing to queue. The body is never read.
+ *
+ * A notification is a nudge, not the truth: create and remove both reconcile the named service against
+ * the Docker API, so a duplicate, a late create after a remove, or a remove that is not one (the
+ * listener also notifies on updates) all end in the right state.
+ */
+export interface NotificationTarget {
+  notify(serviceName: string): void;
+}
+
+export type NotificationKind = 'create' | 'remove';
+
+/** `serviceName` as the listener sends it (first value if repeated); undefined when missing or blank. */
+function serviceNameOf(query: unknown): string | undefined {
+  const raw = (query as Record<string, unknown>).serviceName;
+  const value = Array.isArray(raw) ? raw.find((v) => typeof v === 'string' && v.trim() !== '') : raw;
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+}
+
+export function swarmNotificationRoutes(target: NotificationTarget, metrics: Metrics): Router {
+  const notifications = metrics.counter(
+    'auto_registration_notifications_total',
+    'swarm-listener notifications accepted, by kind (create or remove)',
+    ['kind'] as const,
+  );
+  const accept =
+    (kind: NotificationKind): RequestHandler =>
+    (req, res, next) => {
+      const serviceName = serviceNameOf(req.query);
+      if (serviceName === undefined) {
+        next(new BadRequestError('serviceName: is required in the query string.'));
+        return;
+      }
+      notifications.inc({ kind });
+      target.notify(serviceName);
+      res
+        .status(200)
+        .set('Cache-Control', 'no-store')
+        .json({ status: 'queued', kind, service_name: serviceName });
+    };
+  const router = Router();
+  for (const kind of ['create', 'remove'] as const) {
+    router
+      .route(`/api/notify/${kind}`)
+      .get(accept(kind))
+      .post(accept(kind))
+      .all(methodNotAllowed('GET', 'POST'));
+  }
+  return router;
+}

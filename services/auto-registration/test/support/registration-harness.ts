@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import type { Express } from 'express';
+import { createLogger, createMetrics, type Metrics } from '@swarm-oauth/server-kit';
+import { AdminClient } from '../../src/admin-client.js';
+import { createApp } from '../../src/app.js';
+import { DockerSecrets, MANAGED_LABEL, SERVICE_LABEL, type ManagedSecret } from '../../src/docker-secrets.js';
+import { Reconciler } from '../../src/reconciler.js';
+import { createRegistrationMetrics } from '../../src/registration-metrics.js';
+import { RegistrationScope } from '../../src/registration-scope.js';
+import { ServiceRegistration, type RegistrationStep } from '../../src/service-registration.js';
+import type { SwarmApi, SwarmService } from '../../src/swarm-api.js';
+import { INSTANCE_LABEL, type SelfIdentity } from '../../src/swarm-labels.js';
+import type { Engine } from './docker-engine.js';
+import type { OAuthServices } from './oauth-services.js';
+
+/**
+ * One auto-registration, wired as main.ts wires it, against the real engine and the real admin API,
+ * in its own OAUTH_INSTANCE scope: it sees only the services this test file labels for it, so other
+ * test runs and stacks on the same engine are never touched (nor touch these).
+ */
+export interface Harness {
+  readonly scope: RegistrationScope;
+  readonly admin: AdminClient;
+  readonly secrets: DockerSecrets;
+  readonly reconciler: Reconciler;
+  readonly app: Express;
+  readonly metrics: Metrics;
+  /** Every log line written, for asserting what was (and was not) logged. */
+  readonly logs: string[];
+}
+
+export interface HarnessOptions {
+  engine: Engine;
+  oauth: OAuthServices;
+  instance: string;
+  tokenUrl?: string;
+  swarm?: SwarmApi;
+  self?: SelfIdentity;
+  afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
+  intervalMs?: number;
+  followEvents?: boolean;
+}
+
+export function buildHarness(options: HarnessOptions): Harness {
+  const logs: string[] = [];
+  const logger = createLogger({
+    service: 'auto-registration',
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  const swarm = options.swarm ?? options.engine.swarm;
+  const scope = new RegistrationScope(options.instance);
+  const admin = new AdminClient({
+    addUrl: `${options.oauth.adminUrl}/api/clients/add`,
+    removeUrl: `${options.oauth.adminUrl}/api/clients/remove`,
+    clientsUrl: `${options.oauth.adminUrl}/api/clients`,
+    token: options.oauth.adminToken,
+    timeoutMs: 10_000,
+  });
+  const secrets = new DockerSecrets(swarm, scope);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const registration = new ServiceRegistration({
+    swarm,
+    admin,
+    secrets,
+    scope,
+    tokenUrl: options.tokenUrl ?? 'http://oauth-client-tokens/api/token',
+    self: options.self ?? {},
+    logger,
+    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+  });
+  const reconciler = new Reconciler({
+    registration,
+    swarm,
+    admin,
+    secrets,
+    scope,
+    logger,
+    metrics: createRegistrationMetrics(metrics),
+    intervalMs: options.intervalMs ?? 3_600_000,
+    followEvents: options.followEvents ?? false,
+    retryBaseMs: 3_600_000, // tests drive every pass themselves unless they ask for the timers
+  });
+  const app = createApp({
+    reconciler,
+    logger,
+    metrics,
+    checks: { docker: () => swarm.assertManager(), admin_api: () => admin.assertReachable() },
+  });
+  return { scope, admin, secrets, reconciler, app, metrics, logs };
+}
+
+/** Services made by one test file, labelled for its instance, and removed with its secrets after. */
+export class TestServices {
+  readonly instance = `t${randomBytes(4).toString('hex')}`;
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly engine: Engine,
+    readonly image: string,
+  ) {}
+
+  uniqueName(hint: string): string {
+    return `ar-${hint}-${randomBytes(3).toString('hex')}`;
+  }
+
+  /**
+   * A service of this instance. Zero replicas unless asked: a swarm service needs no running task to
+   * exist as an object with a spec, secrets and environment, and vfs makes every container slow.
+   */
+  async create(
+    name: string,
+    labels: Record<string, string>,
+    extra: { replicas?: number; env?: string[]; args?: string[]; user?: string; hostNetwork?: boolean } = {},
+  ): Promise<SwarmService> {
+    this.names.add(name);
+    const spec: Dockerode.CreateServiceOptions = {
+      Name: name,
+      Labels: { [INSTANCE_LABEL]: this.instance, ...labels },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: this.image,
+          Args: extra.args ?? ['sleep', '3600'],
+          ...(extra.env ? { Env: extra.env } : {}),
+          ...(extra.user ? { User: extra.user } : {}),
+        },
+        RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3, Delay: 1_000_000_000 },
+        ...(extra.hostNetwork ? { Networks: [{ Target: 'host' }] } : {}),
+      },
+      Mode: { Replicated: { Replicas: extra.replicas ?? 0 } },
+    };
+    await this.engine.docker.createService(spec);
+    return this.inspect(name);
+  }
+
+  async inspect(name: string): Promise<SwarmService> {
+    const service = await this.engine.swarm.inspectService(name);
+    if (!service) throw new Error(`service ${name} does not exist`);
+    return service;
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.engine.docker.getService(name).remove();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+  }
+
+  /** Every Docker secret this instance made for the service. */
+  async managedSecrets(name: string): Promise<ManagedSecret[]> {
+    const secrets = await this.engine.swarm.listSecrets([
+      `${MANAGED_LABEL}=${this.instance}`,
+      `${SERVICE_LABEL}=${name}`,
+    ]);
+    return secrets.map((s) => ({
+      id: s.id,
+      name: s.name,
+      serviceName: name,
+      secretId: s.labels['swarm-oauth.secret-id'],
+    }));
+  }
+
+  /** Removes every service made here and every secret of this instance. */
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.names].map((name) => this.remove(name)));
+    this.names.clear();
+    const secrets = await this.engine.swarm.listSecrets([`${MANAGED_LABEL}=${this.instance}`]);
+    for (const secret of secrets) {
+      // A task that is still stopping may hold a secret for a moment.
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        try {
+          await this.engine.swarm.removeSecret(secret.id);
+          break;
+        } catch (err) {
+          if (attempt === 19) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    }
+  }
+}
+
+/** Polls until `check` returns a value other than undefined (or throws after the timeout). */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: last });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
