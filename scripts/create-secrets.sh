@@ -8,6 +8,8 @@
 #   scripts/create-secrets.sh                  generate both (a secret that already exists is kept)
 #   scripts/create-secrets.sh --out DIR        also keep a copy of what it generates in DIR (mode 0600)
 #   scripts/create-secrets.sh --from DIR       create them from DIR/oauth_store_key, DIR/oauth_admin_token
+#   scripts/create-secrets.sh --prefix P       name them P<name> (e.g. a second stack, or the e2e test,
+#                                              whose override points the stack at oauthe2e_*)
 #
 # Keep a copy of the store key somewhere safe (--out): Docker never gives a secret back, and without
 # the same key the registry on the volume cannot be read (restore, a new swarm, a second stack).
@@ -24,8 +26,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=""
 from=""
+prefix=""
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -38,6 +41,11 @@ while [ $# -gt 0 ]; do
     --from)
       [ $# -ge 2 ] || usage
       from=$2
+      shift 2
+      ;;
+    --prefix)
+      [ $# -ge 2 ] || usage
+      prefix=$2
       shift 2
       ;;
     -h | --help) usage ;;
@@ -70,25 +78,25 @@ umask 077
 if [ -n "$out" ]; then mkdir -p "$out"; fi
 
 create() {
-  local name=$1 generator=$2
+  local file=$1 generator=$2 name="$prefix$1"
   if docker secret inspect "$name" >/dev/null 2>&1; then
     log "$name exists; kept (Docker secrets cannot change: remove the stack and the secret to replace it)"
     return 0
   fi
   if [ -n "$from" ]; then
-    [ -s "$from/$name" ] || die "$from/$name is missing or empty."
-    docker secret create --label swarm-oauth.operator=true "$name" - <"$from/$name" >/dev/null
-    log "$name created from $from/$name"
+    [ -s "$from/$file" ] || die "$from/$file is missing or empty."
+    docker secret create --label swarm-oauth.operator=true "$name" - <"$from/$file" >/dev/null
+    log "$name created from $from/$file"
     return 0
   fi
   local value
   value=$($generator)
   if [ -n "$out" ]; then
     # Written before the secret exists: a failure below leaves a copy, never a secret nobody has.
-    printf '%s' "$value" >"$out/$name"
+    printf '%s' "$value" >"$out/$file"
   fi
   printf '%s' "$value" | docker secret create --label swarm-oauth.operator=true "$name" - >/dev/null
-  log "$name created${out:+ (copy in $out/$name)}"
+  log "$name created${out:+ (copy in $out/$file)}"
 }
 
 create oauth_store_key generate_store_key

@@ -1,0 +1,58 @@
+/** The admin API of oauth-clients, as an operator calls it with the admin token. */
+export interface ClientView {
+  readonly client_id: string;
+  readonly scope: string;
+  readonly audience: readonly string[];
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly secrets: readonly { readonly id: string; readonly created_at: string }[];
+  readonly created_at: string;
+  readonly updated_at: string;
+}
+
+export interface NewClient extends ClientView {
+  readonly client_secret: string;
+}
+
+export class AdminApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  private async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+  }
+
+  /** The client, or undefined on 404; anything else is an error. */
+  async get(clientId: string): Promise<ClientView | undefined> {
+    const { status, body } = await this.call('GET', `/api/clients/${encodeURIComponent(clientId)}`);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`GET client ${clientId}: HTTP ${status} ${JSON.stringify(body)}`);
+    return body as ClientView;
+  }
+
+  async add(input: { client_id: string; scope?: string; audience?: string[] }): Promise<NewClient> {
+    const { status, body } = await this.call('POST', '/api/clients/add', input);
+    if (status !== 201)
+      throw new Error(`add client ${input.client_id}: HTTP ${status} ${JSON.stringify(body)}`);
+    return body as NewClient;
+  }
+
+  async remove(clientId: string): Promise<number> {
+    return (await this.call('POST', '/api/clients/remove', { client_id: clientId })).status;
+  }
+}

@@ -1,0 +1,153 @@
+import { execFile } from 'node:child_process';
+
+/**
+ * The docker CLI, as an operator types it. The suite drives the swarm only through commands a user
+ * would run (service create / rm / scale, stack deploy / rm, secret ls, logs), so what it proves is
+ * what a user sees.
+ */
+export class DockerCommandError extends Error {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | null,
+    readonly stderr: string,
+  ) {
+    super(`docker ${args.join(' ')} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(0, 600)}`);
+    this.name = 'DockerCommandError';
+  }
+}
+
+export interface ServiceSecretRef {
+  readonly SecretID: string;
+  readonly SecretName: string;
+  readonly File?: { readonly Name: string };
+}
+
+/** The parts of `docker service inspect` the suite reads. */
+export interface ServiceInspect {
+  readonly ID: string;
+  readonly Version: { readonly Index: number };
+  /** Present once the service was updated: `updating`, then `completed` (or paused / rolled back). */
+  readonly UpdateStatus?: { readonly State: string };
+  readonly Spec: {
+    readonly Name: string;
+    readonly Labels?: Record<string, string>;
+    readonly TaskTemplate: {
+      readonly ContainerSpec: {
+        readonly Env?: string[];
+        readonly Secrets?: ServiceSecretRef[];
+      };
+    };
+    readonly Mode: { readonly Replicated?: { readonly Replicas: number } };
+  };
+}
+
+/** One line of `docker service ps --format '{{json .}}'`. */
+export interface TaskLine {
+  readonly ID: string;
+  readonly Name: string;
+  readonly DesiredState: string;
+  readonly CurrentState: string;
+  readonly Error: string;
+}
+
+/** One line of `docker ps --format '{{json .}}'`. */
+export interface ContainerLine {
+  readonly ID: string;
+  readonly Names: string;
+  readonly Status: string;
+}
+
+/** One line of `docker secret ls --format '{{json .}}'`. */
+export interface SecretLine {
+  readonly ID: string;
+  readonly Name: string;
+}
+
+function jsonLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+export class DockerCli {
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+
+  /** Runs `docker <args>`; stdout on success, DockerCommandError otherwise. */
+  run(
+    args: readonly string[],
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): Promise<string> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'docker',
+        args,
+        {
+          env: { ...this.env, ...options.env },
+          timeout: options.timeoutMs ?? 60_000,
+          maxBuffer: 32 * 1024 * 1024,
+        },
+        (err, stdout, stderr) => {
+          if (err)
+            reject(new DockerCommandError(args, typeof err.code === 'number' ? err.code : null, stderr));
+          else resolve(stdout);
+        },
+      );
+    });
+  }
+
+  /** `docker service inspect`, or undefined when there is no such service. */
+  async inspectService(name: string): Promise<ServiceInspect | undefined> {
+    try {
+      const [service] = JSON.parse(await this.run(['service', 'inspect', name])) as ServiceInspect[];
+      return service;
+    } catch (err) {
+      if (err instanceof DockerCommandError && /no such service/i.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
+  async serviceNames(filter: string): Promise<string[]> {
+    const out = await this.run(['service', 'ls', '--filter', filter, '--format', '{{.Name}}']);
+    return out.split('\n').filter(Boolean);
+  }
+
+  async tasks(service: string): Promise<TaskLine[]> {
+    return jsonLines<TaskLine>(
+      await this.run(['service', 'ps', '--no-trunc', '--format', '{{json .}}', service]),
+    );
+  }
+
+  /** The running containers of a service on this node (Status shows `(healthy)` once the check passed). */
+  async containers(service: string): Promise<ContainerLine[]> {
+    return jsonLines<ContainerLine>(
+      await this.run([
+        'ps',
+        '--filter',
+        `label=com.docker.swarm.service.name=${service}`,
+        '--format',
+        '{{json .}}',
+      ]),
+    );
+  }
+
+  async secrets(filter?: string): Promise<SecretLine[]> {
+    const args = ['secret', 'ls', '--format', '{{json .}}'];
+    if (filter !== undefined) args.push('--filter', filter);
+    return jsonLines<SecretLine>(await this.run(args));
+  }
+
+  /** Raw log lines of every task of a service (`docker service logs --raw`). */
+  async serviceLogs(service: string): Promise<string[]> {
+    const out = await this.run(['service', 'logs', '--raw', service]);
+    return out.split('\n').filter(Boolean);
+  }
+
+  async nodeId(): Promise<string> {
+    return (await this.run(['info', '--format', '{{.Swarm.NodeID}}'])).trim();
+  }
+
+  async nodeLabels(nodeId: string): Promise<Record<string, string>> {
+    return JSON.parse(await this.run(['node', 'inspect', '--format', '{{json .Spec.Labels}}', nodeId])) ?? {};
+  }
+}
