@@ -3,6 +3,7 @@ import { rejectUnknownFields, validateAudiences, validateMetadata, validateScope
 import type { ClientRecord, StoredSecret } from './client-record.js';
 import { hashClientSecret } from './client-secret.js';
 import { InvalidClientInputError, LastSecretError, SecretNotFoundError } from './store-errors.js';
+import { keyIdHex, type StoreKeys } from './store-key.js';
 
 // The rules for every change to a client, as plain functions: inputs are validated before any file is
 // touched, and each change maps the current record to the next one (or throws a typed error).
@@ -17,14 +18,20 @@ function asObject(value: unknown, field: string, what: string): object {
   return value;
 }
 
+/** A secret's stored form, hashed under the hash key derived from `keys` (the current store key). */
 export function newStoredSecret(
-  hashKey: Buffer,
+  keys: StoreKeys,
   secret: string,
   id: string,
   at: Date,
   expiresAt?: Date,
 ): StoredSecret {
-  const base = { id, hash: hashClientSecret(hashKey, secret), createdAt: at.toISOString() };
+  const base = {
+    id,
+    hash: hashClientSecret(keys.secretHashKey, secret),
+    createdAt: at.toISOString(),
+    hashKeyId: keyIdHex(keys),
+  };
   if (expiresAt === undefined) return base;
   return { ...base, expiresAt: expiresAt.toISOString(), expiresAtMs: expiresAt.getTime() };
 }

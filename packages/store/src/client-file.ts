@@ -3,9 +3,9 @@ import type { FileSignature } from './atomic-file.js';
 import { clientFileName } from './client-file-name.js';
 import { decodeRecord, encodeRecord, type ClientRecord } from './client-record.js';
 import { toStoreIoError } from './io-error.js';
-import { openWithKeys, sealWithKeys } from './sealed-box.js';
+import { openWithRing, sealWithKeys } from './sealed-box.js';
 import { CorruptRecordError } from './store-errors.js';
-import type { StoreKeys } from './store-key.js';
+import { keyIdHex, type StoreKeyRing, type StoreKeys } from './store-key.js';
 
 // The associated data of a client file is its name. The name is the HMAC of the client id, so binding
 // the name binds the id (a file copied under another id's name fails authentication), and a scan can
@@ -18,10 +18,14 @@ export function sealClientFile(keys: StoreKeys, fileName: string, record: Client
   return sealWithKeys(keys, associatedData(fileName), encodeRecord(record));
 }
 
-/** Decrypts and checks a client file; CorruptRecordError naming the file on any failure. */
-export function openClientFile(keys: StoreKeys, fileName: string, sealed: Buffer): ClientRecord {
+/**
+ * Decrypts and checks a client file sealed under any key of the ring (the one its header names);
+ * CorruptRecordError naming the file on any failure. The name must be the one that key gives the id.
+ */
+export function openClientFile(ring: StoreKeyRing, fileName: string, sealed: Buffer): ClientRecord {
   try {
-    const record = decodeRecord(openWithKeys(keys, associatedData(fileName), sealed));
+    const { plaintext, keys } = openWithRing(ring, associatedData(fileName), sealed);
+    const record = decodeRecord(plaintext, keyIdHex(keys));
     if (clientFileName(keys, record.clientId) !== fileName) {
       throw new CorruptRecordError('id_mismatch', 'the record belongs to another client id');
     }

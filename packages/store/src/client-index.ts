@@ -25,6 +25,9 @@ interface FileState {
   corrupt: boolean;
 }
 
+/** A signature no file has: the file is present but must be read again. */
+const UNKNOWN_VERSION: FileSignature = Object.freeze({ ino: -1, size: -1, mtimeMs: -1 });
+
 /**
  * The in-memory index of a store: clients by id, and what is known about every client file.
  *
@@ -158,13 +161,20 @@ export class ClientIndex {
       clientId: record.clientId,
       corrupt: false,
     });
+    // Two files for one client exist only during a store key rotation, which copies a record under its
+    // new name and then removes the old file: an older revision in another file changes nothing.
+    if (previous && previous.fileName !== fileName && record.revision < previous.record.revision) {
+      return undefined;
+    }
     if (
       previous &&
       previous.record.revision === record.revision &&
       previous.record.updatedAt === record.updatedAt &&
       previous.record.createdAt === record.createdAt
     ) {
-      return undefined; // the same record in a new inode (a copy, a restore): nothing changed
+      // The same record in a new inode (a copy, a restore, a rotation): nothing changed.
+      if (previous.fileName !== fileName) this.clients.set(record.clientId, { ...previous, fileName });
+      return undefined;
     }
     this.clients.set(record.clientId, { record, view: toClientView(record), fileName });
     if (previous) return { type: 'changed', clientId: record.clientId };
@@ -182,9 +192,30 @@ export class ClientIndex {
       clientId: undefined,
       corrupt: false,
     });
-    if (clientId === undefined || !this.clients.delete(clientId)) return undefined;
+    if (clientId === undefined) return undefined;
+    const entry = this.clients.get(clientId);
+    if (!entry || entry.fileName !== fileName) return undefined; // the client lives in another file
+    const other = this.otherLiveFile(clientId, fileName);
+    if (other) {
+      // A store key rotation moved the client to `other` and removed this copy: the client stays. Its
+      // record is this copy's until the next sweep re-reads `other` (its signature is made unknown).
+      this.clients.set(clientId, { ...entry, fileName: other[0] });
+      other[1].signature = UNKNOWN_VERSION;
+      return undefined;
+    }
+    this.clients.delete(clientId);
     this.sortedIds = undefined;
     return { type: 'removed', clientId };
+  }
+
+  /** Another present, readable file holding `clientId` (only during a key rotation). */
+  private otherLiveFile(clientId: string, except: string): [string, FileState] | undefined {
+    for (const [name, state] of this.files) {
+      if (name !== except && state.clientId === clientId && state.signature && !state.corrupt) {
+        return [name, state];
+      }
+    }
+    return undefined;
   }
 
   /** Forgets tombstones that no running read can be confused by any more. */

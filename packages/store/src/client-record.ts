@@ -43,6 +43,11 @@ export interface StoredSecret {
   readonly expiresAt?: string;
   /** expiresAt as epoch milliseconds, kept so that verification does no date parsing. */
   readonly expiresAtMs?: number;
+  /**
+   * Id (hex) of the store key whose derived hash key made `hash`. Written since key rotation exists;
+   * a record without it was hashed under the key that sealed its file, and decodeRecord fills that in.
+   */
+  readonly hashKeyId?: string;
 }
 
 export interface ClientRecord {
@@ -72,6 +77,7 @@ export function encodeRecord(record: ClientRecord): Buffer {
         hash: s.hash.toString('base64url'),
         createdAt: s.createdAt,
         ...(s.expiresAt === undefined ? {} : { expiresAt: s.expiresAt }),
+        ...(s.hashKeyId === undefined ? {} : { hashKeyId: s.hashKeyId }),
       })),
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
@@ -95,14 +101,20 @@ function stringArray(value: unknown, what: string): string[] {
   return value as string[];
 }
 
-function decodeSecret(value: unknown): StoredSecret {
+const KEY_ID_HEX = /^[0-9a-f]{16}$/;
+
+function decodeSecret(value: unknown, defaultHashKeyId: string | undefined): StoredSecret {
   if (typeof value !== 'object' || value === null) bad('a secret entry is not an object');
   const s = value as Record<string, unknown>;
   if (typeof s.id !== 'string' || typeof s.hash !== 'string' || !isTime(s.createdAt))
     bad('a secret entry is incomplete');
   const hash = Buffer.from(s.hash, 'base64url');
   if (hash.length !== 32) bad('a secret hash has the wrong length');
-  if (s.expiresAt === undefined) return { id: s.id, hash, createdAt: s.createdAt };
+  if (s.hashKeyId !== undefined && (typeof s.hashKeyId !== 'string' || !KEY_ID_HEX.test(s.hashKeyId)))
+    bad('a secret hash key id is not a key id');
+  const hashKeyId = (s.hashKeyId as string | undefined) ?? defaultHashKeyId;
+  const keyed = hashKeyId === undefined ? {} : { hashKeyId };
+  if (s.expiresAt === undefined) return { id: s.id, hash, createdAt: s.createdAt, ...keyed };
   if (!isTime(s.expiresAt)) bad('a secret expiry is not a time');
   return {
     id: s.id,
@@ -110,11 +122,15 @@ function decodeSecret(value: unknown): StoredSecret {
     createdAt: s.createdAt,
     expiresAt: s.expiresAt,
     expiresAtMs: Date.parse(s.expiresAt),
+    ...keyed,
   };
 }
 
-/** Parses and checks the JSON of a record; CorruptRecordError if anything is off. */
-export function decodeRecord(plaintext: Buffer): ClientRecord {
+/**
+ * Parses and checks the JSON of a record; CorruptRecordError if anything is off. `defaultHashKeyId` is
+ * the id of the key that sealed the file: the hash key of secrets that do not name their own.
+ */
+export function decodeRecord(plaintext: Buffer, defaultHashKeyId?: string): ClientRecord {
   let parsed: unknown;
   try {
     parsed = JSON.parse(plaintext.toString('utf8'));
@@ -144,7 +160,7 @@ export function decodeRecord(plaintext: Buffer): ClientRecord {
     scopes: stringArray(r.scopes, 'scopes'),
     audiences: stringArray(r.audiences, 'audiences'),
     metadata: metadata as Record<string, string>,
-    secrets: r.secrets.map(decodeSecret),
+    secrets: r.secrets.map((secret) => decodeSecret(secret, defaultHashKeyId)),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     revision: r.revision,

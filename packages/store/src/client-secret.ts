@@ -31,20 +31,31 @@ export function hashClientSecret(hashKey: Buffer, secret: string): Buffer {
   return createHmac('sha256', hashKey).update(secret, 'utf8').digest();
 }
 
-/** Whether `secret` matches one of `secrets` that has not expired at `nowMs`; constant-time compares. */
+/**
+ * Whether `secret` matches one of `secrets` that has not expired at `nowMs`; constant-time compares.
+ * `hashKeyFor` gives the hash key a stored secret was made with (by its hashKeyId); one HMAC of the
+ * presented secret per distinct hash key, which is one except during a store key rotation.
+ */
 export function secretMatchesAny(
-  hashKey: Buffer,
+  hashKeyFor: (hashKeyId: string | undefined) => Buffer | undefined,
   secret: string,
   secrets: readonly StoredSecret[],
   nowMs: number,
 ): boolean {
   if (secret.length === 0 || secret.length > MAX_PRESENTED_SECRET_LENGTH) return false;
-  const presented = hashClientSecret(hashKey, secret);
+  const presented = new Map<string | undefined, Buffer | undefined>();
   let matched = false;
   // Every candidate is compared (no early return), so timing does not tell which one matched.
   for (const stored of secrets) {
+    let hash = presented.get(stored.hashKeyId);
+    if (!presented.has(stored.hashKeyId)) {
+      const key = hashKeyFor(stored.hashKeyId);
+      hash = key && hashClientSecret(key, secret);
+      presented.set(stored.hashKeyId, hash);
+    }
     const unexpired = stored.expiresAtMs === undefined || stored.expiresAtMs > nowMs;
-    if (timingSafeEqual(stored.hash, presented) && unexpired) matched = true;
+    // A hash key nobody has any more cannot match; compare anyway so the time stays the same.
+    if (timingSafeEqual(stored.hash, hash ?? stored.hash) && hash !== undefined && unexpired) matched = true;
   }
   return matched;
 }

@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFileDurably, writeFileDurably } from './atomic-file.js';
-import { openClientFile, readFileVersion, sealClientFile, MAX_CLIENT_FILE_BYTES } from './client-file.js';
+import {
+  openClientFile,
+  readFileVersion,
+  sealClientFile,
+  statSignature,
+  MAX_CLIENT_FILE_BYTES,
+} from './client-file.js';
 import { clientFileName } from './client-file-name.js';
 import { isValidClientId, validateClientId } from './client-id.js';
 import {
@@ -26,15 +32,21 @@ import {
   InvalidClientInputError,
   StoreClosedError,
 } from './store-errors.js';
-import { deriveStoreKeys, type StoreKeys } from './store-key.js';
+import { deriveKeyRing, type StoreKeyRing, type StoreKeys } from './store-key.js';
 import { verifyStoreMeta } from './store-meta.js';
 import { StoreSync, type StoreLogger } from './store-sync.js';
 
 export interface OpenStoreOptions {
   /** The store directory (OAUTH_STORE_DIR); created if missing. */
   dir: string;
-  /** The 32-byte store key (see loadStoreKey). */
+  /** The 32-byte store key (see loadStoreKey): reads and writes. */
   key: Buffer;
+  /**
+   * Keys of a store key rotation in progress (OAUTH_STORE_PREVIOUS_KEY_FILES): files sealed under them
+   * are still read, and secrets hashed under them still verify; everything written uses `key`. See
+   * rotateStoreKey for the procedure.
+   */
+  previousKeys?: readonly Buffer[];
   /** Upper bound for noticing changes and removals made by other processes; default 2000. */
   pollIntervalMs?: number;
   /** Use fs.watch to notice changes sooner, on top of polling; default true. */
@@ -99,7 +111,7 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 1) {
     throw new TypeError('openStore: pollIntervalMs must be a positive number of milliseconds');
   }
-  const keys = deriveStoreKeys(options.key);
+  const initialRing = deriveKeyRing(options.key, options.previousKeys ?? []);
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? consoleLogger;
   try {
@@ -107,10 +119,11 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
   } catch (err) {
     throw toStoreIoError(err, 'create the store directory', options.dir);
   }
-  await verifyStoreMeta(options.dir, keys, now(), logger);
+  const meta = await verifyStoreMeta(options.dir, initialRing, now(), logger);
+  const ring = deriveKeyRing(options.key, options.previousKeys ?? [], meta.retiredHashKeys);
 
   const started = Date.now();
-  const store = new FileClientStore(options.dir, keys, now, logger, pollIntervalMs, options.watch ?? true);
+  const store = new FileClientStore(options.dir, ring, now, logger, pollIntervalMs, options.watch ?? true);
   await store.load();
   logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
   return store;
@@ -118,7 +131,10 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
 
 class FileClientStore implements ClientStore {
   readonly dir: string;
+  private readonly ring: StoreKeyRing;
+  /** The current key's derived keys: everything this process writes uses them. */
   private readonly keys: StoreKeys;
+  private readonly hashKeyFor: (hashKeyId: string | undefined) => Buffer | undefined;
   private readonly now: () => Date;
   private readonly logger: StoreLogger;
   private readonly index = new ClientIndex();
@@ -130,19 +146,22 @@ class FileClientStore implements ClientStore {
 
   constructor(
     dir: string,
-    keys: StoreKeys,
+    ring: StoreKeyRing,
     now: () => Date,
     logger: StoreLogger,
     pollIntervalMs: number,
     watch: boolean,
   ) {
     this.dir = dir;
-    this.keys = keys;
+    this.ring = ring;
+    this.keys = ring.current;
+    // undefined: a secret of a record that predates key ids, made when no other key existed.
+    this.hashKeyFor = (id) => (id === undefined ? ring.current.secretHashKey : ring.secretHashKey(id));
     this.now = now;
     this.logger = logger;
     this.sync = new StoreSync({
       dir,
-      keys,
+      ring,
       index: this.index,
       logger,
       pollIntervalMs,
@@ -164,14 +183,18 @@ class FileClientStore implements ClientStore {
   async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {
     this.assertOpen();
     const secret = generateClientSecret();
-    const record = newClientRecord(
-      input,
-      newStoredSecret(this.keys.secretHashKey, secret, generateSecretId(), this.now()),
-    );
+    const record = newClientRecord(input, newStoredSecret(this.keys, secret, generateSecretId(), this.now()));
     const { clientId } = record;
     const fileName = clientFileName(this.keys, clientId);
     return this.writes.run(clientId, async () => {
       const path = join(this.dir, fileName);
+      // During a key rotation the client may still be in its file under a previous key's name.
+      for (const other of this.previousFileNames(clientId)) {
+        if (await statSignature(join(this.dir, other))) {
+          await this.sync.readThrough(clientId);
+          throw new ClientExistsError(clientId);
+        }
+      }
       let signature;
       try {
         signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, record), {
@@ -214,10 +237,13 @@ class FileClientStore implements ClientStore {
   async remove(clientId: string): Promise<void> {
     this.assertOpen();
     validateClientId(clientId);
-    const fileName = clientFileName(this.keys, clientId);
     await this.writes.run(clientId, async () => {
-      const removed = await removeFileDurably(join(this.dir, fileName));
-      this.emit(this.index.applyOwnRemoval(fileName));
+      let removed = false;
+      // Every name the client may have: a key rotation may be moving it right now.
+      for (const fileName of [clientFileName(this.keys, clientId), ...this.previousFileNames(clientId)]) {
+        if (await removeFileDurably(join(this.dir, fileName))) removed = true;
+        this.emit(this.index.applyOwnRemoval(fileName));
+      }
       if (!removed) throw new ClientNotFoundError(clientId);
     });
   }
@@ -227,7 +253,7 @@ class FileClientStore implements ClientStore {
     if (!isValidClientId(clientId) || typeof secret !== 'string') return undefined;
     const entry = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
     if (!entry) return undefined;
-    const ok = secretMatchesAny(this.keys.secretHashKey, secret, entry.record.secrets, this.now().getTime());
+    const ok = secretMatchesAny(this.hashKeyFor, secret, entry.record.secrets, this.now().getTime());
     return ok ? entry.view : undefined;
   }
 
@@ -241,7 +267,7 @@ class FileClientStore implements ClientStore {
     const expiresAt = validateSecretOptions(options, now);
     const secret = generateClientSecret();
     const secretId = generateSecretId();
-    const added = newStoredSecret(this.keys.secretHashKey, secret, secretId, now, expiresAt);
+    const added = newStoredSecret(this.keys, secret, secretId, now, expiresAt);
     const client = await this.modify(clientId, addSecretChange(added));
     return { client, secret, secretId };
   }
@@ -278,15 +304,24 @@ class FileClientStore implements ClientStore {
     const fileName = clientFileName(this.keys, clientId);
     const path = join(this.dir, fileName);
     return this.writes.run(clientId, async () => {
-      const file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+      // The current name first; during a key rotation the client may still be under a previous one.
+      let foundName = fileName;
+      let file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+      for (const other of file ? [] : this.previousFileNames(clientId)) {
+        file = await readFileVersion(join(this.dir, other), MAX_CLIENT_FILE_BYTES);
+        if (file) {
+          foundName = other;
+          break;
+        }
+      }
       if (!file) {
         this.emit(this.index.applyOwnRemoval(fileName));
         throw new ClientNotFoundError(clientId);
       }
       if (file.oversized) {
-        throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, fileName);
+        throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, foundName);
       }
-      const current = openClientFile(this.keys, fileName, file.bytes);
+      const current = openClientFile(this.ring, foundName, file.bytes);
       const next: ClientRecord = {
         ...change(current),
         updatedAt: this.now().toISOString(),
@@ -294,8 +329,18 @@ class FileClientStore implements ClientStore {
       };
       const signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, next));
       this.emit(this.index.applyOwnWrite(fileName, signature, next));
+      if (foundName !== fileName) {
+        // Moved to the current key's name: the old copy goes (as a key rotation would do).
+        await removeFileDurably(join(this.dir, foundName));
+        this.emit(this.index.applyOwnRemoval(foundName));
+      }
       return this.viewOf(clientId);
     });
+  }
+
+  /** The client's file names under the previous keys (none outside a key rotation). */
+  private previousFileNames(clientId: string): string[] {
+    return this.ring.keys.slice(1).map((keys) => clientFileName(keys, clientId));
   }
 
   private viewOf(clientId: string): ClientView {

@@ -7,6 +7,8 @@ export type { StoreLogger } from './store-sync.js';
 export type { ClientPatch, ClientView, NewClient, SecretInfo } from './client-record.js';
 export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
 export { generateStoreKey, loadStoreKey, STORE_KEY_BYTES } from './store-key.js';
+export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';
+export type { RotateStoreKeyOptions, SealedFileFamily, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
 export { writeFileAtomic } from './atomic-file.js';
 export {

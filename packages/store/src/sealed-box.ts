@@ -1,6 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CorruptRecordError } from './store-errors.js';
-import { KEY_ID_BYTES, deriveStoreKeys, type StoreKeys } from './store-key.js';
+import {
+  KEY_ID_BYTES,
+  deriveKeyRing,
+  deriveStoreKeys,
+  type StoreKeyRing,
+  type StoreKeys,
+} from './store-key.js';
 
 // Envelope of every file the store writes (AES-256-GCM, NIST SP 800-38D):
 //
@@ -75,6 +81,20 @@ export function openWithKeys(keys: StoreKeys, associatedData: string, sealed: Bu
 }
 
 /**
+ * Opens a file sealed under any key of the ring: the one its header names. The errors are those of
+ * openWithKeys; a key id outside the ring is 'key_mismatch'.
+ */
+export function openWithRing(
+  ring: StoreKeyRing,
+  associatedData: string,
+  sealed: Buffer,
+): { plaintext: Buffer; keys: StoreKeys } {
+  const keyId = sealedKeyId(sealed);
+  const keys = (keyId && ring.byId(keyId)) ?? ring.current;
+  return { plaintext: openWithKeys(keys, associatedData, sealed), keys };
+}
+
+/**
  * Encrypts and authenticates `plaintext` under the store key, bound to `associatedData` (for example
  * the name the bytes will be stored under). For other users of the volume, such as signing keys.
  */
@@ -82,7 +102,18 @@ export function sealBytes(key: Buffer, associatedData: string, plaintext: Buffer
   return sealWithKeys(deriveStoreKeys(key), associatedData, plaintext);
 }
 
-/** Reverses sealBytes; throws CorruptRecordError (with a `reason`) on any failure. */
-export function openSealedBytes(key: Buffer, associatedData: string, sealed: Buffer): Buffer {
-  return openWithKeys(deriveStoreKeys(key), associatedData, sealed);
+/**
+ * Reverses sealBytes; throws CorruptRecordError (with a `reason`) on any failure. During a store key
+ * rotation pass every accepted key, current first (`[storeKey, ...previousStoreKeys]`): the bytes are
+ * opened with the key their header names.
+ */
+export function openSealedBytes(
+  key: Buffer | readonly Buffer[],
+  associatedData: string,
+  sealed: Buffer,
+): Buffer {
+  if (Buffer.isBuffer(key)) return openWithKeys(deriveStoreKeys(key), associatedData, sealed);
+  const [current, ...previous] = key;
+  if (current === undefined) throw new TypeError('openSealedBytes: at least one store key is needed');
+  return openWithRing(deriveKeyRing(current, previous), associatedData, sealed).plaintext;
 }

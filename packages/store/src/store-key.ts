@@ -72,3 +72,46 @@ export function deriveStoreKeys(key: Buffer): StoreKeys {
     secretHashKey: derive(key, 'secret-hash', 32),
   });
 }
+
+/** The key id as hex: how records and the meta file name a key. */
+export function keyIdHex(keys: StoreKeys): string {
+  return keys.keyId.toString('hex');
+}
+
+/**
+ * Every store key a process accepts, for online key rotation: the current key (used for everything
+ * written) and previous keys (still read). Files name the key that sealed them in their header, so a
+ * file is opened with exactly that key. Secret hashes name the key whose derived hash key made them;
+ * those of keys that have left the ring live on, sealed, in the meta file (`retiredHashKeys`), so
+ * secrets issued before a rotation keep verifying after the old key is gone.
+ */
+export interface StoreKeyRing {
+  readonly current: StoreKeys;
+  /** Current first, then the previous keys; no duplicates. */
+  readonly keys: readonly StoreKeys[];
+  /** The ring's keys with this key id, if any. */
+  byId(keyId: Buffer): StoreKeys | undefined;
+  /** The secret-hash key for a key id (hex): a ring key's, or a retired one from the meta file. */
+  secretHashKey(keyIdHex: string): Buffer | undefined;
+}
+
+export function deriveKeyRing(
+  current: Buffer,
+  previous: readonly Buffer[] = [],
+  retiredHashKeys: ReadonlyMap<string, Buffer> = new Map(),
+): StoreKeyRing {
+  if (!Array.isArray(previous)) throw new StoreKeyError('previous store keys must be a list of keys');
+  const keys: StoreKeys[] = [];
+  for (const key of [current, ...previous]) {
+    const derived = deriveStoreKeys(key);
+    if (!keys.some((k) => k.keyId.equals(derived.keyId))) keys.push(derived);
+  }
+  const hashKeys = new Map(retiredHashKeys);
+  for (const k of keys) hashKeys.set(keyIdHex(k), k.secretHashKey);
+  return Object.freeze({
+    current: keys[0] as StoreKeys,
+    keys: Object.freeze(keys),
+    byId: (keyId: Buffer) => keys.find((k) => k.keyId.equals(keyId)),
+    secretHashKey: (id: string) => hashKeys.get(id),
+  });
+}

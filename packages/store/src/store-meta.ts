@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { writeFileDurably } from './atomic-file.js';
 import { isClientFileName } from './client-file-name.js';
 import { errnoCode, toStoreIoError } from './io-error.js';
-import { openWithKeys, sealWithKeys, sealedKeyId } from './sealed-box.js';
+import { openWithRing, sealWithKeys, sealedKeyId } from './sealed-box.js';
 import { CorruptRecordError, FileExistsError, StoreIoError, WrongStoreKeyError } from './store-errors.js';
-import type { StoreKeys } from './store-key.js';
+import type { StoreKeyRing, StoreKeys } from './store-key.js';
 
 /** A sealed marker written when a store directory is first opened; ignored by the client scan. */
 export const STORE_META_FILE = '.store-meta';
@@ -25,33 +25,71 @@ export interface StoreMetaLogger {
  */
 export async function verifyStoreMeta(
   dir: string,
-  keys: StoreKeys,
+  ring: StoreKeyRing,
   now: Date,
   logger: StoreMetaLogger,
-): Promise<void> {
+): Promise<StoreMeta> {
   const path = join(dir, STORE_META_FILE);
   const existing = await readMeta(path);
-  if (existing) return checkMeta(dir, keys, existing);
+  if (existing) return checkMeta(dir, ring, existing);
 
-  if (await clientFilesUseAnotherKey(dir, keys)) throw new WrongStoreKeyError(dir);
-  const plaintext = Buffer.from(JSON.stringify({ v: 1, store: STORE_MARKER, createdAt: now.toISOString() }));
+  if (await clientFilesUseAnotherKey(dir, ring)) throw new WrongStoreKeyError(dir);
+  const meta: StoreMeta = { createdAt: now.toISOString(), retiredHashKeys: new Map() };
   try {
-    await writeFileDurably(path, sealWithKeys(keys, META_AAD, plaintext), { exclusive: true });
+    await writeFileDurably(path, sealStoreMeta(ring.current, meta), { exclusive: true });
+    return meta;
   } catch (err) {
     if (err instanceof FileExistsError) {
       // Another process created it a moment ago; it must have used the same key.
       const raced = await readMeta(path);
-      if (raced) return checkMeta(dir, keys, raced);
+      if (raced) return checkMeta(dir, ring, raced);
     }
     // A read-only mount (a reader replica) cannot write the marker; the key check then rests on the
     // client files, which the scan reports one by one.
     const code = err instanceof StoreIoError ? err.errno : undefined;
     if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') {
       logger.info?.({ dir, errno: code }, 'store directory is not writable; store meta file not created');
-      return;
+      return meta;
     }
     throw err;
   }
+}
+
+/** What the meta file holds beside the marker. */
+export interface StoreMeta {
+  readonly createdAt: string;
+  /**
+   * Secret-hash keys of store keys rotated away, by key id (hex): secrets hashed before a rotation
+   * keep verifying after the old key is gone. Sealed like everything else, so they are exactly as
+   * safe as the current key's own derived hash key.
+   */
+  readonly retiredHashKeys: ReadonlyMap<string, Buffer>;
+}
+
+export function sealStoreMeta(keys: StoreKeys, meta: StoreMeta): Buffer {
+  const retired = Object.fromEntries(
+    [...meta.retiredHashKeys].map(([id, key]) => [id, key.toString('base64url')]),
+  );
+  const plaintext = Buffer.from(
+    JSON.stringify({
+      v: 1,
+      store: STORE_MARKER,
+      createdAt: meta.createdAt,
+      ...(meta.retiredHashKeys.size === 0 ? {} : { retiredHashKeys: retired }),
+    }),
+  );
+  return sealWithKeys(keys, META_AAD, plaintext);
+}
+
+/** Reads the meta file of `dir` with any key of the ring; undefined when there is none. */
+export async function readStoreMeta(dir: string, ring: StoreKeyRing): Promise<StoreMeta | undefined> {
+  const existing = await readMeta(join(dir, STORE_META_FILE));
+  return existing && checkMeta(dir, ring, existing);
+}
+
+/** Replaces the meta file (sealed under `keys`), atomically. */
+export async function writeStoreMeta(dir: string, keys: StoreKeys, meta: StoreMeta): Promise<void> {
+  await writeFileDurably(join(dir, STORE_META_FILE), sealStoreMeta(keys, meta));
 }
 
 async function readMeta(path: string): Promise<Buffer | undefined> {
@@ -63,10 +101,20 @@ async function readMeta(path: string): Promise<Buffer | undefined> {
   }
 }
 
-function checkMeta(dir: string, keys: StoreKeys, sealed: Buffer): void {
+function checkMeta(dir: string, ring: StoreKeyRing, sealed: Buffer): StoreMeta {
   try {
-    const meta = JSON.parse(openWithKeys(keys, META_AAD, sealed).toString('utf8')) as { store?: unknown };
-    if (meta.store === STORE_MARKER) return;
+    const meta = JSON.parse(openWithRing(ring, META_AAD, sealed).plaintext.toString('utf8')) as {
+      store?: unknown;
+      createdAt?: unknown;
+      retiredHashKeys?: unknown;
+    };
+    const retired = parseRetiredHashKeys(meta.retiredHashKeys);
+    if (meta.store === STORE_MARKER && retired) {
+      return {
+        createdAt: typeof meta.createdAt === 'string' ? meta.createdAt : '',
+        retiredHashKeys: retired,
+      };
+    }
   } catch (err) {
     if (err instanceof CorruptRecordError && err.reason === 'key_mismatch') throw new WrongStoreKeyError(dir);
   }
@@ -77,8 +125,21 @@ function checkMeta(dir: string, keys: StoreKeys, sealed: Buffer): void {
   );
 }
 
-/** True when the directory holds client files and none of the first few was sealed with these keys. */
-async function clientFilesUseAnotherKey(dir: string, keys: StoreKeys): Promise<boolean> {
+function parseRetiredHashKeys(value: unknown): Map<string, Buffer> | undefined {
+  const keys = new Map<string, Buffer>();
+  if (value === undefined) return keys;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  for (const [id, encoded] of Object.entries(value)) {
+    if (!/^[0-9a-f]{16}$/.test(id) || typeof encoded !== 'string') return undefined;
+    const key = Buffer.from(encoded, 'base64url');
+    if (key.length !== 32) return undefined;
+    keys.set(id, key);
+  }
+  return keys;
+}
+
+/** True when the directory holds client files and none of the first few was sealed with the ring's keys. */
+async function clientFilesUseAnotherKey(dir: string, ring: StoreKeyRing): Promise<boolean> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter(isClientFileName).slice(0, 8);
@@ -90,7 +151,7 @@ async function clientFilesUseAnotherKey(dir: string, keys: StoreKeys): Promise<b
     const head = await readHead(join(dir, name));
     const keyId = head && sealedKeyId(head);
     if (!keyId) continue; // a damaged file proves nothing either way
-    if (keyId.equals(keys.keyId)) return false;
+    if (ring.byId(keyId)) return false;
     sawForeign = true;
   }
   return sawForeign;

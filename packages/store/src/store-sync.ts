@@ -8,7 +8,7 @@ import type { ClientIndex, IndexedClient, StoreEvent } from './client-index.js';
 import { watchDirectory, type DirectoryWatch } from './directory-watch.js';
 import { errnoCode } from './io-error.js';
 import { CorruptRecordError, StoreIoError } from './store-errors.js';
-import type { StoreKeys } from './store-key.js';
+import type { StoreKeyRing } from './store-key.js';
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;
@@ -17,7 +17,8 @@ export interface StoreLogger {
 
 export interface StoreSyncOptions {
   dir: string;
-  keys: StoreKeys;
+  /** The keys files may be sealed with (one, except during a store key rotation). */
+  ring: StoreKeyRing;
   index: ClientIndex;
   logger: StoreLogger;
   pollIntervalMs: number;
@@ -101,16 +102,23 @@ export class StoreSync {
     return this.scanChain;
   }
 
-  /** Reads one client's file now, for a miss in the index. */
+  /**
+   * Reads one client's file now, for a miss in the index: its name under the current key, then (during
+   * a store key rotation) under each previous key.
+   */
   async readThrough(clientId: string): Promise<IndexedClient | undefined> {
-    const fileName = clientFileName(this.options.keys, clientId);
-    let pending = this.readThroughs.get(fileName);
-    if (!pending) {
-      pending = this.syncFile(fileName, false).finally(() => this.readThroughs.delete(fileName));
-      this.readThroughs.set(fileName, pending);
+    for (const keys of this.options.ring.keys) {
+      const fileName = clientFileName(keys, clientId);
+      let pending = this.readThroughs.get(fileName);
+      if (!pending) {
+        pending = this.syncFile(fileName, false).finally(() => this.readThroughs.delete(fileName));
+        this.readThroughs.set(fileName, pending);
+      }
+      await pending;
+      const found = this.options.index.get(clientId);
+      if (found) return found;
     }
-    await pending;
-    return this.options.index.get(clientId);
+    return undefined;
   }
 
   private schedulePoll(delayMs: number): void {
@@ -195,7 +203,7 @@ export class StoreSync {
    * changed, so an unchanged file costs one stat. Never throws: I/O failures are logged once per file.
    */
   private async syncFile(fileName: string, statFirst: boolean): Promise<void> {
-    const { dir, index, keys, emit } = this.options;
+    const { dir, index, ring, emit } = this.options;
     const path = join(dir, fileName);
     const token = index.begin();
     try {
@@ -218,7 +226,7 @@ export class StoreSync {
             fileName,
           );
         }
-        emit(index.applyRead(fileName, file.signature, openClientFile(keys, fileName, file.bytes), token));
+        emit(index.applyRead(fileName, file.signature, openClientFile(ring, fileName, file.bytes), token));
       } catch (err) {
         if (!(err instanceof CorruptRecordError)) throw err;
         const { event, report } = index.applyCorrupt(fileName, file.signature, token);

@@ -1,0 +1,197 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeFileDurably, sameSignature, writeFileDurably } from './atomic-file.js';
+import {
+  MAX_CLIENT_FILE_BYTES,
+  openClientFile,
+  readFileVersion,
+  sealClientFile,
+  statSignature,
+} from './client-file.js';
+import { clientFileName, isClientFileName } from './client-file-name.js';
+import { errnoCode, toStoreIoError } from './io-error.js';
+import { openWithKeys, sealWithKeys, sealedKeyId } from './sealed-box.js';
+import { CorruptRecordError, FileExistsError, StoreKeyError } from './store-errors.js';
+import { deriveKeyRing, deriveStoreKeys, keyIdHex, type StoreKeyRing, type StoreKeys } from './store-key.js';
+import { readStoreMeta, writeStoreMeta } from './store-meta.js';
+import type { StoreLogger } from './store-sync.js';
+
+// Online store key rotation. The procedure (README, "Rotating the store key"):
+//   1. every process that opens the store gets the new key as its key and the old one as a previous key
+//      (OAUTH_STORE_KEY_FILE=new, OAUTH_STORE_PREVIOUS_KEY_FILES=old): it reads both, writes the new;
+//   2. rotateStoreKey re-seals every file under the new key while they keep serving;
+//   3. the previous key is dropped from their settings and destroyed.
+// Each client file is copied under its new name (an exclusive create), checked to be unchanged, and only
+// then is the old file removed, so a reader always finds the client under one name or the other; the
+// reader's index treats the two copies as one client. Re-running after a crash finishes the job.
+
+/** Other sealed files on the volume (same key, their own associated data), re-sealed in place. */
+export interface SealedFileFamily {
+  /** Directory relative to the store directory ('' for the store directory itself). */
+  readonly dir: string;
+  readonly pattern: RegExp;
+  readonly associatedData: (name: string) => string;
+}
+
+/**
+ * The volume's other users seal with the store key too (packages/signing-keys, the admin API's grace
+ * schedule); their files are re-sealed in place, under the same name and associated data.
+ */
+export const VOLUME_SEALED_FILES: readonly SealedFileFamily[] = Object.freeze([
+  {
+    dir: 'signing-keys',
+    pattern: /^key-\d{10}\.sealed$/,
+    associatedData: (name: string) => `swarm-oauth/signing-key/${name}`,
+  },
+  {
+    dir: '',
+    pattern: /^\.oauth-clients-secret-grace$/,
+    associatedData: () => 'swarm-oauth/oauth-clients/secret-grace/v1',
+  },
+]);
+
+export interface RotateStoreKeyOptions {
+  dir: string;
+  oldKey: Buffer;
+  newKey: Buffer;
+  /** Other sealed files to re-seal; default VOLUME_SEALED_FILES. */
+  sealedFiles?: readonly SealedFileFamily[];
+  logger?: StoreLogger;
+}
+
+export interface StoreKeyRotation {
+  /** Client files moved to the new key. */
+  readonly moved: number;
+  /** Client files already under the new key (written since step 1, or by an earlier run). */
+  readonly alreadyRotated: number;
+  /** Client files removed by the admin API while they were being moved (nothing left behind). */
+  readonly removedMeanwhile: number;
+  /** Files that are damaged or sealed under neither key: left alone and reported. */
+  readonly skipped: number;
+  /** Other sealed files (signing keys, grace schedule) re-sealed. */
+  readonly otherFiles: number;
+}
+
+const MAX_ATTEMPTS = 10;
+
+/** Re-seals every file of the store in `dir` under `newKey`; see the procedure above. */
+export async function rotateStoreKey(options: RotateStoreKeyOptions): Promise<StoreKeyRotation> {
+  const oldKeys = deriveStoreKeys(options.oldKey);
+  const newKeys = deriveStoreKeys(options.newKey);
+  if (oldKeys.keyId.equals(newKeys.keyId)) {
+    throw new StoreKeyError('the new store key is the old one; make a new key to rotate to');
+  }
+  const ring = deriveKeyRing(options.newKey, [options.oldKey]);
+  const logger = options.logger ?? { warn: () => undefined };
+  const { dir } = options;
+
+  // The meta file first: it carries the old key's secret-hash key on, before any record relies on it.
+  const meta = await readStoreMeta(dir, ring);
+  const retiredHashKeys = new Map(meta?.retiredHashKeys ?? []);
+  retiredHashKeys.set(keyIdHex(oldKeys), oldKeys.secretHashKey);
+  await writeStoreMeta(dir, newKeys, {
+    createdAt: meta?.createdAt ?? new Date().toISOString(),
+    retiredHashKeys,
+  });
+
+  const counts = { moved: 0, alreadyRotated: 0, removedMeanwhile: 0, skipped: 0, otherFiles: 0 };
+  for (const name of (await list(dir)).filter(isClientFileName)) {
+    const outcome = await moveClientFile(dir, name, ring, oldKeys, newKeys);
+    if (outcome === 'skipped') {
+      logger.warn(
+        { file: name, code: 'corrupt_record' },
+        'key rotation: client file left alone: damaged or under another key',
+      );
+    }
+    counts[outcome]++;
+  }
+  for (const family of options.sealedFiles ?? VOLUME_SEALED_FILES) {
+    const familyDir = join(dir, family.dir);
+    for (const name of (await list(familyDir)).filter((n) => family.pattern.test(n))) {
+      if (await resealInPlace(join(familyDir, name), family.associatedData(name), oldKeys, newKeys)) {
+        counts.otherFiles++;
+      }
+    }
+  }
+  return counts;
+}
+
+async function list(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw toStoreIoError(err, 'list', dir);
+  }
+}
+
+type MoveOutcome = 'moved' | 'alreadyRotated' | 'removedMeanwhile' | 'skipped';
+
+async function moveClientFile(
+  dir: string,
+  name: string,
+  ring: StoreKeyRing,
+  oldKeys: StoreKeys,
+  newKeys: StoreKeys,
+): Promise<MoveOutcome> {
+  const oldPath = join(dir, name);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const file = await readFileVersion(oldPath, MAX_CLIENT_FILE_BYTES);
+    if (!file) return 'removedMeanwhile';
+    const keyId = sealedKeyId(file.bytes);
+    if (keyId?.equals(newKeys.keyId)) return 'alreadyRotated';
+    if (file.oversized || !keyId?.equals(oldKeys.keyId)) return 'skipped';
+    let record;
+    try {
+      // Filled in with the old key's id as hash key where the record does not name one.
+      record = openClientFile(ring, name, file.bytes);
+    } catch (err) {
+      if (err instanceof CorruptRecordError) return 'skipped';
+      throw err;
+    }
+    const newName = clientFileName(newKeys, record.clientId);
+    const newPath = join(dir, newName);
+    let created = true;
+    try {
+      await writeFileDurably(newPath, sealClientFile(newKeys, newName, record), { exclusive: true });
+    } catch (err) {
+      if (!(err instanceof FileExistsError)) throw err;
+      created = false; // the admin API wrote a newer version under the new key already
+    }
+    const now = await statSignature(oldPath);
+    if (now === undefined) {
+      // Removed while we copied it: the copy must not bring the client back.
+      if (created) await removeFileDurably(newPath);
+      return 'removedMeanwhile';
+    }
+    if (!sameSignature(now, file.signature)) {
+      // Changed while we copied it (by a writer still on the old key): copy the new version instead.
+      if (created) await removeFileDurably(newPath);
+      continue;
+    }
+    await removeFileDurably(oldPath);
+    return 'moved';
+  }
+  throw toStoreIoError(new Error('the file kept changing'), 'move under the new key', oldPath);
+}
+
+async function resealInPlace(
+  path: string,
+  associatedData: string,
+  oldKeys: StoreKeys,
+  newKeys: StoreKeys,
+): Promise<boolean> {
+  const file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+  if (!file || !sealedKeyId(file.bytes)?.equals(oldKeys.keyId)) return false;
+  let plaintext: Buffer;
+  try {
+    plaintext = openWithKeys(oldKeys, associatedData, file.bytes);
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return false;
+    throw err;
+  }
+  const now = await statSignature(path);
+  if (!now || !sameSignature(now, file.signature)) return false; // replaced or removed meanwhile: theirs wins
+  await writeFileDurably(path, sealWithKeys(newKeys, associatedData, plaintext));
+  return true;
+}
