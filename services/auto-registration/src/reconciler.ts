@@ -138,10 +138,9 @@ export class Reconciler {
       const [services, managed] = await Promise.all([swarm.listServices(), secrets.listAll()]);
       const names = new Set<string>();
       for (const service of services) {
-        // Labelled services, and services still mounting a secret of ours (label switched off).
-        const labelled =
-          readClientLabels(service.spec.Labels).enabled && scope.includesService(service.spec.Labels);
-        if (labelled || hasCredentials(service.spec, managed)) {
+        // Our labelled services, and our services still mounting a secret of ours (label switched off).
+        if (!scope.includesService(service.spec.Labels)) continue;
+        if (readClientLabels(service.spec.Labels).enabled || hasCredentials(service.spec, managed)) {
           names.add(service.spec.Name);
         }
       }

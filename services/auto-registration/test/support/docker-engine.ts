@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { createDockerClient } from '../../src/docker-connection.js';
 import { SwarmApi } from '../../src/swarm-api.js';
 

@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@swarm-oauth/server-kit';
+import { loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('has the defaults of the stack: admin API and token service by service name, 60 s reconcile', () => {
+    expect(loadConfig({})).toEqual({
+      port: 80,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      notifyNewServiceUrl: 'http://oauth-clients/api/clients/add',
+      notifyRemoveServiceUrl: 'http://oauth-clients/api/clients/remove',
+      adminClientsUrl: 'http://oauth-clients/api/clients',
+      adminTokenFile: '/run/secrets/oauth_admin_token',
+      adminTimeoutMs: 10_000,
+      tokenUrl: 'http://oauth-client-tokens/api/token',
+      reconcileIntervalMs: 60_000,
+      followDockerEvents: true,
+      instance: undefined,
+      stackNamespace: undefined,
+      docker: { host: 'unix:///var/run/docker.sock', tlsVerify: false, certPath: undefined },
+    });
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it("derives the clients URL from the design notes' add URL", () => {
+    const config = loadConfig({ OAUTH_NOTIFY_NEW_SERVICE_URL: 'http://oauth-clients/clients/add' });
+    expect(config.adminClientsUrl).toBe('http://oauth-clients/clients');
+  });
+
+  it('takes OAUTH_ADMIN_CLIENTS_URL when the add URL does not end in /add, and names it when missing', () => {
+    const custom = { OAUTH_NOTIFY_NEW_SERVICE_URL: 'http://admin/new-client' };
+    expect(() => loadConfig(custom)).toThrow(ConfigError);
+    expect(() => loadConfig(custom)).toThrow(/^OAUTH_ADMIN_CLIENTS_URL: is needed/);
+    expect(loadConfig({ ...custom, OAUTH_ADMIN_CLIENTS_URL: 'http://admin/clients/' }).adminClientsUrl).toBe(
+      'http://admin/clients',
+    );
+  });
+
+  it('reads the reconcile interval in seconds and refuses nonsense naming the variable', () => {
+    expect(loadConfig({ OAUTH_RECONCILE_INTERVAL: '5' }).reconcileIntervalMs).toBe(5000);
+    expect(() => loadConfig({ OAUTH_RECONCILE_INTERVAL: '0' })).toThrow(/^OAUTH_RECONCILE_INTERVAL: /);
+    expect(() => loadConfig({ OAUTH_RECONCILE_INTERVAL: '1m' })).toThrow(/^OAUTH_RECONCILE_INTERVAL: /);
+  });
+
+  it('checks DOCKER_HOST, OAUTH_INSTANCE and the URLs', () => {
+    expect(loadConfig({ DOCKER_HOST: 'tcp://10.0.0.5:2376' }).docker.host).toBe('tcp://10.0.0.5:2376');
+    expect(() => loadConfig({ DOCKER_HOST: '/var/run/docker.sock' })).toThrow(/^DOCKER_HOST: /);
+    expect(loadConfig({ OAUTH_INSTANCE: 'staging' }).instance).toBe('staging');
+    expect(() => loadConfig({ OAUTH_INSTANCE: 'Staging!' })).toThrow(/^OAUTH_INSTANCE: /);
+    expect(() => loadConfig({ OAUTH_TOKEN_URL: 'oauth-client-tokens/api/token' })).toThrow(
+      /^OAUTH_TOKEN_URL: /,
+    );
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { managedSecretName } from '../src/docker-secrets.js';
+import { RegistrationScope } from '../src/registration-scope.js';
+import { exclusionReason, readClientLabels } from '../src/swarm-labels.js';
+
+describe('readClientLabels', () => {
+  it('opts in only with oauth.client=true (any case, surrounding space ignored)', () => {
+    expect(readClientLabels({ 'oauth.client': 'true' }).enabled).toBe(true);
+    expect(readClientLabels({ 'oauth.client': ' TRUE ' }).enabled).toBe(true);
+    for (const value of ['false', '1', 'yes', '']) {
+      expect(readClientLabels({ 'oauth.client': value }).enabled).toBe(false);
+    }
+    expect(readClientLabels({}).enabled).toBe(false);
+    expect(readClientLabels(undefined).enabled).toBe(false);
+  });
+
+  it('normalises oauth.scope to single spaces with each token once, and blank to undefined', () => {
+    expect(readClientLabels({ 'oauth.scope': '  orders.read\torders.write  orders.read ' }).scope).toBe(
+      'orders.read orders.write',
+    );
+    expect(readClientLabels({ 'oauth.scope': '   ' }).scope).toBeUndefined();
+  });
+
+  it('splits oauth.audience on spaces and commas', () => {
+    expect(
+      readClientLabels({ 'oauth.audience': 'inventory-api, billing-api  https://x.example/api' }).audience,
+    ).toEqual(['inventory-api', 'billing-api', 'https://x.example/api']);
+    expect(readClientLabels({}).audience).toEqual([]);
+  });
+});
+
+describe('exclusionReason', () => {
+  const self = { stackNamespace: 'oauth', serviceName: 'oauth_oauth-clients-auto-registration' };
+
+  it('excludes the own stack, the own service and services labelled oauth.managed-by=swarm-oauth', () => {
+    expect(exclusionReason('oauth_oauth-clients', { 'com.docker.stack.namespace': 'oauth' }, self)).toBe(
+      'it belongs to this service\'s own stack "oauth"',
+    );
+    expect(exclusionReason('oauth_oauth-clients-auto-registration', {}, self)).toBe('it is this service');
+    expect(exclusionReason('x', { 'oauth.managed-by': 'swarm-oauth' }, {})).toBe(
+      'it carries oauth.managed-by=swarm-oauth',
+    );
+  });
+
+  it('lets every other service through, including other stacks', () => {
+    expect(exclusionReason('shop_api', { 'com.docker.stack.namespace': 'shop' }, self)).toBeUndefined();
+    expect(exclusionReason('api', {}, {})).toBeUndefined();
+  });
+});
+
+describe('RegistrationScope', () => {
+  it('claims services without oauth.instance for the default instance, and only those', () => {
+    const scope = new RegistrationScope();
+    expect(scope.includesService({})).toBe(true);
+    expect(scope.includesService({ 'oauth.instance': ' ' })).toBe(true);
+    expect(scope.includesService({ 'oauth.instance': 'staging' })).toBe(false);
+    expect(scope.managedBy).toBe('auto-registration');
+    expect(scope.secretLabelValue).toBe('true');
+  });
+
+  it('claims only services naming it for a named instance, and marks its secrets and clients apart', () => {
+    const scope = new RegistrationScope('staging');
+    expect(scope.includesService({ 'oauth.instance': 'staging' })).toBe(true);
+    expect(scope.includesService({})).toBe(false);
+    expect(scope.managedBy).toBe('auto-registration:staging');
+    expect(scope.secretLabelValue).toBe('staging');
+    expect(scope.ownsClient({ metadata: { managed_by: 'auto-registration:staging' } })).toBe(true);
+    expect(scope.ownsClient({ metadata: { managed_by: 'auto-registration' } })).toBe(false);
+    expect(scope.ownsClient({ metadata: {} })).toBe(false);
+  });
+});
+
+describe('managedSecretName', () => {
+  it("is oauth-client-<service>-<8 hex>, cut to fit Docker's 64-character limit", () => {
+    expect(managedSecretName('api')).toMatch(/^oauth-client-api-[0-9a-f]{8}$/);
+    const long = managedSecretName('a'.repeat(63));
+    expect(long).toHaveLength(64);
+    expect(long).toMatch(/^oauth-client-a+-[0-9a-f]{8}$/);
+    expect(managedSecretName('api')).not.toBe(managedSecretName('api'));
+  });
+});
