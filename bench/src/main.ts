@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { basicAuthorization, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
 import { loadBenchSettings } from './bench-settings.js';
 import { runLoad } from './load-run.js';
+import { treeCpuSeconds } from './process-cpu.js';
 import { chartBars, renderChart } from './results-chart.js';
 import {
   failedRequests,
@@ -48,12 +49,29 @@ function requestHeaders(secret: string): Record<string, string> {
 async function measure(
   url: string,
   headers: Record<string, string>,
+  serverPid: number,
   connections = settings.connections,
 ): Promise<LoadResult> {
   if (settings.warmupSeconds > 0) {
     await runLoad({ url, connections, seconds: settings.warmupSeconds, headers, body: TOKEN_REQUEST_BODY });
   }
-  return runLoad({ url, connections, seconds: settings.seconds, headers, body: TOKEN_REQUEST_BODY });
+  const serverBefore = await treeCpuSeconds(serverPid);
+  const ownBefore = process.cpuUsage();
+  const load = await runLoad({
+    url,
+    connections,
+    seconds: settings.seconds,
+    headers,
+    body: TOKEN_REQUEST_BODY,
+  });
+  const serverSeconds = (await treeCpuSeconds(serverPid)) - serverBefore;
+  const own = process.cpuUsage(ownBefore);
+  if (serverSeconds > 0 && load.requests > 0) {
+    load.serverCpuUsPerRequest = (serverSeconds * 1e6) / load.requests;
+    load.serverCores = serverSeconds / load.seconds;
+  }
+  load.loadGeneratorCores = (own.user + own.system) / 1e6 / load.seconds;
+  return load;
 }
 
 async function withServer<T>(
@@ -92,7 +110,7 @@ function startTokenService(
 
 function describeLoad(id: string, load: LoadResult): void {
   log(
-    `  ${id}: ${Math.round(load.okPerSecond)} ok/s (${Math.round(load.perSecond)} answers/s), p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}`,
+    `  ${id}: ${Math.round(load.okPerSecond)} ok/s (${Math.round(load.perSecond)} answers/s), p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}, server ${load.serverCpuUsPerRequest?.toFixed(0) ?? '-'} µs CPU/request (${load.serverCores?.toFixed(2) ?? '-'} cores), load generator ${load.loadGeneratorCores?.toFixed(2)} cores, machine load ${loadavg()[0]!.toFixed(2)}`,
   );
 }
 
@@ -137,7 +155,7 @@ if (wanted('bare-endpoint')) {
         nodeArgs: nodeArgs('bare'),
       }),
     async (server) => {
-      const load = await measure(`${server.url}/api/token`, requestHeaders('unused'));
+      const load = await measure(`${server.url}/api/token`, requestHeaders('unused'), server.pid);
       add({
         id: 'bare-endpoint',
         label: 'bare express endpoint (does nothing)',
@@ -171,7 +189,7 @@ try {
       await withServer(
         () => startTokenService(store, alg, workers, id),
         async (server) => {
-          const load = await measure(`${server.url}/api/token`, requestHeaders(store.secret));
+          const load = await measure(`${server.url}/api/token`, requestHeaders(store.secret), server.pid);
           const label = `this project ${alg}, ${store.clients.toLocaleString('en-US')} clients${workers > 1 ? `, OAUTH_WORKERS=${workers}` : ''}`;
           add({ id, label, kind: 'token-service', alg, clients: store.clients, workers, load });
         },
@@ -187,7 +205,7 @@ try {
             env: { PORT: '0', BENCH_ALG: alg, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET: smallStore.secret },
           }),
         async (server) => {
-          const load = await measure(`${server.url}/token`, requestHeaders(smallStore.secret));
+          const load = await measure(`${server.url}/token`, requestHeaders(smallStore.secret), server.pid);
           add({ id: peerId, label: `oidc-provider ${alg} (peer)`, kind: 'peer', alg, load });
         },
       );
@@ -224,7 +242,7 @@ try {
           'x-forwarded-for': '203.0.113.7',
         };
         const [attack, during] = await Promise.all([
-          measure(url, wrong),
+          measure(url, wrong, server.pid),
           (async () => {
             await pause(settings.warmupSeconds * 1000);
             return runLoad({

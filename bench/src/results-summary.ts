@@ -14,6 +14,12 @@ export interface LoadResult {
   non2xx: number;
   statuses: Record<string, number>;
   seconds: number;
+  /** CPU the server process (and its workers) used per answered request, in µs (Linux /proc). */
+  serverCpuUsPerRequest?: number;
+  /** Cores the server kept busy on average during the measurement. */
+  serverCores?: number;
+  /** Cores the load generator (the benchmark process) kept busy. */
+  loadGeneratorCores?: number;
 }
 
 export type Alg = 'RS256' | 'ES256';
@@ -164,6 +170,7 @@ export const TABLE_HEADER = [
   'p99 ÷ peer',
   '÷ sign ceiling',
   '÷ bare endpoint',
+  'server CPU µs/req',
 ] as const;
 
 export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): string[][] {
@@ -181,6 +188,7 @@ export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): str
       times(r.p99VsPeer),
       times(r.vsSigning),
       times(r.vsBare),
+      fixed(side.load.serverCpuUsPerRequest, 0),
     ];
   });
   for (const alg of ['RS256', 'ES256'] as const) {

@@ -31,22 +31,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(metrics.requestMetrics);
-  app.use(
-    healthRoutes({
-      checks: {
-        store: async () => {
-          store.list({ limit: 1 }); // throws once the store is closed
-          await access(store.dir);
-        },
-        signing_keys: () => {
-          keys.activeKey();
-          keys.checkUsable();
-        },
-      },
-      metrics,
-    }),
-  );
-  app.use(metadataRoutes({ issuer: config.issuer, keys, store }));
+  // The token endpoint first: it carries nearly all the traffic, and the routers below would only be
+  // walked past on every token request.
   app.use(
     tokenEndpoint({
       store,
@@ -69,6 +55,22 @@ export function createApp(deps: AppDeps): Express {
       logger,
     }),
   );
+  app.use(
+    healthRoutes({
+      checks: {
+        store: async () => {
+          store.list({ limit: 1 }); // throws once the store is closed
+          await access(store.dir);
+        },
+        signing_keys: () => {
+          keys.activeKey();
+          keys.checkUsable();
+        },
+      },
+      metrics,
+    }),
+  );
+  app.use(metadataRoutes({ issuer: config.issuer, keys, store }));
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;

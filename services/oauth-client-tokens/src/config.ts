@@ -82,3 +82,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     trustProxy: readTrustProxy(reader),
   });
 }
+
+/**
+ * OAUTH_WORKERS: how many processes serve the port (node:cluster); 1 (the default) = this process
+ * alone. Read apart from loadConfig because only the start file needs it, before anything is opened.
+ */
+export function loadWorkerCount(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  return new ConfigReader(env).int('OAUTH_WORKERS', 1, { min: 1, max: 64 });
+}

@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
 import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
 import { loadStoreKey, openStore } from '@swarm-oauth/store';
 import { createApp } from './app.js';
 import { systemClock } from './clock.js';
-import { loadConfig } from './config.js';
+import { loadConfig, loadWorkerCount } from './config.js';
 import { openTokenSigningKeys } from './token-signing-keys.js';
+import { superviseWorkers } from './worker-cluster.js';
 
 // Start file: read the settings, open the store and the keys, listen; SIGTERM drains and exits 0.
 
@@ -12,6 +14,12 @@ const SERVICE = 'oauth-client-tokens';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ service: SERVICE, level: config.logLevel });
+  const workers = loadWorkerCount();
+  if (workers > 1 && cluster.isPrimary) {
+    // OAUTH_WORKERS: this process only supervises; each worker runs main() below and listens.
+    await superviseWorkers({ workers, logger });
+    return;
+  }
   try {
     const storeKey = await loadStoreKey(config.storeKeyFile);
     const store = await openStore({
