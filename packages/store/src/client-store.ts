@@ -253,8 +253,18 @@ class FileClientStore implements ClientStore {
     if (!isValidClientId(clientId) || typeof secret !== 'string') return undefined;
     const entry = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
     if (!entry) return undefined;
-    const ok = secretMatchesAny(this.hashKeyFor, secret, entry.record.secrets, this.now().getTime());
-    return ok ? entry.view : undefined;
+    if (secretMatchesAny(this.hashKeyFor, secret, entry.record.secrets, this.now().getTime()))
+      return entry.view;
+    // No match: check the file once more before saying no. A secret the admin API (another process)
+    // added a moment ago then works at once, not after the next poll; and a wrong secret for a known
+    // client costs the same file-system round trip as an unknown client's read-through, so the two
+    // cannot be told apart by time.
+    await this.sync.recheck(entry.fileName);
+    const fresh = this.index.get(clientId);
+    if (!fresh || fresh.record === entry.record) return undefined;
+    return secretMatchesAny(this.hashKeyFor, secret, fresh.record.secrets, this.now().getTime())
+      ? fresh.view
+      : undefined;
   }
 
   async addSecret(

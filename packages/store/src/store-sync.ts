@@ -121,6 +121,20 @@ export class StoreSync {
     return undefined;
   }
 
+  /**
+   * Checks one known file now (a stat, and a read only if it changed): for a failed authentication, so
+   * that a secret added a moment ago by another process counts at once.
+   */
+  async recheck(fileName: string): Promise<void> {
+    const key = `recheck:${fileName}`;
+    let pending = this.readThroughs.get(key);
+    if (!pending) {
+      pending = this.syncFile(fileName, true).finally(() => this.readThroughs.delete(key));
+      this.readThroughs.set(key, pending);
+    }
+    await pending;
+  }
+
   private schedulePoll(delayMs: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
