@@ -169,15 +169,16 @@ export class SwarmApi {
     }
   }
 
-  /** A container's labels and hostname, or undefined when there is no such container here. */
+  /** A container's id, hostname and labels, or undefined when there is no such container here. */
   async inspectContainer(
     id: string,
-  ): Promise<{ hostname: string; labels: Record<string, string> } | undefined> {
+  ): Promise<{ id: string; hostname: string; labels: Record<string, string> } | undefined> {
     try {
       const info = (await this.docker.getContainer(id).inspect()) as {
+        Id?: string;
         Config?: { Hostname?: string; Labels?: Record<string, string> };
       };
-      return { hostname: info.Config?.Hostname ?? '', labels: info.Config?.Labels ?? {} };
+      return { id: info.Id ?? '', hostname: info.Config?.Hostname ?? '', labels: info.Config?.Labels ?? {} };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw wrap('container inspect', err);
@@ -193,6 +194,7 @@ export class SwarmApi {
     try {
       stream = await this.docker.getEvents({ filters: { type: ['service'] }, abortSignal: signal });
     } catch (err) {
+      if (signal.aborted) return;
       throw wrap('events', err);
     }
     const readable = stream as NodeJS.ReadableStream & { destroy(): void };

@@ -3,7 +3,7 @@ import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { connectEngine, ensureBaseImage, type Engine } from './support/docker-engine.js';
+import { connectEngine, ensureBaseImage, REPO_ROOT, type Engine } from './support/docker-engine.js';
 import { startOAuthServices, type OAuthServices } from './support/oauth-services.js';
 import { buildHarness, TestServices, waitFor, type Harness } from './support/registration-harness.js';
 
@@ -58,7 +58,7 @@ let services: TestServices;
 let harness: Harness;
 let reportServer: Server;
 let reportUrl: string;
-const reports: Report[] = [];
+const reports: (Report | { probe: Record<string, string> })[] = [];
 
 beforeAll(async () => {
   engine = await connectEngine();
@@ -69,7 +69,7 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      reports.push(JSON.parse(body) as Report);
+      reports.push(JSON.parse(body) as Report | { probe: Record<string, string> });
       res.writeHead(204).end();
     });
   });
@@ -131,7 +131,12 @@ describe('a registered service on a real engine', () => {
       `/api/notify/create?distribute=true&replicas=1&serviceName=${name}`,
     );
     expect(answer.status).toBe(200);
-    const report = await waitFor('the task to report its token request', async () => reports[0], 90_000, 200);
+    const report = await waitFor(
+      'the task to report its token request',
+      async () => reports.find((r): r is Report => 'status' in r),
+      90_000,
+      200,
+    );
     const seconds = (Date.now() - notified) / 1000;
 
     expect(report).toMatchObject({
@@ -168,4 +173,32 @@ describe('a registered service on a real engine', () => {
       200,
     );
   }, 150_000);
+
+  it('finds its own stack and service from inside its task, even on the host network', async () => {
+    const name = services.uniqueName('self');
+    const socket = engine.host.replace(/^unix:\/\//, '');
+    await services.create(
+      name,
+      {},
+      {
+        replicas: 1,
+        hostNetwork: true,
+        env: [`REPORT_URL=${reportUrl}`],
+        containerLabels: { 'com.docker.stack.namespace': 'probe-stack' },
+        mounts: [
+          { Type: 'bind', Source: REPO_ROOT, Target: REPO_ROOT, ReadOnly: true },
+          { Type: 'bind', Source: socket, Target: '/var/run/docker.sock' },
+        ],
+        args: ['node', `${REPO_ROOT}/services/auto-registration/dist/test/support/self-identity-probe.js`],
+      },
+    );
+
+    const report = await waitFor(
+      'the probe to report',
+      async () => reports.find((r): r is { probe: Record<string, string> } => 'probe' in r),
+      60_000,
+      200,
+    );
+    expect(report.probe).toEqual({ stackNamespace: 'probe-stack', serviceName: name });
+  }, 90_000);
 });

@@ -118,7 +118,15 @@ export class TestServices {
   async create(
     name: string,
     labels: Record<string, string>,
-    extra: { replicas?: number; env?: string[]; args?: string[]; user?: string; hostNetwork?: boolean } = {},
+    extra: {
+      replicas?: number;
+      env?: string[];
+      args?: string[];
+      user?: string;
+      hostNetwork?: boolean;
+      mounts?: Dockerode.MountSettings[];
+      containerLabels?: Record<string, string>;
+    } = {},
   ): Promise<SwarmService> {
     this.names.add(name);
     const spec: Dockerode.CreateServiceOptions = {
@@ -130,6 +138,8 @@ export class TestServices {
           Args: extra.args ?? ['sleep', '3600'],
           ...(extra.env ? { Env: extra.env } : {}),
           ...(extra.user ? { User: extra.user } : {}),
+          ...(extra.mounts ? { Mounts: extra.mounts } : {}),
+          ...(extra.containerLabels ? { Labels: extra.containerLabels } : {}),
         },
         RestartPolicy: { Condition: 'on-failure', MaxAttempts: 3, Delay: 1_000_000_000 },
         ...(extra.hostNetwork ? { Networks: [{ Target: 'host' }] } : {}),
