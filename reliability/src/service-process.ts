@@ -36,11 +36,13 @@ export interface RunningService {
 export function startService(
   name: ServiceName,
   env: Record<string, string>,
-  options: { startTimeoutMs?: number } = {},
+  options: { startTimeoutMs?: number; uid?: number; gid?: number } = {},
 ): Promise<RunningService> {
   const child: ChildProcess = spawn(process.execPath, [serviceMain(name)], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   const lines: string[] = [];
   let exited = false;
