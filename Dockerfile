@@ -61,10 +61,10 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # Registry targets: prune, install, build and deploy inside the build.
 FROM ${BASE_IMAGE} AS workspace
 ARG PNPM_VERSION=10.34.9
-ARG TURBO_VERSION=2.5.8
-# pnpm through corepack (shipped with Node 20), turbo for `prune`.
-RUN corepack enable && corepack prepare "pnpm@${PNPM_VERSION}" --activate \
-  && npm install --global --no-fund --no-audit "turbo@${TURBO_VERSION}"
+ARG TURBO_VERSION=2.11.11
+# pnpm (the version package.json pins) and turbo (for `prune`) from npm. Not corepack: the corepack
+# bundled with a given Node 20 image may not know the registry's current signing keys.
+RUN npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" "turbo@${TURBO_VERSION}"
 WORKDIR /src
 
 FROM workspace AS pruned
