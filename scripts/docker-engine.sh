@@ -73,7 +73,10 @@ ensure_swarm() {
   case "$state" in
     active) return 0 ;;
     inactive) ;;
-    *) log "swarm state is '$state'; leaving it before init" && DOCKER_HOST="$host" docker swarm leave --force >/dev/null 2>&1 || true ;;
+    *)
+      log "swarm state is '$state'; leaving it before init"
+      DOCKER_HOST="$host" docker swarm leave --force >/dev/null 2>&1 || true
+      ;;
   esac
   DOCKER_HOST="$host" docker swarm init --advertise-addr 127.0.0.1 >/dev/null ||
     die "docker swarm init failed (see $LOGFILE)."
