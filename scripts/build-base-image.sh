@@ -34,6 +34,11 @@ fi
 export DOCKER_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}"
 timeout 10 docker version >/dev/null 2>&1 || die "no Docker Engine answers at $DOCKER_HOST; run scripts/docker-engine.sh up."
 
+# One build at a time (parallel test workers may all ask for the image); the others then find it built.
+mkdir -p "$ROOT/.local"
+exec 8>"$ROOT/.local/build-base-image.lock"
+flock 8
+
 NODE=$(command -v node) || die "node is not installed on this machine."
 NODE=$(readlink -f "$NODE")
 
