@@ -81,6 +81,7 @@ if [ "$force" = 0 ] && [ "$existing" = "$fingerprint" ]; then
   exit 0
 fi
 
+previous=$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
@@ -131,5 +132,9 @@ tar -C "$rootfs" --numeric-owner -c . |
 out=$(docker run --rm --network none "$TAG" node -e 'process.stdout.write(String(1 + 1))' 2>&1) ||
   die "a container from $TAG cannot run node: $out"
 [ "$out" = 2 ] || die "a container from $TAG printed '$out' instead of 2."
+# The image this one replaced, unless images built FROM it still need it (then rm refuses).
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$TAG")" ]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 log "built $TAG (fingerprint $fingerprint)"
 echo "$TAG"
