@@ -23,7 +23,7 @@ export async function hostileAnswerProblems(
   url: string,
   request: HostileRequest,
   tally: HostileTally,
-  options: { allow503?: boolean } = {},
+  options: { allow503?: (target: string) => boolean } = {},
 ): Promise<string[]> {
   let response: RawResponse;
   try {
@@ -39,5 +39,9 @@ export async function hostileAnswerProblems(
     tally.parserRejections++;
     return [];
   }
-  return responseProblems(response, { method: request.spec.method, ...options });
+  const target = Buffer.from(request.spec.target).toString('latin1');
+  return responseProblems(response, {
+    method: request.spec.method,
+    allow503: options.allow503?.(target) ?? false,
+  });
 }

@@ -258,6 +258,8 @@ export function hostileRequest(options: {
   paths: readonly string[];
   formNames: readonly string[];
   goodAuthorization?: string;
+  /** Content-Encoding values to send (default: identity, gzip, deflate, br, bogus ones and none). */
+  contentEncodings?: readonly string[];
 }): fc.Arbitrary<HostileRequest> {
   const target = fc
     .tuple(
@@ -275,7 +277,9 @@ export function hostileRequest(options: {
       method,
       target,
       type: contentType,
-      encoding: contentEncoding,
+      encoding: options.contentEncodings
+        ? fc.option(fc.constantFrom(...options.contentEncodings), { nil: undefined })
+        : contentEncoding,
       auth: authorization(options.goodAuthorization),
       extra: extraHeaders,
       body: body(options.formNames),

@@ -2,8 +2,8 @@ import type { RawResponse } from './raw-http.js';
 
 /**
  * What every answer of every service must satisfy, whatever it was sent: no 5xx (a 503 only where
- * `allow503` says the service may be unavailable), and an error is the documented JSON body
- * `{error, error_description}` with string values. Returns the list of broken rules (empty: fine).
+ * `allow503` says the service may be unavailable: then /readyz's own body counts too), and an error
+ * is the documented JSON body `{error, error_description}` with string values. Returns the list of broken rules (empty: fine).
  */
 export function responseProblems(
   response: RawResponse,
@@ -21,7 +21,15 @@ export function responseProblems(
     } catch {
       problems.push(`error body is not JSON: ${JSON.stringify(response.body.subarray(0, 200).toString())}`);
     }
-    if (parsed !== undefined) {
+    const readiness = parsed as { status?: unknown; checks?: unknown } | undefined;
+    if (
+      status === 503 &&
+      options.allow503 &&
+      readiness?.status === 'not_ready' &&
+      typeof readiness.checks === 'object'
+    ) {
+      // /readyz has its own documented body (server-kit healthRoutes): per-check results.
+    } else if (parsed !== undefined) {
       const body = parsed as Record<string, unknown>;
       if (typeof body.error !== 'string' || body.error.length === 0) problems.push('no error code');
       if (typeof body.error_description !== 'string') problems.push('no error_description');
