@@ -10,6 +10,11 @@ const folders = ['packages', 'services', 'examples'].flatMap((group) =>
 );
 
 export default {
+  // Global options: jest ignores these inside the project configs. Many suites spawn real processes
+  // and a Docker Engine, so they wait more than they compute: two workers on two cores, and time
+  // enough for a loaded machine.
+  testTimeout: 30000,
+  maxWorkers: 2,
   projects: [...folders, 'reliability']
     .map((folder) => join(root, folder, 'jest.config.js'))
     .filter((config) => existsSync(config)),
