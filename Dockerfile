@@ -45,17 +45,23 @@ STOPSIGNAL SIGTERM
 EXPOSE 80
 CMD ["node", "dist/src/main.js"]
 
-# ---------------------------------------------------------------------------------------------------
-# Offline targets: the build context IS the host-prepared tree (package.json, dist/src, node_modules).
-FROM runtime-base AS prebuilt-worker
-# Owned by root: the service user can read its code but not change it.
-COPY . /app
-
-FROM prebuilt-worker AS prebuilt
+# service-base: the HTTP services add a health check. A stage of its own, before the application is
+# copied in, so it is built once and cached, and the per-image layers are the application alone.
+FROM runtime-base AS service-base
 # No curl in the image: node itself asks /healthz on the port the service listens on (PORT, default
 # 80). Every 10 s; a task counts as started only once healthy, so the first check comes soon.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||80)+'/healthz',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+
+# ---------------------------------------------------------------------------------------------------
+# Offline targets: the build context IS the host-prepared tree (package.json, dist/src, node_modules).
+# `prebuilt` first: the classic builder builds every earlier stage, and it is the one built most.
+FROM service-base AS prebuilt
+# Owned by root: the service user can read its code but not change it.
+COPY . /app
+
+FROM runtime-base AS prebuilt-worker
+COPY . /app
 
 # ---------------------------------------------------------------------------------------------------
 # Registry targets: prune, install, build and deploy inside the build.
@@ -87,6 +93,6 @@ RUN turbo run build --filter="${PACKAGE}..." \
 FROM runtime-base AS worker
 COPY --from=build /out /app
 
-FROM worker AS service
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||80)+'/healthz',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+# The default target (last): an HTTP service.
+FROM service-base AS service
+COPY --from=build /out /app

@@ -64,9 +64,11 @@ teardown() {
   local left=""
   if [ "$engine_was_up" = 1 ]; then
     left=$(
-      docker service ls -q --filter label=com.docker.stack.namespace=$STACK
-      docker service ls -q --filter label=swarm-oauth.e2e=true
-      docker secret ls -q --filter label=swarm-oauth.managed=$INSTANCE
+      {
+        docker service ls -q --filter label=com.docker.stack.namespace=$STACK
+        docker service ls -q --filter label=swarm-oauth.e2e=true
+        docker secret ls -q --filter label=swarm-oauth.managed=$INSTANCE
+      } 2>>"$teardown_log"
     )
   fi
   if [ -n "$left" ]; then
