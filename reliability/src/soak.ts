@@ -26,6 +26,7 @@ const KILL_INTERVAL_MS = Number(env.SOAK_KILL_INTERVAL_MS ?? 8000);
 const POLL_MS = 500;
 const JWKS_COOLDOWN_MS = Number(env.SOAK_JWKS_COOLDOWN_MS ?? 30_000); // jose's default
 const SIGNING_ROTATION_MS = Number(env.SOAK_SIGNING_ROTATION_MS ?? 45_000);
+const ADMIN_KILL_INTERVAL_MS = Number(env.SOAK_ADMIN_KILL_INTERVAL_MS ?? 20_000);
 // Published before it signs, by more than a verifier's refetch cooldown plus two polls (see signing-keys).
 const ACTIVATION_DELAY_MS = Number(env.SOAK_ACTIVATION_DELAY_MS ?? JWKS_COOLDOWN_MS + 2 * POLL_MS + 1000);
 const ALG = (env.SOAK_ALG ?? 'ES256') as 'ES256';
@@ -66,6 +67,9 @@ const counts = {
   secretsRotated: 0,
   clientsRemoved: 0,
   replicaKills: 0,
+  adminKills: 0,
+  adminInterruptedByKill: 0,
+  uncertainWritesResolved: 0,
   signingKeyRotations: 0,
   readOnlyChecks: 0,
 };
@@ -95,6 +99,11 @@ const deadline = started + SECONDS * 1000;
 const model = new Map<string, ClientModel>();
 let nextId = 0;
 let admin: RunningService | undefined;
+let adminPort = 0;
+/** Like a replica's epoch: bumped when an admin kill starts and when the restart is up. */
+let adminEpoch = 0;
+let adminDown = false;
+let adminInFlight = 0;
 const replicas: Replica[] = [];
 const serviceEnv = fixture.env({
   OAUTH_STORE_POLL_INTERVAL: String(POLL_MS),
@@ -125,19 +134,63 @@ async function startReplica(replica: Replica): Promise<void> {
   }
 }
 
-function adminCall(method: string, path: string, body?: unknown): Promise<JsonAnswer> {
+/**
+ * One admin API call. Undefined when the admin API was killed while it ran (or a genuine connection
+ * failure, which is recorded as an error): the write may or may not have happened, and the caller
+ * finds out by reading.
+ */
+async function adminCall(method: string, path: string, body?: unknown): Promise<JsonAnswer | undefined> {
+  while (adminDown) await sleep(20);
+  const epoch = adminEpoch;
   counts.adminRequests++;
-  return httpJson(`${admin!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  }).then((answer) => {
+  adminInFlight++;
+  try {
+    const answer = await httpJson(`http://127.0.0.1:${adminPort}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     seen(
       `admin ${method} ${path.replace(/soak-\d+/, ':id').replace(/secrets\/\w+/, 'secrets/:sid')}`,
       answer,
     );
     return answer;
-  });
+  } catch (err) {
+    if (adminEpoch !== epoch) counts.adminInterruptedByKill++;
+    else error(`admin ${method} failed without a fault: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    adminInFlight--;
+  }
+}
+
+/** Repeats an idempotent admin call until it is answered with one of `ok`. */
+async function adminEnsure(method: string, path: string, body: unknown, ok: number[]): Promise<JsonAnswer> {
+  for (;;) {
+    const answer = await adminCall(method, path, body);
+    if (answer && ok.includes(answer.status)) return answer;
+    if (answer) {
+      error(`admin ${method} ${path} answered ${answer.status}`);
+      return answer;
+    }
+  }
+}
+
+async function startAdmin(): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      admin = await startService('oauth-clients', {
+        ...serviceEnv,
+        LOG_LEVEL: 'info',
+        PORT: String(adminPort),
+      });
+      adminPort = Number(new URL(admin.url).port);
+      return;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(200);
+    }
+  }
 }
 
 function tokenCall(replica: Replica, clientId: string, secret: string): Promise<JsonAnswer> {
@@ -179,6 +232,13 @@ const jwks = createRemoteJWKSet(new URL(`${ISSUER}/.well-known/jwks.json`), {
 async function addClient(): Promise<void> {
   const id = `soak-${nextId++}`;
   const answer = await adminCall('POST', '/api/clients/add', { client_id: id, scope: 'read write' });
+  if (!answer) {
+    // Killed mid-add: if the client exists its secret is lost with the answer; remove it.
+    const found = await adminEnsure('GET', `/api/clients/${id}`, undefined, [200, 404]);
+    if (found.status === 200) await adminEnsure('POST', '/api/clients/remove', { client_id: id }, [200, 404]);
+    counts.uncertainWritesResolved++;
+    return;
+  }
   if (answer.status !== 201) return error(`add ${id} answered ${answer.status}`);
   model.set(id, {
     id,
@@ -254,6 +314,17 @@ async function adminWorker(): Promise<void> {
       await addClient();
     } else if (roll < 8) {
       const rotated = await adminCall('POST', `/api/clients/${client.id}/secrets`, {});
+      if (!rotated) {
+        // Killed mid-rotation: a new secret may exist that nobody knows; retire it, keep the old one.
+        const found = await adminEnsure('GET', `/api/clients/${client.id}`, undefined, [200]);
+        for (const s of (found.json?.secrets ?? []) as { id: string }[]) {
+          if (s.id !== client.secretId) {
+            await adminEnsure('DELETE', `/api/clients/${client.id}/secrets/${s.id}`, undefined, [200, 404]);
+          }
+        }
+        counts.uncertainWritesResolved++;
+        continue;
+      }
       if (rotated.status !== 201) {
         error(`rotate ${client.id} answered ${rotated.status}`);
         continue;
@@ -263,15 +334,14 @@ async function adminWorker(): Promise<void> {
       client.secret = rotated.json!.client_secret as string;
       client.secretId = rotated.json!.secret_id as string;
       await sleep(50); // requests in flight with the old secret finish (they are judged by gen anyway)
-      const retired = await adminCall('DELETE', `/api/clients/${client.id}/secrets/${old.secretId}`);
-      if (retired.status !== 200) error(`retire a secret of ${client.id} answered ${retired.status}`);
+      // 404 secret_not_found: a first attempt went through just before a kill.
+      await adminEnsure('DELETE', `/api/clients/${client.id}/secrets/${old.secretId}`, undefined, [200, 404]);
       client.retired.push({ secret: old.secret, at: Date.now() });
       counts.secretsRotated++;
     } else {
       client.gen++;
       client.removedAt = Date.now();
-      const removed = await adminCall('POST', '/api/clients/remove', { client_id: client.id });
-      if (removed.status !== 200) error(`remove ${client.id} answered ${removed.status}`);
+      await adminEnsure('POST', '/api/clients/remove', { client_id: client.id }, [200, 404]);
       client.removedAt = Date.now();
       counts.clientsRemoved++;
     }
@@ -327,6 +397,25 @@ async function killer(): Promise<void> {
   }
 }
 
+/** The admin API (the registry's one writer) SIGKILLed mid-write and restarted. */
+async function adminKiller(): Promise<void> {
+  while (Date.now() < deadline - ADMIN_KILL_INTERVAL_MS / 2) {
+    await sleep(ADMIN_KILL_INTERVAL_MS / 2 + randomInt(ADMIN_KILL_INTERVAL_MS));
+    if (Date.now() >= deadline - 3000) break;
+    // Mid-write, as a crash would be: wait for a request in flight, then give it 0-3 ms to get going.
+    for (let waited = 0; adminInFlight === 0 && waited < 1000; waited += 1) await sleep(1);
+    await sleep(randomInt(4));
+    adminDown = true;
+    adminEpoch++;
+    await admin?.kill();
+    counts.adminKills++;
+    await sleep(randomInt(50, 300));
+    await startAdmin();
+    adminEpoch++;
+    adminDown = false;
+  }
+}
+
 async function signingRotator(): Promise<void> {
   await sleep(Math.min(15_000, SECONDS * 250));
   while (Date.now() < deadline - 5000) {
@@ -361,7 +450,12 @@ async function finalChecks(): Promise<Record<string, unknown>> {
   const listed: string[] = [];
   let after = '';
   for (;;) {
-    const page = await adminCall('GET', `/api/clients?limit=100${after ? `&after=${after}` : ''}`);
+    const page = await adminEnsure(
+      'GET',
+      `/api/clients?limit=100${after ? `&after=${after}` : ''}`,
+      undefined,
+      [200],
+    );
     for (const c of (page.json?.clients ?? []) as { client_id: string }[]) listed.push(c.client_id);
     if (typeof page.json?.next_after !== 'string') break;
     after = page.json.next_after;
@@ -415,7 +509,7 @@ async function readOnlyVolume(): Promise<Record<string, unknown>> {
     );
   } else {
     await chmod(fixture.storeDir, 0o555);
-    writer = admin!;
+    writer = admin as RunningService;
   }
   try {
     const headers = { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/json' };
@@ -457,7 +551,7 @@ async function readOnlyVolume(): Promise<Record<string, unknown>> {
 
 let exitCode = 1;
 try {
-  admin = await startService('oauth-clients', { ...serviceEnv, LOG_LEVEL: 'info' });
+  await startAdmin();
   for (const name of ['replica-a', 'replica-b']) {
     const replica: Replica = { name, port: 0, service: undefined, agent: new Agent(), epoch: 0, down: false };
     await startReplica(replica);
@@ -479,6 +573,7 @@ try {
     adminWorker(),
     refusalChecker(),
     killer(),
+    adminKiller(),
     signingRotator(),
   ]);
   const finalState = await finalChecks();
@@ -489,7 +584,7 @@ try {
     requests: counts.tokenRequests + counts.refusalsChecked + counts.adminRequests,
     ...counts,
     tokensPerSecond: Math.round(counts.tokensIssued / SECONDS),
-    faultsInjected: counts.replicaKills + counts.signingKeyRotations + 1,
+    faultsInjected: counts.replicaKills + counts.adminKills + counts.signingKeyRotations + 1,
     signingKeysSeenByVerifier: verifiedKids.size,
     ...finalState,
     readOnlyVolume: readOnly,

@@ -5,7 +5,7 @@ import { StoreError } from './store-errors.js';
 import { loadStoreKey } from './store-key.js';
 
 // swarm-oauth-rotate-store-key --dir <store dir> --old-key-file <file> --new-key-file <file>
-// Step 2 of the store key rotation procedure (README): re-seals every file under the new key while
+// Step 3 of the store key rotation procedure (SECURITY.md): re-seals every file under the new key while
 // the services keep serving. Prints one JSON line with the counts; exit 0 on success, 1 on failure,
 // 2 on a usage error. Key material is never printed.
 

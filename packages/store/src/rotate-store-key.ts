@@ -16,7 +16,7 @@ import { deriveKeyRing, deriveStoreKeys, keyIdHex, type StoreKeyRing, type Store
 import { readStoreMeta, writeStoreMeta } from './store-meta.js';
 import type { StoreLogger } from './store-sync.js';
 
-// Online store key rotation. The procedure (README, "Rotating the store key"):
+// Online store key rotation. The procedure (SECURITY.md, "Rotating the store key online"):
 //   1. every process that opens the store gets the new key as its key and the old one as a previous key
 //      (OAUTH_STORE_KEY_FILE=new, OAUTH_STORE_PREVIOUS_KEY_FILES=old): it reads both, writes the new;
 //   2. rotateStoreKey re-seals every file under the new key while they keep serving;
