@@ -78,8 +78,15 @@ const errors: string[] = [];
 const verifiedKids = new Set<string>();
 const statusCounts: Record<string, number> = {};
 
+const errorKinds: Record<string, number> = {};
+
 function error(message: string): void {
   errors.push(message);
+  const kind = message
+    .replace(/soak-\d+/g, ':id')
+    .replace(/replica-[ab]/g, ':replica')
+    .slice(0, 60);
+  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
   if (errors.length <= 20) console.error(JSON.stringify({ level: 'error', msg: message }));
 }
 
@@ -590,6 +597,7 @@ try {
     readOnlyVolume: readOnly,
     statusCounts,
     errors: errors.length,
+    ...(errors.length === 0 ? {} : { errorKinds }),
   };
   console.log(JSON.stringify(summary, null, 2));
   exitCode = errors.length === 0 ? 0 : 1;
