@@ -110,7 +110,7 @@ function startTokenService(
 
 function describeLoad(id: string, load: LoadResult): void {
   log(
-    `  ${id}: ${Math.round(load.okPerSecond)} ok/s (${Math.round(load.perSecond)} answers/s), p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}, server ${load.serverCpuUsPerRequest?.toFixed(0) ?? '-'} µs CPU/request (${load.serverCores?.toFixed(2) ?? '-'} cores), load generator ${load.loadGeneratorCores?.toFixed(2)} cores, machine load ${loadavg()[0]!.toFixed(2)}`,
+    `  ${id}: ${Math.round(load.okPerSecond)} ok/s (${Math.round(load.perSecond)} answers/s), p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}, server ${load.serverCpuUsPerRequest?.toFixed(0) ?? '-'} µs CPU/request (${load.serverCores?.toFixed(2) ?? '-'} cores), load generator ${load.loadGeneratorCores?.toFixed(2) ?? '-'} cores, machine load ${loadavg()[0]!.toFixed(2)}`,
   );
 }
 
@@ -137,34 +137,35 @@ log(
 const sides: SideResult[] = [];
 const add = (side: SideResult) => {
   describeLoad(side.id, side.load);
-  sides.push({ ...side, load: { ...side.load } });
+  // Other people's work on a shared machine moves throughput: each side records the load it ran under.
+  sides.push({ ...side, load: { ...side.load }, machineLoad1m: Number(loadavg()[0]!.toFixed(2)) });
 };
 
-const ceilings: Ceilings = { signing: { RS256: 0, ES256: 0 }, bareEndpoint: 0 };
+const ceilings: Ceilings = { signing: { RS256: 0, ES256: 0 }, bareEndpoint: 0, bareExpress: 0 };
 log('ceilings');
 if (wanted('ceiling')) {
   ceilings.signing.RS256 = await signingCeiling('RS256');
   ceilings.signing.ES256 = await signingCeiling('ES256');
 }
-if (wanted('bare-endpoint')) {
-  ceilings.bareEndpoint = await withServer(
+for (const stack of ['node', 'express'] as const) {
+  const id = stack === 'node' ? 'bare-endpoint' : 'bare-express';
+  if (!wanted(id)) continue;
+  const perSecond = await withServer(
     () =>
       startServer({
         script: join(here, 'bare-endpoint-server.js'),
-        env: { PORT: '0' },
-        nodeArgs: nodeArgs('bare'),
+        env: { PORT: '0', BENCH_STACK: stack },
+        nodeArgs: nodeArgs(id),
       }),
     async (server) => {
       const load = await measure(`${server.url}/api/token`, requestHeaders('unused'), server.pid);
-      add({
-        id: 'bare-endpoint',
-        label: 'bare express endpoint (does nothing)',
-        kind: 'bare-endpoint',
-        load,
-      });
+      const label = `bare ${stack === 'node' ? 'node:http' : 'express'} endpoint (does nothing)`;
+      add({ id, label, kind: 'bare-endpoint', load });
       return load.okPerSecond;
     },
   );
+  if (stack === 'node') ceilings.bareEndpoint = perSecond;
+  else ceilings.bareExpress = perSecond;
 }
 
 log('stores');
@@ -318,7 +319,11 @@ if (settings.only === undefined) {
       quick: settings.quick,
       load_generator: 'autocannon (in the benchmark process; each server is its own process on 127.0.0.1)',
     },
-    ceilings: { signing_per_second: ceilings.signing, bare_endpoint_per_second: ceilings.bareEndpoint },
+    ceilings: {
+      signing_per_second: ceilings.signing,
+      bare_node_http_per_second: ceilings.bareEndpoint,
+      bare_express_per_second: ceilings.bareExpress,
+    },
     sides: sides.map((side) => ({ ...side, ratios: ratiosFor(side, sides, ceilings) })),
     targets,
     worker_targets: workerTargets,

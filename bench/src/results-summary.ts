@@ -35,13 +35,17 @@ export interface SideResult {
   load: LoadResult;
   /** non-2xx answers are what this side is meant to get (wrong secrets). */
   non2xxExpected?: boolean;
+  /** 1-minute load average of the machine when this side finished. */
+  machineLoad1m?: number;
 }
 
 export interface Ceilings {
   /** Bare node:crypto signatures per second on one core, per algorithm. */
   signing: Record<Alg, number>;
-  /** Requests per second of the do-nothing endpoint. */
+  /** Requests per second of the do-nothing endpoint on node:http, the stack POST /api/token runs on. */
   bareEndpoint: number;
+  /** The same do-nothing endpoint as an express 5 route. */
+  bareExpress: number;
 }
 
 /** Nearest-rank percentile of samples already sorted ascending (0 for none). */
@@ -68,15 +72,20 @@ export interface Ratios {
   p99VsPeer?: number;
   /** Throughput ÷ the one-core signing ceiling of the same algorithm. */
   vsSigning?: number;
-  /** Throughput ÷ the do-nothing endpoint. */
+  /** Throughput ÷ the do-nothing endpoint on node:http. */
   vsBare?: number;
+  /** Throughput ÷ the do-nothing express endpoint. */
+  vsBareExpress?: number;
 }
 
 /** Ratios of one side's 2xx throughput (all answers for wrong-secret sides) to the peer and ceilings. */
 export function ratiosFor(side: SideResult, sides: readonly SideResult[], ceilings: Ceilings): Ratios {
   const throughput = side.non2xxExpected ? side.load.perSecond : side.load.okPerSecond;
   const peer = side.alg && sides.find((s) => s.kind === 'peer' && s.alg === side.alg);
-  const ratios: Ratios = { vsBare: ratio(throughput, ceilings.bareEndpoint) };
+  const ratios: Ratios = {
+    vsBare: ratio(throughput, ceilings.bareEndpoint),
+    vsBareExpress: ratio(throughput, ceilings.bareExpress),
+  };
   if (side.alg) ratios.vsSigning = ratio(throughput, ceilings.signing[side.alg]);
   if (peer && peer !== side) {
     ratios.vsPeer = ratio(throughput, peer.load.okPerSecond);
@@ -127,7 +136,10 @@ export function judgeTargets(
   if (es) {
     const r = ratiosFor(es, sides, ceilings);
     targets.push(target('ES256 ÷ oidc-provider', r.vsPeer, '>=', 2));
-    targets.push(target('ES256 ÷ bare-endpoint ceiling', r.vsBare, '>=', 0.7));
+    // The issue's ceiling is "a bare endpoint on the same server stack (express)"; POST /api/token now
+    // runs on node:http, so it is judged against both do-nothing endpoints.
+    targets.push(target('ES256 ÷ bare express endpoint', r.vsBareExpress, '>=', 0.7));
+    targets.push(target('ES256 ÷ bare node:http endpoint', r.vsBare, '>=', 0.7));
   }
   for (const side of [rs, es]) {
     if (side) targets.push(target(`${side.alg} p99 at 32 connections (ms)`, side.load.p99Ms, '<=', 25));
@@ -169,7 +181,8 @@ export const TABLE_HEADER = [
   '÷ peer',
   'p99 ÷ peer',
   '÷ sign ceiling',
-  '÷ bare endpoint',
+  '÷ bare node:http',
+  '÷ bare express',
   'server CPU µs/req',
 ] as const;
 
@@ -188,6 +201,7 @@ export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): str
       times(r.p99VsPeer),
       times(r.vsSigning),
       times(r.vsBare),
+      times(r.vsBareExpress),
       fixed(side.load.serverCpuUsPerRequest, 0),
     ];
   });
@@ -203,6 +217,8 @@ export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): str
       '-',
       '1.00×',
       '-',
+      '-',
+      fixed(1e6 / ceilings.signing[alg], 0),
     ]);
   }
   return rows;

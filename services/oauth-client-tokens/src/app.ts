@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import type { RequestListener } from 'node:http';
 import { errorHandler, healthRoutes, notFound, type Logger, type Metrics } from '@swarm-oauth/server-kit';
 import type { KeySet } from '@swarm-oauth/signing-keys';
 import type { ClientStore } from '@swarm-oauth/store';
@@ -8,7 +9,8 @@ import { BruteForceLimiter } from './brute-force-limiter.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { metadataRoutes } from './metadata-routes.js';
-import { tokenEndpoint } from './token-endpoint.js';
+import { createTokenHandler, tokenEndpoint } from './token-endpoint.js';
+import { tokenFastPath } from './token-fast-path.js';
 import { createTokenMetrics } from './token-metrics.js';
 
 export interface AppDeps {
@@ -20,8 +22,20 @@ export interface AppDeps {
   clock?: Clock;
 }
 
+export interface TokenService {
+  /** Every route, the token endpoint included. */
+  readonly app: Express;
+  /** What main.ts serves: POST /api/token on node:http directly, the rest through `app` (token-fast-path). */
+  readonly listener: RequestListener;
+}
+
 /** The token service as an express app; it never listens (main.ts does). */
 export function createApp(deps: AppDeps): Express {
+  return createTokenService(deps).app;
+}
+
+/** The app and the listener around it, sharing one token handler (and so one brute-force limiter). */
+export function createTokenService(deps: AppDeps): TokenService {
   const { config, store, keys, logger, metrics } = deps;
   const clock = deps.clock ?? systemClock;
   const app = express();
@@ -33,28 +47,27 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.requestMetrics);
   // The token endpoint first: it carries nearly all the traffic, and the routers below would only be
   // walked past on every token request.
-  app.use(
-    tokenEndpoint({
-      store,
-      tokens: createAccessTokenIssuer({
-        issuer: config.issuer,
-        ttlSeconds: config.tokenTtlSeconds,
-        keys,
-        clock,
-      }),
-      limiter: new BruteForceLimiter(
-        {
-          clientFailures: config.bruteForce.clientFailures,
-          addressFailures: config.bruteForce.addressFailures,
-          windowMs: config.bruteForce.windowSeconds * 1000,
-        },
-        () => clock.now(),
-      ),
-      defaultAudience: config.defaultAudience,
-      metrics: createTokenMetrics(metrics),
-      logger,
+  const tokenHandler = createTokenHandler({
+    store,
+    tokens: createAccessTokenIssuer({
+      issuer: config.issuer,
+      ttlSeconds: config.tokenTtlSeconds,
+      keys,
+      clock,
     }),
-  );
+    limiter: new BruteForceLimiter(
+      {
+        clientFailures: config.bruteForce.clientFailures,
+        addressFailures: config.bruteForce.addressFailures,
+        windowMs: config.bruteForce.windowSeconds * 1000,
+      },
+      () => clock.now(),
+    ),
+    defaultAudience: config.defaultAudience,
+    metrics: createTokenMetrics(metrics),
+    logger,
+  });
+  app.use(tokenEndpoint(tokenHandler));
   app.use(
     healthRoutes({
       checks: {
@@ -73,5 +86,5 @@ export function createApp(deps: AppDeps): Express {
   app.use(metadataRoutes({ issuer: config.issuer, keys, store }));
   app.use(notFound);
   app.use(errorHandler(logger));
-  return app;
+  return { app, listener: tokenFastPath(app, tokenHandler, metrics) };
 }

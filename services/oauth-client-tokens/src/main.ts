@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
 import { loadStoreKey, openStore } from '@swarm-oauth/store';
-import { createApp } from './app.js';
+import { createTokenService } from './app.js';
 import { systemClock } from './clock.js';
 import { loadConfig, loadWorkerCount } from './config.js';
 import { openTokenSigningKeys } from './token-signing-keys.js';
@@ -31,8 +31,15 @@ async function main(): Promise<void> {
     const keys = await openTokenSigningKeys(config, storeKey, logger, systemClock);
     const active = keys.activeKey();
     logger.info({ kid: active.kid, alg: active.alg, source: keys.source }, 'signing key ready');
-    const app = createApp({ config, store, keys, logger, metrics: createMetrics(), clock: systemClock });
-    await serve(app, {
+    const { listener } = createTokenService({
+      config,
+      store,
+      keys,
+      logger,
+      metrics: createMetrics(),
+      clock: systemClock,
+    });
+    await serve(listener, {
       port: config.port,
       host: config.host,
       logger,

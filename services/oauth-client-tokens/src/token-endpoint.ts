@@ -1,6 +1,7 @@
-import { methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { methodNotAllowed, toAppError, type Logger } from '@swarm-oauth/server-kit';
 import type { ClientStore, ClientView } from '@swarm-oauth/store';
-import { Router, type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { Router } from 'express';
 import type { AccessTokenIssuer } from './access-token.js';
 import type { BruteForceLimiter } from './brute-force-limiter.js';
 import { extractClientCredentials, type ClientAuthMethod } from './client-authentication.js';
@@ -22,6 +23,9 @@ import type { TokenMetrics } from './token-metrics.js';
 
 // POST /api/token (RFC 6749 §4.4). The route is the list of steps below; the rules are in plain
 // functions (client-authentication, client-credentials-grant, access-token) that know nothing of HTTP.
+// The handler works on node's request and response and writes its own answers, errors included, so
+// the same handler runs mounted in express (tokenEndpoint) and straight on node:http (token-fast-path:
+// express 5 costs about 90 µs of CPU per request here, more than everything else on this route).
 
 export interface TokenEndpointOptions {
   store: Pick<ClientStore, 'authenticate'>;
@@ -33,10 +37,24 @@ export interface TokenEndpointOptions {
   formLimitBytes?: number;
 }
 
+/** What the caller knows about the request beyond node's objects. */
+export interface TokenRequestContext {
+  /** The client's address (express `req.ip`: the socket's, or X-Forwarded-For per trust proxy). */
+  readonly address: string;
+  /** The request target as sent (path and query). */
+  readonly url: string;
+}
+
+export interface TokenHandler {
+  /** Answers one token request, errors included (it never rejects). */
+  handle(req: IncomingMessage, res: ServerResponse, context: TokenRequestContext): Promise<void>;
+}
+
 /** What the steps learn about one request, in order. */
 interface TokenRequest {
-  readonly req: Request;
-  readonly res: Response;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly context: TokenRequestContext;
   form?: FormParameters;
   client?: ClientView;
   method?: ClientAuthMethod;
@@ -54,7 +72,7 @@ function need<T>(value: T | undefined, what: string): T {
 /** Longest client id worth a brute-force budget of its own; longer ones cannot exist in the store. */
 const MAX_CLIENT_ID_LENGTH = 128;
 
-export function tokenEndpoint(options: TokenEndpointOptions): Router {
+export function createTokenHandler(options: TokenEndpointOptions): TokenHandler {
   const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
   const formLimit = options.formLimitBytes ?? DEFAULT_FORM_LIMIT_BYTES;
   // Label children bound once: prom-client otherwise hashes the label object on every increment.
@@ -71,9 +89,9 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
   };
 
   /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs). */
-  const rejectCredentialsInQuery: Step = ({ req }) => {
-    const query = req.originalUrl.indexOf('?');
-    if (query >= 0 && new URLSearchParams(req.originalUrl.slice(query + 1)).has('client_secret')) {
+  const rejectCredentialsInQuery: Step = ({ context }) => {
+    const query = context.url.indexOf('?');
+    if (query >= 0 && new URLSearchParams(context.url.slice(query + 1)).has('client_secret')) {
       throw new InvalidRequestError(
         'client_secret must not be sent in the URL; send it in the body or header.',
       );
@@ -87,7 +105,7 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
   };
 
   const authenticateClient: Step = async (request) => {
-    const address = request.req.ip ?? request.req.socket.remoteAddress ?? 'unknown';
+    const { address } = request.context;
     // Missing or malformed credentials are answered without touching a budget: they guess nothing,
     // and cost no more than the 401 itself.
     const credentials = extractClientCredentials(
@@ -165,22 +183,59 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
     issueToken,
   ];
 
-  const handle: RequestHandler = async (req, res) => {
-    const request: TokenRequest = { req, res };
-    // Only the asynchronous steps are awaited: a microtask per synchronous step adds up at 10k req/s.
-    for (const step of steps) {
-      const pending = step(request);
-      if (pending !== undefined) await pending;
-    }
-  };
-
-  const countFailure: ErrorRequestHandler = (err, _req, _res, next) => {
+  /** server-kit's errorHandler, for this route: the same bodies, headers and logging. */
+  const answerError = (err: unknown, { req, res, context }: TokenRequest) => {
     metrics.failures.inc({ error: failureLabel(err) });
-    next(err);
+    const appError = toAppError(err);
+    if (!appError || !appError.expose) {
+      // Only the path: a query string may carry a credential a client put in the wrong place.
+      logger.error({ err, method: req.method, path: context.url.split('?', 1)[0] }, 'request failed');
+    }
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    const exposed = appError?.expose === true;
+    const json = JSON.stringify(
+      exposed
+        ? { error: appError.code, error_description: appError.message }
+        : { error: 'server_error', error_description: 'The server could not complete the request.' },
+    );
+    res.statusCode = exposed ? appError.status : 500;
+    if (exposed) for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(json));
+    res.end(json);
   };
 
+  return {
+    async handle(req, res, context) {
+      const request: TokenRequest = { req, res, context };
+      try {
+        // Only the asynchronous steps are awaited: a microtask per synchronous step adds up at 10k req/s.
+        for (const step of steps) {
+          const pending = step(request);
+          if (pending !== undefined) await pending;
+        }
+      } catch (err) {
+        answerError(err, request);
+      }
+    },
+  };
+}
+
+/** The handler as an express route: POST /api/token, 405 with `Allow: POST` for other methods. */
+export function tokenEndpoint(handler: TokenHandler): Router {
   const router = Router();
-  router.route('/api/token').post(handle).all(methodNotAllowed('POST'));
-  router.use('/api/token', countFailure);
+  router
+    .route('/api/token')
+    .post((req, res) =>
+      handler.handle(req, res, {
+        address: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+        url: req.originalUrl,
+      }),
+    )
+    .all(methodNotAllowed('POST'));
   return router;
 }
