@@ -31,10 +31,37 @@ function fromBodyParser(err: { type?: unknown; message?: unknown }): AppError | 
   }
 }
 
+const CODE_BY_STATUS: Record<number, string> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * Any other error that carries a 4xx `status` (http-errors style) is the client's mistake too: a
+ * malformed percent-escape in a path parameter (express's URIError), a body that does not inflate
+ * under its Content-Encoding (zlib, passed on by body-parser). Their own messages say little to a
+ * caller ("Bad Request") or name internals, so the answer is one plain sentence.
+ */
+function fromClientStatus(err: { status?: unknown; statusCode?: unknown }): AppError | undefined {
+  const status = typeof err.status === 'number' ? err.status : err.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499)
+    return undefined;
+  return new AppError(
+    status,
+    CODE_BY_STATUS[status] ?? 'invalid_request',
+    'The request is malformed and could not be read.',
+    {
+      cause: err,
+    },
+  );
+}
+
 export function toAppError(err: unknown): AppError | undefined {
   if (err instanceof AppError) return err;
-  if (typeof err === 'object' && err !== null) return fromBodyParser(err as { type?: unknown });
-  return undefined;
+  if (typeof err !== 'object' || err === null) return undefined;
+  return fromBodyParser(err as { type?: unknown }) ?? fromClientStatus(err as { status?: unknown });
 }
 
 /** Registered last: writes every error body of the service, in one shape. */

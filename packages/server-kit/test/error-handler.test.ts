@@ -30,6 +30,9 @@ function appThrowing(error: unknown) {
   app.post('/json', (req, res) => {
     res.json(req.body);
   });
+  app.get('/items/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
   app.get('/boom', () => {
     throw error;
   });
@@ -103,6 +106,30 @@ describe('errorHandler', () => {
       .send('{}');
     expect(res.status).toBe(415);
     expect(res.body.error).toBe('unsupported_media_type');
+  });
+
+  it('answers a malformed percent-escape in a path parameter with 400, not 500', async () => {
+    const { app, lines } = appThrowing(null);
+    const res = await request(app).get('/items/%FF');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error_description).toBe('The request is malformed and could not be read.');
+    expect(lines).toEqual([]);
+  });
+
+  it('answers a gzip body that does not inflate with 400, not 500', async () => {
+    const { app, lines } = appThrowing(null);
+    const res = await request(app)
+      .post('/json')
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('this is not gzip');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'The request is malformed and could not be read.',
+    });
+    expect(lines).toEqual([]);
   });
 
   it('answers an unknown path with 404 not_found naming the path', async () => {
