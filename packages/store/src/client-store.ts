@@ -260,7 +260,8 @@ class FileClientStore implements ClientStore {
     // client costs the same file-system round trip as an unknown client's read-through, so the two
     // cannot be told apart by time.
     await this.sync.recheck(entry.fileName);
-    const fresh = this.index.get(clientId);
+    // Gone from that name: removed, or (during a store key rotation) moved to the name under another key.
+    const fresh = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
     if (!fresh || fresh.record === entry.record) return undefined;
     return secretMatchesAny(this.hashKeyFor, secret, fresh.record.secrets, this.now().getTime())
       ? fresh.view

@@ -223,6 +223,20 @@ describe('openStore with previousKeys', () => {
     expect(logger.warnings).toEqual([]);
   });
 
+  it('gives a reader a secret the writer just added while moving the client to the new key, at once', async () => {
+    const dir = await harness.tempDir();
+    const [oldKey, nextKey] = [newKey(), newKey()];
+    await storeWithClients(dir, oldKey, 1);
+    const writer = await harness.open({ dir, key: nextKey, previousKeys: [oldKey] });
+    const reader = await harness.open({ dir, key: nextKey, previousKeys: [oldKey] }); // no watch, slow poll
+    expect(await reader.get('client-0')).toBeDefined();
+
+    const { secret } = await writer.addSecret('client-0'); // written under the new name, old file removed
+
+    expect((await reader.authenticate('client-0', secret))?.secrets).toHaveLength(2);
+    expect(reader.size).toBe(1);
+  });
+
   it('opens sealed bytes with any key of a list, the one the header names', () => {
     const [a, b] = [newKey(), newKey()];
     const sealed = sealBytes(b, 'aad', Buffer.from('x'));
