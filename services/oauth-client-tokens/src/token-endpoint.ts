@@ -219,7 +219,13 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
           if (pending !== undefined) await pending;
         }
       } catch (err) {
-        answerError(err, request);
+        try {
+          answerError(err, request);
+        } catch (writeError) {
+          // Only a broken response object gets here; the fast path has no express to fall back on.
+          logger.error({ err: writeError }, 'could not answer a token request');
+          req.socket.destroy();
+        }
       }
     },
   };
