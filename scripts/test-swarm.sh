@@ -34,6 +34,11 @@ bash scripts/docker-engine.sh up
 . .local/docker-engine.env
 export DOCKER_HOST
 
+# The suite labels this node for stack.yml's placement unless it is labelled already; remember which,
+# so the safety net removes the label only if this run added it.
+node_id=$(docker info --format '{{.Swarm.NodeID}}')
+label_before=$(docker node inspect "$node_id" --format '{{index .Spec.Labels "oauth.clients-volume"}}')
+
 teardown_log=.local/test-swarm-teardown.log
 # Shell-level safety net after the suite's own teardown (which normally leaves nothing): only names
 # and labels this run uses, so nothing else on a shared engine is touched. Quiet unless it fails.
@@ -59,6 +64,10 @@ teardown() {
       docker secret ls --format '{{.ID}} {{.Name}}' | awk -v p="${STACK}_" 'index($2, p) == 1 { print $1 }'
     )
     [ -z "$secrets" ] || docker secret rm $secrets
+    if [ -z "$label_before" ] &&
+      [ -n "$(docker node inspect "$node_id" --format '{{index .Spec.Labels "oauth.clients-volume"}}')" ]; then
+      docker node update --label-rm oauth.clients-volume "$node_id"
+    fi
     if [ "$engine_was_up" = 0 ]; then bash scripts/docker-engine.sh down; fi
   } >>"$teardown_log" 2>&1
   local left=""
