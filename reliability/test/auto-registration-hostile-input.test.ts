@@ -63,22 +63,26 @@ describe('auto-registration under hostile input (no Docker Engine)', () => {
     expect((await send(service.url, { method: 'GET', target: '/healthz' })).status).toBe(200);
   }, 90_000);
 
-  it('queues any serviceName, however odd, with 200, and refuses a missing one with 400', async () => {
+  it('queues a Docker service name with 200, and refuses anything else (missing, blank, odd) with 400', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('create', 'remove'),
         fc.constantFrom('GET', 'POST'),
-        fc.string({ minLength: 1, maxLength: 300 }),
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 300 }),
+          fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
+        ),
         async (kind, method, name) => {
           const encoded = encodeURIComponent(name.replace(/[\ud800-\udfff]/g, '?'));
           const response = await send(service.url, {
             method,
             target: `/api/notify/${kind}?serviceName=${encoded}`,
           });
-          const blank = name.replace(/[\ud800-\udfff]/g, '?').trim() === '';
-          expect(response.status).toBe(blank ? 400 : 200);
+          const trimmed = name.replace(/[\ud800-\udfff]/g, '?').trim();
+          const refused = !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(trimmed);
+          expect(response.status).toBe(refused ? 400 : 200);
           const body = JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
-          if (blank) expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+          if (refused) expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
           else expect(body).toEqual({ status: 'queued', kind, service_name: expect.any(String) });
         },
       ),

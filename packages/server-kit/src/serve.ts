@@ -1,6 +1,6 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from './logger.js';
 
 export interface ServeOptions {
@@ -15,6 +15,31 @@ export interface ServeOptions {
   onClose?: () => Promise<void> | void;
   /** Handle SIGTERM / SIGINT (default true; tests that start several servers pass false). */
   handleSignals?: boolean;
+}
+
+/**
+ * Requests node's HTTP parser rejects before any handler runs (malformed request line or headers,
+ * headers over the limit, a request too slow to arrive) still get the one error shape, not node's
+ * empty 400.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  // Like node's own default: answer only if nothing was written on this socket yet; a parse error
+  // after a response (broken framing of a request's body) just closes the connection.
+  if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, description] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'invalid_request', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'invalid_request', 'The request did not arrive in time.']
+        : [400, 'Bad Request', 'invalid_request', 'The request is not valid HTTP.'];
+  const body = JSON.stringify({ error: code, error_description: description });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 export interface RunningServer {
@@ -33,6 +58,7 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
   const server: Server = options.tls
     ? (createHttpsServer({ ...serverOptions, ...options.tls }, app) as unknown as Server)
     : createHttpServer(serverOptions, app);
+  server.on('clientError', answerClientError);
   server.keepAliveTimeout = 65_000; // above common proxy idle timeouts, so they close first
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

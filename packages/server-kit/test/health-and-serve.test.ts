@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import express from 'express';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger, createMetrics, healthRoutes, serve } from '../src/index.js';
@@ -84,5 +85,45 @@ describe('serve', () => {
     await closing;
     expect(closed).toBe(true);
     await expect(fetch(`${running.url}/slow`)).rejects.toThrow();
+  });
+});
+
+function rawRequest(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+describe('serve, for requests the HTTP parser rejects', () => {
+  it('answers malformed HTTP and oversized headers in the one error shape', async () => {
+    const running = await serve(express(), {
+      port: 0,
+      host: '127.0.0.1',
+      logger: silent,
+      handleSignals: false,
+    });
+    try {
+      const malformed = await rawRequest(running.url, 'GET / HTTP/1.1\r\nHost x\r\n\r\n');
+      expect(malformed).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(malformed).toContain('Content-Type: application/json; charset=utf-8');
+      expect(malformed.split('\r\n\r\n')[1]).toBe(
+        JSON.stringify({ error: 'invalid_request', error_description: 'The request is not valid HTTP.' }),
+      );
+      const huge = await rawRequest(
+        running.url,
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      );
+      expect(huge).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(huge.split('\r\n\r\n')[1]).toBe(
+        JSON.stringify({ error: 'invalid_request', error_description: 'The request headers are too large.' }),
+      );
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -26,6 +26,12 @@ function serviceNameOf(query: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/**
+ * Docker's rule for service names (and ids): the name goes into a Docker API path, and these
+ * endpoints are unauthenticated, so nothing else is passed on.
+ */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
 export function swarmNotificationRoutes(target: NotificationTarget, metrics: Metrics): Router {
   const notifications = metrics.counter(
     'auto_registration_notifications_total',
@@ -38,6 +44,14 @@ export function swarmNotificationRoutes(target: NotificationTarget, metrics: Met
       const serviceName = serviceNameOf(req.query);
       if (serviceName === undefined) {
         next(new BadRequestError('serviceName: is required in the query string.'));
+        return;
+      }
+      if (!SERVICE_NAME.test(serviceName)) {
+        next(
+          new BadRequestError(
+            'serviceName: must be a Docker service name (letters, digits, ".", "_" and "-", starting with a letter or digit).',
+          ),
+        );
         return;
       }
       notifications.inc({ kind });

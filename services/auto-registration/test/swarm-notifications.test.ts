@@ -69,6 +69,20 @@ describe('GET|POST /api/notify/create and /api/notify/remove', () => {
     expect(notified).toEqual([]);
   });
 
+  it('answers 400 invalid_request to a serviceName that is no Docker service name, and queues nothing', async () => {
+    const { app, notified } = appWith();
+    for (const name of ['../../containers/x/kill', 'a/b', 'shop orders', '-leading-dash', 'x'.repeat(256)]) {
+      const response = await request(app).get(`/api/notify/create?serviceName=${encodeURIComponent(name)}`);
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        error: 'invalid_request',
+        error_description:
+          'serviceName: must be a Docker service name (letters, digits, ".", "_" and "-", starting with a letter or digit).',
+      });
+    }
+    expect(notified).toEqual([]);
+  });
+
   it('answers 405 with Allow: GET, POST to other methods', async () => {
     const { app, notified } = appWith();
     const response = await request(app).put('/api/notify/create?serviceName=api');
