@@ -99,4 +99,5 @@ log "images and e2e suite built in $(($(date +%s) - t))s; running the suite"
 
 # 3. The suite. Its own afterAll tears the stack down; the trap above is the safety net.
 # No output after it: jest's summary stays the last thing printed.
-bash scripts/with-pnpm.sh --filter @swarm-oauth/e2e test
+# E2E_JEST_JSON (absolute path): also write jest's results as JSON there (scripts/test.sh adds them up).
+bash scripts/with-pnpm.sh --filter @swarm-oauth/e2e test ${E2E_JEST_JSON:+--json "--outputFile=$E2E_JEST_JSON"}
