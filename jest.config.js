@@ -1,5 +1,5 @@
 // One jest run over every workspace package that has tests, so the whole suite ends with one summary.
-// The swarm end-to-end suite (e2e/) and the benchmark (bench/) run by their own commands.
+// The swarm end-to-end suite (e2e/) runs by its own command, after this one (scripts/test.sh).
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ export default {
   // enough for a loaded machine.
   testTimeout: 30000,
   maxWorkers: 2,
-  projects: [...folders, 'reliability']
+  projects: [...folders, 'reliability', 'bench']
     .map((folder) => join(root, folder, 'jest.config.js'))
     .filter((config) => existsSync(config)),
 };
