@@ -9,6 +9,7 @@ mkdir -p .local
 # The pinned pnpm, whether or not one is installed (a fresh machine has only node and npm).
 pnpm() { bash scripts/with-pnpm.sh "$@"; }
 pnpm exec prettier --check . >/dev/null || { pnpm exec prettier --check . ; echo "Formatting differs: run 'pnpm format'." >&2; exit 1; }
+bash scripts/audit.sh
 pnpm turbo run lint build --output-logs=errors-only
 
 if [ -x scripts/docker-engine.sh ]; then
