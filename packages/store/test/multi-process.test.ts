@@ -63,15 +63,45 @@ describe('two writer processes on one directory', () => {
 describe('a reader process while a writer process writes', () => {
   it('never sees a partial, undecryptable or inconsistent record', async () => {
     const dir = await harness.tempDir();
+    const controlDir = await harness.tempDir(); // marker files the two processes coordinate through
     const key = newKey();
     await (await harness.open({ dir, key })).close();
+    // Count-based, not timed: the writer keeps writing until it has done MIN_WRITES and the reader
+    // has seen MIN_EVENTS and made MIN_CHECKS, so a loaded machine only makes the test slower.
+    const [MIN_WRITES, MIN_EVENTS, MIN_CHECKS, CAP_MS] = [101, 51, 101, 20_000];
     const [writer, reader] = await Promise.all([
-      waitForExit(harness.track(startWorker(key, ['churn', dir, 'w', '1500']))),
-      waitForExit(harness.track(startWorker(key, ['reader', dir, '1700']))),
+      waitForExit(
+        harness.track(startWorker(key, ['churn', dir, 'w', String(MIN_WRITES), controlDir, String(CAP_MS)])),
+      ),
+      waitForExit(
+        harness.track(
+          startWorker(key, [
+            'reader',
+            dir,
+            String(MIN_EVENTS),
+            String(MIN_CHECKS),
+            controlDir,
+            String(CAP_MS),
+          ]),
+        ),
+      ),
     ]);
     const writes = lines(writer).filter((line) => line.op !== undefined).length;
-    expect(finished(writer)).toEqual({ done: true, warnings: [] });
-    const seen = finished(reader) as { events: number; checked: number; bad: string[]; warnings: unknown[] };
+    const writerEnd = finished(writer);
+    const seen = finished(reader) as {
+      events: number;
+      checked: number;
+      bad: string[];
+      warnings: unknown[];
+      timedOut?: true;
+    };
+    if (writerEnd.timedOut || seen.timedOut) {
+      throw new Error(
+        `the churn did not reach ${MIN_WRITES} writes, ${MIN_EVENTS} reader events and ${MIN_CHECKS} ` +
+          `reader checks within ${CAP_MS} ms: ${writes} writes, ${seen.events} events, ${seen.checked} checks`,
+      );
+    }
+    expect(writerEnd).toEqual({ done: true, warnings: [] });
     expect(writes).toBeGreaterThan(100);
     expect(seen.events).toBeGreaterThan(50);
     expect(seen.checked).toBeGreaterThan(100);

@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { sealedKeyId } from '../src/sealed-box.js';
 import { deriveStoreKeys } from '../src/store-key.js';
-import { newKey, RecordingLogger, storeHarness, waitForExit } from './store-harness.js';
+import { newKey, RecordingLogger, storeHarness, waitForExit, waitUntil } from './store-harness.js';
 
 const harness = storeHarness();
 
@@ -92,7 +92,10 @@ describe('rotateStoreKey', () => {
     };
     const loops = [hammer(reader), hammer(secondReader)];
     const result = await rotateStoreKey({ dir, oldKey, newKey: nextKey });
-    // Let both readers go through several polls and sweeps after the last move.
+    // Let both readers go through several polls and sweeps after the last move (at least 300 ms, 15
+    // poll intervals) and make at least secrets.size * 4 checks after it, however loaded the machine.
+    const checksAtRotation = checks;
+    await waitUntil(() => checks - checksAtRotation >= secrets.size * 4, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     running = false;
     await Promise.all(loops);
