@@ -71,8 +71,15 @@ export async function listKeyFiles(dir: string): Promise<KeyFileEntry[]> {
   return entries.sort((a, b) => a.generation - b.generation);
 }
 
-/** Opens one key file; SigningKeyError 'key_file_invalid' when it cannot be decrypted or parsed. */
-export async function readKeyFile(dir: string, name: string, storeKey: Buffer): Promise<SigningKeyMaterial> {
+/**
+ * Opens one key file; SigningKeyError 'key_file_invalid' when it cannot be decrypted or parsed. During a
+ * store key rotation pass every accepted store key, current first: the file's header names its key.
+ */
+export async function readKeyFile(
+  dir: string,
+  name: string,
+  storeKey: Buffer | readonly Buffer[],
+): Promise<SigningKeyMaterial> {
   const path = join(dir, name);
   let sealed: Buffer;
   try {

@@ -18,6 +18,11 @@ export interface OpenKeySetOptions {
   storeDir: string;
   /** The store key (32 bytes), the same that seals the client files. */
   storeKey: Buffer;
+  /**
+   * Store keys being rotated away (OAUTH_STORE_PREVIOUS_KEY_FILES): key files sealed under them are
+   * still read; new keys are always sealed under `storeKey`.
+   */
+  previousStoreKeys?: readonly Buffer[];
   /** The algorithm this service signs with; a newest key of another algorithm is replaced at start. */
   alg: SigningAlgorithm;
   /**
@@ -51,6 +56,8 @@ class VolumeKeySet extends KeySetBase {
   readonly #dir: string;
   readonly #options: OpenKeySetOptions;
   readonly #typ: string;
+  /** Keys that open key files: the current store key first, then the previous ones. */
+  readonly #readKeys: readonly Buffer[];
   #loaded: LoadedKey[] = [];
   #fileCount = 0;
   #maxGeneration = 0;
@@ -65,6 +72,7 @@ class VolumeKeySet extends KeySetBase {
     this.#options = options;
     this.#dir = keyDirectory(options.storeDir);
     this.#typ = options.typ ?? 'at+jwt';
+    this.#readKeys = [options.storeKey, ...(options.previousStoreKeys ?? [])];
   }
 
   get dir(): string {
@@ -130,7 +138,7 @@ class VolumeKeySet extends KeySetBase {
       }
       if (this.#unusable.has(file.name)) continue;
       try {
-        const material = await readKeyFile(this.#dir, file.name, this.#options.storeKey);
+        const material = await readKeyFile(this.#dir, file.name, this.#readKeys);
         loaded.push({ ...file, key: new SigningKey(material, { typ: this.#typ }) });
       } catch (err) {
         if ((err as SigningKeyError).code === 'key_io') throw err;

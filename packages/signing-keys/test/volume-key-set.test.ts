@@ -77,6 +77,16 @@ describe('signing keys on the volume', () => {
     });
   });
 
+  it('reads key files sealed under a previous store key during a store key rotation', async () => {
+    const oldKid = (await open()).activeKey().kid;
+    const oldKey = storeKey;
+    storeKey = randomBytes(32);
+    const keys = await open({ previousStoreKeys: [oldKey] });
+    expect(keys.activeKey().kid).toBe(oldKid);
+    expect(await keyFiles()).toEqual(['key-0000000001.sealed']);
+    expect(warnings).toEqual([]);
+  });
+
   it('makes a key of the configured algorithm when the newest key has another one', async () => {
     const rsa = (await open({ alg: 'RS256' })).activeKey().kid;
     const ec = await open({ alg: 'ES256' });

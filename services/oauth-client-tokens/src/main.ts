@@ -1,9 +1,10 @@
 import cluster from 'node:cluster';
 import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
-import { loadStoreKey, openStore } from '@swarm-oauth/store';
+import { openStore } from '@swarm-oauth/store';
 import { createTokenService } from './app.js';
 import { systemClock } from './clock.js';
 import { loadConfig, loadWorkerCount } from './config.js';
+import { loadStoreKeys } from './store-keys.js';
 import { openTokenSigningKeys } from './token-signing-keys.js';
 import { superviseWorkers } from './worker-cluster.js';
 
@@ -21,14 +22,21 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    const storeKey = await loadStoreKey(config.storeKeyFile);
+    const storeKeys = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,
-      key: storeKey,
+      key: storeKeys.storeKey,
+      previousKeys: storeKeys.previousStoreKeys,
       pollIntervalMs: config.storePollIntervalMs,
       logger,
     });
-    const keys = await openTokenSigningKeys(config, storeKey, logger, systemClock);
+    const keys = await openTokenSigningKeys(
+      config,
+      storeKeys.storeKey,
+      logger,
+      systemClock,
+      storeKeys.previousStoreKeys,
+    );
     const active = keys.activeKey();
     logger.info({ kid: active.kid, alg: active.alg, source: keys.source }, 'signing key ready');
     const { listener } = createTokenService({

@@ -29,6 +29,8 @@ export async function openTokenSigningKeys(
   storeKey: Buffer,
   logger: KeySetLogger,
   clock: Clock,
+  /** Store keys being rotated away: signing key files sealed under them are still read. */
+  previousStoreKeys: readonly Buffer[] = [],
 ): Promise<KeySet> {
   const now = () => clock.now();
   if (config.signingKeyFile !== undefined) {
@@ -43,6 +45,7 @@ export async function openTokenSigningKeys(
   return openKeySet({
     storeDir: config.storeDir,
     storeKey,
+    previousStoreKeys,
     alg: config.signingAlg,
     retainMs: keyRetentionMs(config),
     pollIntervalMs: config.storePollIntervalMs,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@swarm-oauth/server-kit';
 import { loadConfig } from '../src/config.js';
+import { loadStoreKeys } from '../src/store-keys.js';
 import { keyRetentionMs, openTokenSigningKeys } from '../src/token-signing-keys.js';
 
 describe('loadConfig', () => {
@@ -15,6 +16,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       storeDir: '/clients',
       storeKeyFile: '/run/secrets/oauth_store_key',
+      storePreviousKeyFiles: [],
       storePollIntervalMs: 2000,
       issuer: 'http://oauth-client-tokens',
       signingAlg: 'RS256',
@@ -62,6 +64,65 @@ describe('loadConfig', () => {
     expect(keyRetentionMs({ tokenTtlSeconds: 3600, storePollIntervalMs: 2000 })).toBe(
       3_600_000 + 4000 + 60_000,
     );
+  });
+});
+
+describe('OAUTH_STORE_PREVIOUS_KEY_FILES', () => {
+  let dir: string;
+  const keyText = (byte: number) => `${Buffer.alloc(32, byte).toString('base64')}\n`;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oauth-previous-keys-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a comma-separated list of files, ignoring blanks and a trailing comma', () => {
+    expect(
+      loadConfig({ OAUTH_STORE_PREVIOUS_KEY_FILES: ' /run/secrets/a , /run/secrets/b,' })
+        .storePreviousKeyFiles,
+    ).toEqual(['/run/secrets/a', '/run/secrets/b']);
+    expect(loadConfig({ OAUTH_STORE_PREVIOUS_KEY_FILES: '' }).storePreviousKeyFiles).toEqual([]);
+  });
+
+  it('loads the current key and every previous key, in order', async () => {
+    for (const [name, byte] of [
+      ['new', 1],
+      ['old1', 2],
+      ['old2', 3],
+    ] as const) {
+      await writeFile(join(dir, name), keyText(byte));
+    }
+    const keys = await loadStoreKeys({
+      storeKeyFile: join(dir, 'new'),
+      storePreviousKeyFiles: [join(dir, 'old1'), join(dir, 'old2')],
+    });
+    expect(keys.storeKey).toEqual(Buffer.alloc(32, 1));
+    expect(keys.previousStoreKeys).toEqual([Buffer.alloc(32, 2), Buffer.alloc(32, 3)]);
+  });
+
+  it('fails naming OAUTH_STORE_PREVIOUS_KEY_FILES and the file when a previous key cannot be read', async () => {
+    await writeFile(join(dir, 'new'), keyText(1));
+    const missing = join(dir, 'missing');
+    const attempt = loadStoreKeys({ storeKeyFile: join(dir, 'new'), storePreviousKeyFiles: [missing] });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      `OAUTH_STORE_PREVIOUS_KEY_FILES: cannot read the store key file ${missing} (ENOENT)`,
+    );
+  });
+
+  it('never puts the content of a wrong previous key file in the error', async () => {
+    await writeFile(join(dir, 'new'), keyText(1));
+    await writeFile(join(dir, 'short'), 'c2hvcnQtc2VjcmV0\n');
+    const attempt = loadStoreKeys({
+      storeKeyFile: join(dir, 'new'),
+      storePreviousKeyFiles: [join(dir, 'short')],
+    });
+    await expect(attempt).rejects.toThrow(
+      /^OAUTH_STORE_PREVIOUS_KEY_FILES: the store key file .*short decodes to 12 bytes/,
+    );
+    await expect(attempt).rejects.not.toThrow('c2hvcnQtc2VjcmV0');
   });
 });
 

@@ -30,6 +30,8 @@ export interface AppDeps {
   readinessChecks?: Record<string, ReadinessCheck>;
   /** The store key: with it, rotation grace periods are kept on the volume and survive restarts. */
   storeKey?: Buffer;
+  /** Store keys being rotated away: a grace schedule still sealed under one of them is read. */
+  previousStoreKeys?: readonly Buffer[];
   /** Aborting it stops the app's background work (grace period timers). */
   signal?: AbortSignal;
   now?: () => Date;
@@ -85,6 +87,7 @@ export function createApp(deps: AppDeps): Express {
     store,
     now,
     ...(deps.storeKey === undefined ? {} : { storeKey: deps.storeKey }),
+    ...(deps.previousStoreKeys === undefined ? {} : { previousStoreKeys: deps.previousStoreKeys }),
     onExpired: (clientId, secretId, result) =>
       audit.record(graceCaller, { operation: 'secret.expire', clientId, secretId, result }),
     onError: (err, what) => logger.error({ err }, `cannot ${what}; will retry`),

@@ -6,12 +6,26 @@ export interface Config {
   readonly logLevel: string;
   readonly storeDir: string;
   readonly storeKeyFile: string;
+  /** Store keys being rotated away (OAUTH_STORE_PREVIOUS_KEY_FILES): files sealed under them are still read. */
+  readonly storePreviousKeyFiles: readonly string[];
   readonly storePollIntervalMs: number;
   readonly adminTokenFile: string;
   /** Local development only: every caller is let in. Logged loudly at start and on every change. */
   readonly adminAuthDisabled: boolean;
   /** Largest accepted request body in bytes; a maximal valid client (64 metadata entries of 1 KiB) fits. */
   readonly bodyLimitBytes: number;
+}
+
+/** A comma-separated list of file paths; empty entries (a trailing comma) are ignored. */
+function readFileList(read: ConfigReader, name: string): readonly string[] {
+  const raw = read.optional(name);
+  if (raw === undefined) return Object.freeze([]);
+  return Object.freeze(
+    raw
+      .split(',')
+      .map((path) => path.trim())
+      .filter((path) => path !== ''),
+  );
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -25,6 +39,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     storeDir: read.string('OAUTH_STORE_DIR', '/clients'),
     storeKeyFile: read.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
+    storePreviousKeyFiles: readFileList(read, 'OAUTH_STORE_PREVIOUS_KEY_FILES'),
     storePollIntervalMs: read.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
     adminTokenFile: read.string('OAUTH_ADMIN_TOKEN_FILE', '/run/secrets/oauth_admin_token'),
     adminAuthDisabled: read.bool('OAUTH_ADMIN_AUTH_DISABLED', false),

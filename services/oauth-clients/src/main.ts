@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { ConfigError, createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
-import { loadStoreKey, openStore } from '@swarm-oauth/store';
+import { openStore } from '@swarm-oauth/store';
 import { readAdminToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { loadStoreKeys } from './store-keys.js';
 
 async function main(): Promise<void> {
   let logger = createLogger({ service: 'oauth-clients' });
@@ -20,10 +21,11 @@ async function main(): Promise<void> {
     } else {
       adminToken = await readAdminToken(config.adminTokenFile);
     }
-    const storeKey = await loadStoreKey(config.storeKeyFile);
+    const { storeKey, previousStoreKeys } = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,
       key: storeKey,
+      previousKeys: previousStoreKeys,
       pollIntervalMs: config.storePollIntervalMs,
       logger,
     });
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     const app = createApp({
       store,
       storeKey,
+      previousStoreKeys,
       logger,
       metrics,
       signal: background.signal,

@@ -32,6 +32,8 @@ export interface SecretGraceOptions {
   now?: () => Date;
   /** With the store key the schedule is kept on the volume; without it, in memory only. */
   storeKey?: Buffer;
+  /** Store keys being rotated away: a schedule sealed under one of them is still read (and re-sealed under storeKey at the next write). */
+  previousStoreKeys?: readonly Buffer[];
   /** Told about each scheduled retirement carried out (or given up): for the audit log. */
   onExpired?: (clientId: string, secretId: string, result: ExpiryResult) => void;
   /** Told about failures to write the schedule or to retire a secret; they are retried. */
@@ -88,7 +90,8 @@ export function createSecretGrace(options: SecretGraceOptions): SecretGrace {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    schedule = decode(openSealedBytes(options.storeKey, GRACE_AAD, sealed));
+    const keys = [options.storeKey, ...(options.previousStoreKeys ?? [])];
+    schedule = decode(openSealedBytes(keys, GRACE_AAD, sealed));
   })().catch((err: unknown) => {
     // An unreadable schedule must not stop the admin API; the operator is told and can retire by hand.
     options.onError?.(err, 'read the secret grace schedule');

@@ -1,5 +1,10 @@
-import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@swarm-oauth/server-kit';
 import { loadConfig } from '../src/config.js';
+import { loadStoreKeys } from '../src/store-keys.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -9,6 +14,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       storeDir: '/clients',
       storeKeyFile: '/run/secrets/oauth_store_key',
+      storePreviousKeyFiles: [],
       storePollIntervalMs: 2000,
       adminTokenFile: '/run/secrets/oauth_admin_token',
       adminAuthDisabled: false,
@@ -25,6 +31,7 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'debug',
         OAUTH_STORE_DIR: '/data/clients',
         OAUTH_STORE_KEY_FILE: '/s/key',
+        OAUTH_STORE_PREVIOUS_KEY_FILES: '/s/old1,/s/old2',
         OAUTH_STORE_POLL_INTERVAL: '500',
         OAUTH_ADMIN_TOKEN_FILE: '/s/token',
         OAUTH_ADMIN_AUTH_DISABLED: 'true',
@@ -36,6 +43,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       storeDir: '/data/clients',
       storeKeyFile: '/s/key',
+      storePreviousKeyFiles: ['/s/old1', '/s/old2'],
       storePollIntervalMs: 500,
       adminTokenFile: '/s/token',
       adminAuthDisabled: true,
@@ -53,6 +61,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow('LOG_LEVEL: must be one of');
     expect(() => loadConfig({ OAUTH_ADMIN_BODY_LIMIT: '10' })).toThrow(
       'OAUTH_ADMIN_BODY_LIMIT: must be a whole number from 1024',
+    );
+  });
+});
+
+describe('OAUTH_STORE_PREVIOUS_KEY_FILES', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'oauth-clients-previous-keys-'));
+    await writeFile(join(dir, 'new'), `${Buffer.alloc(32, 1).toString('base64')}\n`);
+    await writeFile(join(dir, 'old'), `${Buffer.alloc(32, 2).toString('base64')}\n`);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads the current key and the previous keys, in order', async () => {
+    const keys = await loadStoreKeys({
+      storeKeyFile: join(dir, 'new'),
+      storePreviousKeyFiles: [join(dir, 'old')],
+    });
+    expect(keys.storeKey).toEqual(Buffer.alloc(32, 1));
+    expect(keys.previousStoreKeys).toEqual([Buffer.alloc(32, 2)]);
+  });
+
+  it('fails naming OAUTH_STORE_PREVIOUS_KEY_FILES and the file when a previous key cannot be read', async () => {
+    const missing = join(dir, 'missing');
+    const attempt = loadStoreKeys({ storeKeyFile: join(dir, 'new'), storePreviousKeyFiles: [missing] });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(
+      `OAUTH_STORE_PREVIOUS_KEY_FILES: cannot read the store key file ${missing} (ENOENT)`,
     );
   });
 });

@@ -1,0 +1,53 @@
+// A real token-service process (dist/src/main.js) started with the given settings, ready once it has
+// logged "listening". Stopped with SIGTERM by the test that started it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+export interface ServiceProcess {
+  process: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  /** Every line the process wrote to stdout (JSON logs). */
+  lines: string[];
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function startService(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  createInterface({ input: child.stderr! }).on('line', (line) => void lines.push(line));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`the service did not log "listening" within 15 s: ${lines.join('\n')}`));
+    }, 15_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      if (entry.msg === 'listening' && entry.url) {
+        clearTimeout(timer);
+        resolve({ process: child, url: entry.url, exited, lines, stop });
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the service exited with ${code} before listening: ${lines.join('\n')}`));
+    });
+  });
+}
+
+export function basicAuth(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+}
