@@ -25,6 +25,33 @@ export interface Config {
   };
   /** Express "trust proxy": which X-Forwarded-For hops to believe for the client address. */
   readonly trustProxy: boolean | number | string;
+  /** OAUTH_TLS_CERT_FILE and OAUTH_TLS_KEY_FILE (PEM): serve HTTPS. Unset: plain HTTP. */
+  readonly tls: TlsFiles | undefined;
+}
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Both or neither: a certificate without its key (or the reverse) is a mistake, not plain HTTP. */
+function readTls(reader: ConfigReader): TlsFiles | undefined {
+  const certFile = reader.optional('OAUTH_TLS_CERT_FILE');
+  const keyFile = reader.optional('OAUTH_TLS_KEY_FILE');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (keyFile === undefined) {
+    throw new ConfigError(
+      'OAUTH_TLS_KEY_FILE',
+      'is required when OAUTH_TLS_CERT_FILE is set (both or neither).',
+    );
+  }
+  if (certFile === undefined) {
+    throw new ConfigError(
+      'OAUTH_TLS_CERT_FILE',
+      'is required when OAUTH_TLS_KEY_FILE is set (both or neither).',
+    );
+  }
+  return Object.freeze({ certFile, keyFile });
 }
 
 function readIssuer(reader: ConfigReader): string {
@@ -95,6 +122,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       windowSeconds: reader.int('OAUTH_AUTH_FAILURE_WINDOW', 60, { min: 1, max: 86_400 }),
     }),
     trustProxy: readTrustProxy(reader),
+    tls: readTls(reader),
   });
 }
 

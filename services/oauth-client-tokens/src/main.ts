@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
-import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
+import { createLogger, createMetrics, readSecretFile, serve } from '@swarm-oauth/server-kit';
 import { openStore } from '@swarm-oauth/store';
 import { createTokenService } from './app.js';
 import { systemClock } from './clock.js';
-import { loadConfig, loadWorkerCount } from './config.js';
+import { loadConfig, loadWorkerCount, type TlsFiles } from './config.js';
 import { loadStoreKeys } from './store-keys.js';
 import { openTokenSigningKeys } from './token-signing-keys.js';
 import { superviseWorkers } from './worker-cluster.js';
@@ -11,6 +11,15 @@ import { superviseWorkers } from './worker-cluster.js';
 // Start file: read the settings, open the store and the keys, listen; SIGTERM drains and exits 0.
 
 const SERVICE = 'oauth-client-tokens';
+
+/** The PEM certificate chain and key; an unreadable or empty file is a ConfigError naming its variable. */
+async function readTls(files: TlsFiles | undefined): Promise<{ cert: string; key: string } | undefined> {
+  if (files === undefined) return undefined;
+  return {
+    cert: await readSecretFile('OAUTH_TLS_CERT_FILE', files.certFile),
+    key: await readSecretFile('OAUTH_TLS_KEY_FILE', files.keyFile),
+  };
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -22,6 +31,9 @@ async function main(): Promise<void> {
     return;
   }
   try {
+    // Read before anything is opened: a wrong file stops the start at once. With OAUTH_WORKERS each
+    // worker reads them and serves HTTPS on the shared port.
+    const tls = await readTls(config.tls);
     const storeKeys = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,
@@ -51,6 +63,7 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
+      ...(tls === undefined ? {} : { tls }),
       onClose: async () => {
         keys.close();
         await store.close();

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       defaultAudience: 'http://oauth-client-tokens',
       bruteForce: { clientFailures: 10, addressFailures: 30, windowSeconds: 60 },
       trustProxy: false,
+      tls: undefined,
     });
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
   });
@@ -49,9 +50,24 @@ describe('loadConfig', () => {
       'OAUTH_DEFAULT_AUDIENCE: must be at most 512 characters without white space.',
     ],
     [{ PORT: '70000' }, 'PORT: must be a whole number from 0 to 65535, got "70000".'],
+    [
+      { OAUTH_TLS_CERT_FILE: '/run/secrets/tls_cert' },
+      'OAUTH_TLS_KEY_FILE: is required when OAUTH_TLS_CERT_FILE is set (both or neither).',
+    ],
+    [
+      { OAUTH_TLS_KEY_FILE: '/run/secrets/tls_key' },
+      'OAUTH_TLS_CERT_FILE: is required when OAUTH_TLS_KEY_FILE is set (both or neither).',
+    ],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads OAUTH_TLS_CERT_FILE and OAUTH_TLS_KEY_FILE together', () => {
+    expect(
+      loadConfig({ OAUTH_TLS_CERT_FILE: '/run/secrets/tls_cert', OAUTH_TLS_KEY_FILE: '/run/secrets/tls_key' })
+        .tls,
+    ).toEqual({ certFile: '/run/secrets/tls_cert', keyFile: '/run/secrets/tls_key' });
   });
 
   it('reads OAUTH_TRUST_PROXY as a boolean, a hop count or a list of addresses', () => {
