@@ -49,6 +49,15 @@ export interface OpenStoreOptions {
   previousKeys?: readonly Buffer[];
   /** Upper bound for noticing changes and removals made by other processes; default 2000. */
   pollIntervalMs?: number;
+  /**
+   * Longest time between two full scans (readdir plus a stat of every client file); default 30000. A
+   * poll in between stats only the directory and scans fully only if the directory changed (every
+   * write here renames, links or unlinks in it). The periodic full scan is a safety net for volumes
+   * whose directory timestamps lag or are not updated (NFS attribute caching, some FUSE/SMB mounts):
+   * there a change may take up to this long to show. Set it to pollIntervalMs for a full scan on every
+   * poll.
+   */
+  fullScanIntervalMs?: number;
   /** Use fs.watch to notice changes sooner, on top of polling; default true. */
   watch?: boolean;
   logger?: StoreLogger;
@@ -87,6 +96,7 @@ export interface ClientStore {
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
+const DEFAULT_FULL_SCAN_INTERVAL_MS = 30_000;
 
 const consoleLogger: StoreLogger = {
   warn: (obj, msg) => console.warn(JSON.stringify({ level: 'warn', ...obj, msg })),
@@ -111,6 +121,10 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 1) {
     throw new TypeError('openStore: pollIntervalMs must be a positive number of milliseconds');
   }
+  const fullScanIntervalMs = options.fullScanIntervalMs ?? DEFAULT_FULL_SCAN_INTERVAL_MS;
+  if (!Number.isFinite(fullScanIntervalMs) || fullScanIntervalMs < 1) {
+    throw new TypeError('openStore: fullScanIntervalMs must be a positive number of milliseconds');
+  }
   const initialRing = deriveKeyRing(options.key, options.previousKeys ?? []);
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? consoleLogger;
@@ -123,7 +137,11 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
   const ring = deriveKeyRing(options.key, options.previousKeys ?? [], meta.retiredHashKeys);
 
   const started = Date.now();
-  const store = new FileClientStore(options.dir, ring, now, logger, pollIntervalMs, options.watch ?? true);
+  const store = new FileClientStore(options.dir, ring, now, logger, {
+    pollIntervalMs,
+    fullScanIntervalMs,
+    watch: options.watch ?? true,
+  });
   await store.load();
   logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
   return store;
@@ -149,8 +167,7 @@ class FileClientStore implements ClientStore {
     ring: StoreKeyRing,
     now: () => Date,
     logger: StoreLogger,
-    pollIntervalMs: number,
-    watch: boolean,
+    polling: { pollIntervalMs: number; fullScanIntervalMs: number; watch: boolean },
   ) {
     this.dir = dir;
     this.ring = ring;
@@ -164,8 +181,7 @@ class FileClientStore implements ClientStore {
       ring,
       index: this.index,
       logger,
-      pollIntervalMs,
-      watch,
+      ...polling,
       now,
       emit: (event) => this.emit(event),
     });

@@ -1,10 +1,12 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { TEMP_PREFIX, sameSignature } from './atomic-file.js';
 import { forEachBounded } from './bounded-concurrency.js';
 import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from './client-file.js';
 import { clientFileName, isClientFileName } from './client-file-name.js';
 import type { ClientIndex, IndexedClient, StoreEvent } from './client-index.js';
+import { directoryStamp, sameDirectoryStamp, type DirectoryStamp } from './directory-stamp.js';
 import { watchDirectory, type DirectoryWatch } from './directory-watch.js';
 import { errnoCode } from './io-error.js';
 import { CorruptRecordError, StoreIoError } from './store-errors.js';
@@ -22,6 +24,8 @@ export interface StoreSyncOptions {
   index: ClientIndex;
   logger: StoreLogger;
   pollIntervalMs: number;
+  /** At most this long between two full scans, even when the directory's stamp says nothing changed. */
+  fullScanIntervalMs: number;
   watch: boolean;
   now: () => Date;
   emit: (event: StoreEvent | undefined) => void;
@@ -33,18 +37,37 @@ const READ_CONCURRENCY = 32;
 const STALE_TEMP_MS = 60_000;
 /** Watch events arrive in bursts (temp created, renamed, removed); handle each burst once. */
 const WATCH_SETTLE_MS = 5;
+/**
+ * How long a directory stamp counts as "just changed". A change made in the same timestamp tick as a
+ * directory stat, after it, leaves the stamp as it was; ticks are nanoseconds to milliseconds on Linux
+ * file systems, 1 s on some, 2 s on FAT. So a stamp only counts as settled once a full scan has started
+ * at least this long (local monotonic time, immune to clock skew with a file server) after the stamp
+ * was first seen: every change in its tick happened before that scan's readdir.
+ */
+const DIRECTORY_SETTLE_MS = 2_000;
 
 /**
  * Keeps a ClientIndex in step with the directory, which other processes change too:
  * - a full scan at open (reads in parallel, bounded),
  * - read-through of a single file on a miss (coalesced: concurrent misses share one read),
- * - a poll every pollIntervalMs: readdir, which drops removed files and reads new ones at once, then a
- *   sweep that stats the known files and re-reads those whose inode, size or mtime changed. The sweep
+ * - a poll every pollIntervalMs. It first stats the directory itself (bigint mtime/ctime, see
+ *   directory-stamp.ts): every add, update and remove is a rename, link or unlink in this directory, so
+ *   an unchanged stamp means nothing changed and the poll costs one stat instead of one per client.
+ *   Otherwise it does a full scan: readdir, which drops removed files and reads new ones at once, then
+ *   a sweep that stats the known files and re-reads those whose inode, size or mtime changed. The sweep
  *   runs in the background: on a slow network volume with many clients it may take longer than the
  *   interval, and it must not delay the next readdir, which is what bounds removals.
+ *   A poll still does a full scan when the stamp has not yet settled (DIRECTORY_SETTLE_MS: a change in
+ *   the same timestamp tick as the last stat), when the last full sweep was for another stamp or did
+ *   not finish, and at least every fullScanIntervalMs as a safety net for file systems whose directory
+ *   timestamps lag or lie: NFS caches a directory's attributes (acdirmin/acdirmax, 30-60 s by default;
+ *   `actimeo`/`noac` change it), some FUSE and SMB mounts do not update them at all. There a change can
+ *   take up to fullScanIntervalMs (plus one poll) to show; mount with `noac` or `actimeo=1`, or lower
+ *   fullScanIntervalMs down to pollIntervalMs to get the old every-poll sweep.
  * - optionally fs.watch, which only makes changes show sooner.
- * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen; this
- * works everywhere, including network volumes where watching sees nothing.
+ * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen on a
+ * file system with honest directory timestamps (local disks, Docker volumes, tmpfs), and at most
+ * fullScanIntervalMs plus one poll everywhere, including network volumes where watching sees nothing.
  */
 export class StoreSync {
   private readonly options: StoreSyncOptions;
@@ -59,6 +82,10 @@ export class StoreSync {
   private pendingFullScan = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The directory's stamp as last seen, and when (monotonic ms, after the stat returned) it was first seen. */
+  private seen: { stamp: DirectoryStamp; firstSeenAt: number } | undefined;
+  /** The stamp of the last full scan whose sweep completed, and when that scan began (monotonic ms). */
+  private swept: { stamp: DirectoryStamp; startedAt: number } | undefined;
 
   constructor(options: StoreSyncOptions) {
     this.options = options;
@@ -172,6 +199,9 @@ export class StoreSync {
   private async scan(complete: boolean): Promise<void> {
     if (this.closed) return;
     const { dir, index } = this.options;
+    const startedAt = performance.now();
+    const stamp = await this.statDirectory();
+    if (!complete && stamp && this.settledAndSwept(stamp, startedAt)) return;
     const token = index.begin();
     try {
       let names: string[];
@@ -202,14 +232,48 @@ export class StoreSync {
       for (const fileName of clientFiles) (index.signature(fileName) ? known : unknown).push(fileName);
       await forEachBounded(unknown, READ_CONCURRENCY, (fileName) => this.syncFile(fileName, false));
       if (complete) await this.sweep;
+      // A sweep still running from an earlier scan may have statted a file before this change: then
+      // this stamp is not recorded as swept, and the next poll scans again.
       this.sweep ??= forEachBounded(known, READ_CONCURRENCY, (fileName) => this.syncFile(fileName, true))
         .then(() => this.removeStaleTempFiles(tempFiles))
+        .then(() => {
+          if (stamp) this.swept = { stamp, startedAt };
+        })
         .finally(() => (this.sweep = undefined));
       if (complete) await this.sweep;
     } finally {
       index.end(token);
       index.pruneTombstones();
     }
+  }
+
+  /** Stats the directory and notes when a new stamp is first seen; undefined if it cannot (the scan reports it). */
+  private async statDirectory(): Promise<DirectoryStamp | undefined> {
+    let stamp: DirectoryStamp;
+    try {
+      stamp = await directoryStamp(this.options.dir);
+    } catch {
+      return undefined; // the full scan's readdir fails too and logs why
+    }
+    if (!this.seen || !sameDirectoryStamp(this.seen.stamp, stamp)) {
+      this.seen = { stamp, firstSeenAt: performance.now() };
+    }
+    return stamp;
+  }
+
+  /**
+   * True when a poll can skip the full scan: the last completed sweep was of this very stamp, began
+   * once the stamp had settled, and is less than fullScanIntervalMs old.
+   */
+  private settledAndSwept(stamp: DirectoryStamp, now: number): boolean {
+    const { seen, swept } = this;
+    return (
+      seen !== undefined &&
+      swept !== undefined &&
+      sameDirectoryStamp(swept.stamp, stamp) &&
+      swept.startedAt >= seen.firstSeenAt + DIRECTORY_SETTLE_MS &&
+      now - swept.startedAt < this.options.fullScanIntervalMs
+    );
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { unlink } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreEvent } from '../src/index.js';
 import { clientFileName } from '../src/client-file-name.js';
@@ -14,7 +14,9 @@ const harness = storeHarness();
 const POLL_MS = 200;
 const MARGIN_MS = 150;
 
-async function twoStores(readerOptions: { pollIntervalMs?: number; watch?: boolean } = {}) {
+async function twoStores(
+  readerOptions: { pollIntervalMs?: number; fullScanIntervalMs?: number; watch?: boolean } = {},
+) {
   const dir = await harness.tempDir();
   const key = newKey();
   const writer = await harness.open({ dir, key });
@@ -103,6 +105,56 @@ describe('polling without fs.watch', () => {
     await writer.remove('a');
     await reader.refresh();
     expect(reader.list().map((c) => c.clientId)).toEqual(['b']);
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('polling after the directory check (a quiet directory costs one stat per poll)', () => {
+  it('once the directory has settled, still notices an update and a removal within the poll interval', async () => {
+    const { writer, reader } = await twoStores({
+      pollIntervalMs: POLL_MS,
+      fullScanIntervalMs: 3_600_000,
+      watch: false,
+    });
+    const { secret } = await writer.add({ clientId: 'gone-soon' });
+    await writer.add({ clientId: 'a', scopes: ['one'] });
+    await waitUntil(() => reader.size === 2, 2000);
+    await sleep(2_500); // past the settle window: polls now stat only the directory
+    const changedAt = Date.now();
+    const updated = await writer.update('a', { scopes: ['two'] });
+    await waitUntil(async () => (await reader.get('a'))?.revision === 2, 2000, 2);
+    expect(Date.now() - changedAt).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+    expect(await reader.get('a')).toEqual(updated);
+    await sleep(2_500);
+    const removedAt = Date.now();
+    await writer.remove('gone-soon');
+    await waitUntil(async () => (await reader.authenticate('gone-soon', secret)) === undefined, 2000, 2);
+    expect(Date.now() - removedAt).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+  });
+
+  it('skips files while the directory is unchanged, and the periodic full scan catches what that missed', async () => {
+    const FULL_SCAN_MS = 5_000;
+    const { dir, key, writer, reader } = await twoStores({
+      pollIntervalMs: 50,
+      fullScanIntervalMs: FULL_SCAN_MS,
+      watch: false,
+    });
+    const path = join(dir, clientFileName(deriveStoreKeys(key), 'a'));
+    await writer.add({ clientId: 'a', scopes: ['one'] });
+    const firstVersion = await readFile(path);
+    await writer.update('a', { scopes: ['two'] });
+    const lastRename = Date.now();
+    await waitUntil(async () => (await reader.get('a'))?.scopes[0] === 'two', 2000);
+    await sleep(3_500 - (Date.now() - lastRename)); // settled (2 s) and swept since
+    // Rewriting a file in place (no store does this) leaves the directory's timestamps alone.
+    await writeFile(path, firstVersion);
+    const rewrittenAt = Date.now();
+    await sleep(300);
+    expect((await reader.get('a'))?.scopes).toEqual(['two']); // six polls, none of them stat the file
+    await waitUntil(async () => (await reader.get('a'))?.scopes[0] === 'one', 10_000);
+    // Seen by the safety-net full scan, which comes at most FULL_SCAN_MS after the last one.
+    expect(Date.now() - rewrittenAt).toBeLessThanOrEqual(FULL_SCAN_MS + 1_000);
   });
 });
 
