@@ -66,6 +66,34 @@ async function timedOpen(dir: string, key: Buffer): Promise<{ store: ClientStore
   return { store, ms: performance.now() - started };
 }
 
+const POLL_BENCH_MS = 250;
+
+/**
+ * Process CPU (main thread and thread pool) per background poll of an idle directory, measured over a
+ * few seconds once the directory stamp has settled (the store's 2 s window), with the other stores idle.
+ */
+async function idlePollCpuMs(dir: string, key: Buffer, fullScanIntervalMs: number): Promise<number> {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const poller = await openStore({
+    dir,
+    key,
+    watch: false,
+    pollIntervalMs: POLL_BENCH_MS,
+    fullScanIntervalMs,
+    logger: quiet,
+  });
+  try {
+    await sleep(2_500);
+    const windowMs = 4_000;
+    const cpu = process.cpuUsage();
+    await sleep(windowMs);
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1000 / (windowMs / POLL_BENCH_MS);
+  } finally {
+    await poller.close();
+  }
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'store-bench-'));
   const key = randomBytes(32);
@@ -138,6 +166,16 @@ async function main(): Promise<void> {
       `poll of ${clientCount} unchanged files (readdir + stat)`,
       `${fmt(performance.now() - started, 0)} ms`,
     );
+
+    for (const [label, fullScanIntervalMs] of [
+      ['every poll a full scan (fullScanIntervalMs = poll, the old behaviour)', POLL_BENCH_MS],
+      ['directory unchanged: one stat of the directory (default)', 30_000],
+    ] as const) {
+      row(
+        `background poll of ${clientCount} unchanged files, CPU per poll, ${label}`,
+        `${fmt(await idlePollCpuMs(dir, key, fullScanIntervalMs), 2)} ms`,
+      );
+    }
 
     started = performance.now();
     await forEachBounded(ids, WRITE_CONCURRENCY, (id) => store.remove(id));
