@@ -5,4 +5,9 @@ export { KEY_DIRECTORY, generateKeyMaterial } from './key-directory.js';
 export type { KeySet, KeySetLogger } from './key-set.js';
 export { openKeySet, type OpenKeySetOptions } from './volume-key-set.js';
 export { keySetFromPem, type KeySetFromPemOptions } from './file-key-set.js';
-export { rotateSigningKey, type RotateSigningKeyOptions, type RotatedKey } from './rotate-signing-key.js';
+export {
+  DEFAULT_ACTIVATION_DELAY_MS,
+  rotateSigningKey,
+  type RotateSigningKeyOptions,
+  type RotatedKey,
+} from './rotate-signing-key.js';

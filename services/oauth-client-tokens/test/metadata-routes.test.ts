@@ -124,6 +124,7 @@ describe('metadata, keys and health', () => {
         storeDir: h.storeDir,
         storeKey: h.storeKey,
         alg: 'ES256',
+        activationDelayMs: 0,
         now: h.clock.now,
       });
       await h.keys.refresh();

@@ -131,7 +131,12 @@ describe('two token-service replicas on one store directory', () => {
 
   it('sees a key rotation in both replicas: new kid in both JWKS, tokens signed with it', async () => {
     const [before] = await kids(replicas[0]!);
-    const rotated = await rotateSigningKey({ storeDir: store.dir, storeKey, alg: 'ES256' });
+    const rotated = await rotateSigningKey({
+      storeDir: store.dir,
+      storeKey,
+      alg: 'ES256',
+      activationDelayMs: 0,
+    });
     await Promise.all(
       replicas.map((replica) => within(BOUND_MS, async () => (await kids(replica)).includes(rotated.kid))),
     );

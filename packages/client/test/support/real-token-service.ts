@@ -153,7 +153,7 @@ export async function startRealTokenService(options: { ttlSec?: number } = {}): 
       return secret;
     },
     async rotateSigningKey() {
-      const { kid } = await rotateSigningKey({ storeDir, storeKey, alg: 'RS256' });
+      const { kid } = await rotateSigningKey({ storeDir, storeKey, alg: 'RS256', activationDelayMs: 0 });
       const probe = secrets.get(PROBE_CLIENT)!.secret;
       await until('tokens signed by the new key', async () => {
         const { token } = await tokenStatus(PROBE_CLIENT, probe);
