@@ -11,6 +11,8 @@ export interface Config {
   readonly storePreviousKeyFiles: readonly string[];
   /** Bound (ms) for noticing client and signing-key changes made by other processes. */
   readonly storePollIntervalMs: number;
+  /** Safety-net sweep of every client file (OAUTH_STORE_FULL_SCAN_INTERVAL), for volumes whose directory times lag. */
+  readonly storeFullScanIntervalMs: number;
   /** The `iss` claim and the metadata `issuer`, byte for byte as configured. */
   readonly issuer: string;
   readonly signingAlg: SigningAlgorithm;
@@ -110,6 +112,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     storeKeyFile: reader.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
     storePreviousKeyFiles: readFileList(reader, 'OAUTH_STORE_PREVIOUS_KEY_FILES'),
     storePollIntervalMs: reader.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
+    storeFullScanIntervalMs: reader.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, {
+      min: 50,
+      max: 3_600_000,
+    }),
     issuer,
     signingAlg: reader.oneOf('OAUTH_SIGNING_ALG', SIGNING_ALGORITHMS, 'RS256'),
     signingKeyFile: reader.optional('OAUTH_SIGNING_KEY_FILE'),

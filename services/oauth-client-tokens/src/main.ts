@@ -40,6 +40,7 @@ async function main(): Promise<void> {
       key: storeKeys.storeKey,
       previousKeys: storeKeys.previousStoreKeys,
       pollIntervalMs: config.storePollIntervalMs,
+      fullScanIntervalMs: config.storeFullScanIntervalMs,
       logger,
     });
     const keys = await openTokenSigningKeys(

@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       storeKeyFile: '/run/secrets/oauth_store_key',
       storePreviousKeyFiles: [],
       storePollIntervalMs: 2000,
+      storeFullScanIntervalMs: 30_000,
       issuer: 'http://oauth-client-tokens',
       signingAlg: 'RS256',
       signingKeyFile: undefined,

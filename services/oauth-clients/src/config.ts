@@ -9,6 +9,8 @@ export interface Config {
   /** Store keys being rotated away (OAUTH_STORE_PREVIOUS_KEY_FILES): files sealed under them are still read. */
   readonly storePreviousKeyFiles: readonly string[];
   readonly storePollIntervalMs: number;
+  /** Safety-net sweep of every client file (OAUTH_STORE_FULL_SCAN_INTERVAL), for volumes whose directory times lag. */
+  readonly storeFullScanIntervalMs: number;
   readonly adminTokenFile: string;
   /** Local development only: every caller is let in. Logged loudly at start and on every change. */
   readonly adminAuthDisabled: boolean;
@@ -41,6 +43,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     storeKeyFile: read.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
     storePreviousKeyFiles: readFileList(read, 'OAUTH_STORE_PREVIOUS_KEY_FILES'),
     storePollIntervalMs: read.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
+    storeFullScanIntervalMs: read.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, { min: 50, max: 3_600_000 }),
     adminTokenFile: read.string('OAUTH_ADMIN_TOKEN_FILE', '/run/secrets/oauth_admin_token'),
     adminAuthDisabled: read.bool('OAUTH_ADMIN_AUTH_DISABLED', false),
     bodyLimitBytes: read.int('OAUTH_ADMIN_BODY_LIMIT', 128 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),

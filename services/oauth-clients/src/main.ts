@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       key: storeKey,
       previousKeys: previousStoreKeys,
       pollIntervalMs: config.storePollIntervalMs,
+      fullScanIntervalMs: config.storeFullScanIntervalMs,
       logger,
     });
     const metrics = createMetrics();
