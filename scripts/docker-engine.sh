@@ -152,6 +152,10 @@ cmd_down() {
     log "stopped dockerd (pid $pid)"
     rm -f "$PIDFILE" "$SOCKET"
   fi
+  # dockerd can leave its network namespace bind-mounted under its exec root (netns/default); such a
+  # mount makes the folder impossible to delete. Unmount whatever is still mounted under our state.
+  awk -v prefix="$STATE/" 'index($2, prefix) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount; do umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null || true; done
   if grep -qs "^DOCKER_HOST=$OWN_HOST\$" "$ENVFILE"; then rm -f "$ENVFILE"; fi
   if [ "${1:-}" = "--purge" ]; then
     # vfs and containerd leave read-only and immutable-free trees; plain rm is enough once stopped.
