@@ -6,7 +6,8 @@ export type { StoreEvent } from './client-index.js';
 export type { StoreLogger } from './store-sync.js';
 export type { ClientPatch, ClientView, NewClient, SecretInfo } from './client-record.js';
 export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
-export { generateStoreKey, loadStoreKey, STORE_KEY_BYTES } from './store-key.js';
+export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './store-key.js';
+export type { LoadedStoreKeys } from './store-key.js';
 export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';
 export type { RotateStoreKeyOptions, SealedFileFamily, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
@@ -22,6 +23,7 @@ export {
   CorruptRecordError,
   WrongStoreKeyError,
   StoreKeyError,
+  PreviousStoreKeyError,
   StoreIoError,
   FileExistsError,
   StoreClosedError,

@@ -119,6 +119,9 @@ export class StoreKeyError extends StoreError {
   }
 }
 
+/** A previous store key (one being rotated away) that cannot be used; the message names its file. */
+export class PreviousStoreKeyError extends StoreKeyError {}
+
 /** Disk full, read-only volume, permissions and other I/O failures; the errno error is in `cause`. */
 export class StoreIoError extends StoreError {
   /** The errno code (ENOSPC, EROFS, EACCES, ...) when there is one. */

@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { errnoCode } from './io-error.js';
-import { StoreKeyError } from './store-errors.js';
+import { PreviousStoreKeyError, StoreKeyError } from './store-errors.js';
 
 export const STORE_KEY_BYTES = 32;
 export const KEY_ID_BYTES = 8;
@@ -40,6 +40,34 @@ export async function loadStoreKey(file: string): Promise<Buffer> {
     );
   }
   return key;
+}
+
+/** The store key and the keys being rotated away, as `openStore({ key, previousKeys })` takes them. */
+export interface LoadedStoreKeys {
+  readonly storeKey: Buffer;
+  /** Only open what is still sealed under them during a store key rotation (SECURITY.md). */
+  readonly previousStoreKeys: readonly Buffer[];
+}
+
+/**
+ * Reads the store key file and the previous key files (OAUTH_STORE_KEY_FILE and
+ * OAUTH_STORE_PREVIOUS_KEY_FILES). A previous key that cannot be used is a PreviousStoreKeyError, so a
+ * caller can name the setting it came from.
+ */
+export async function loadStoreKeyFiles(
+  keyFile: string,
+  previousKeyFiles: readonly string[] = [],
+): Promise<LoadedStoreKeys> {
+  const storeKey = await loadStoreKey(keyFile);
+  const previousStoreKeys: Buffer[] = [];
+  for (const file of previousKeyFiles) {
+    try {
+      previousStoreKeys.push(await loadStoreKey(file));
+    } catch (err) {
+      throw new PreviousStoreKeyError((err as Error).message, { cause: err });
+    }
+  }
+  return Object.freeze({ storeKey, previousStoreKeys: Object.freeze(previousStoreKeys) });
 }
 
 /**

@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateStoreKey, loadStoreKey, StoreKeyError } from '../src/index.js';
+import {
+  generateStoreKey,
+  loadStoreKey,
+  loadStoreKeyFiles,
+  PreviousStoreKeyError,
+  StoreKeyError,
+} from '../src/index.js';
 import { storeHarness } from './store-harness.js';
 
 const harness = storeHarness();
@@ -65,5 +71,38 @@ describe('loadStoreKey', () => {
     await chmod(dir, 0o700);
     const err = await keyFileRejection(dir);
     expect(err.message).toContain(`cannot read the store key file ${dir} (EISDIR)`);
+  });
+});
+
+describe('loadStoreKeyFiles', () => {
+  it('reads the current key and the previous keys, in order', async () => {
+    const dir = await harness.tempDir();
+    const files = [1, 2, 3].map((n) => join(dir, `key-${n}`));
+    await Promise.all(
+      files.map((file, i) => writeFile(file, `${Buffer.alloc(32, i + 1).toString('base64')}\n`)),
+    );
+    const keys = await loadStoreKeyFiles(files[0]!, files.slice(1));
+    expect(keys.storeKey).toEqual(Buffer.alloc(32, 1));
+    expect(keys.previousStoreKeys).toEqual([Buffer.alloc(32, 2), Buffer.alloc(32, 3)]);
+    await expect(loadStoreKeyFiles(files[0]!)).resolves.toEqual({
+      storeKey: Buffer.alloc(32, 1),
+      previousStoreKeys: [],
+    });
+  });
+
+  it('tells a bad previous key (PreviousStoreKeyError) from a bad current key (StoreKeyError)', async () => {
+    const dir = await harness.tempDir();
+    const good = join(dir, 'good');
+    const missing = join(dir, 'missing');
+    await writeFile(good, generateStoreKey());
+    const previous = await loadStoreKeyFiles(good, [missing]).catch((e: unknown) => e);
+    expect(previous).toBeInstanceOf(PreviousStoreKeyError);
+    expect((previous as StoreKeyError).code).toBe('store_key_invalid');
+    expect((previous as Error).message).toMatch(
+      new RegExp(`^cannot read the store key file ${missing} \\(ENOENT\\)`),
+    );
+    const current = await loadStoreKeyFiles(missing, [good]).catch((e: unknown) => e);
+    expect(current).toBeInstanceOf(StoreKeyError);
+    expect(current).not.toBeInstanceOf(PreviousStoreKeyError);
   });
 });
