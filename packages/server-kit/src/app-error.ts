@@ -37,7 +37,6 @@ function defineError(status: number, defaultCode: string, exposeByDefault = stat
 
 export class BadRequestError extends defineError(400, 'invalid_request') {}
 export class UnauthorizedError extends defineError(401, 'unauthorized') {}
-export class ForbiddenError extends defineError(403, 'forbidden') {}
 export class NotFoundError extends defineError(404, 'not_found') {}
 export class MethodNotAllowedError extends defineError(405, 'method_not_allowed') {}
 export class ConflictError extends defineError(409, 'conflict') {}

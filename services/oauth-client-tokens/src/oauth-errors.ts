@@ -37,13 +37,6 @@ export class InvalidClientError extends UnauthorizedError {
   }
 }
 
-/** §5.2 unauthorized_client: the client may not use this grant type. */
-export class UnauthorizedClientError extends BadRequestError {
-  constructor(message: string, options: Options = {}) {
-    super(message, { ...options, code: 'unauthorized_client' });
-  }
-}
-
 /** §5.2 unsupported_grant_type: anything but client_credentials. */
 export class UnsupportedGrantTypeError extends BadRequestError {
   constructor(message: string, options: Options = {}) {
