@@ -64,11 +64,38 @@ export function toAppError(err: unknown): AppError | undefined {
   return fromBodyParser(err as { type?: unknown }) ?? fromClientStatus(err as { status?: unknown });
 }
 
+/** What a service answers for an error: the one shape, framework-free (the token route uses it on node:http). */
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: string; readonly error_description: string };
+  /** Not the caller's mistake: log it with its stack (the caller sees only `server_error`). */
+  readonly unexpected: boolean;
+}
+
+export function errorAnswer(err: unknown): ErrorAnswer {
+  const appError = toAppError(err);
+  if (appError?.expose) {
+    return {
+      status: appError.status,
+      headers: { ...appError.headers, 'Cache-Control': 'no-store' },
+      body: { error: appError.code, error_description: appError.message },
+      unexpected: false,
+    };
+  }
+  return {
+    status: 500,
+    headers: { 'Cache-Control': 'no-store' },
+    body: { error: 'server_error', error_description: 'The server could not complete the request.' },
+    unexpected: true,
+  };
+}
+
 /** Registered last: writes every error body of the service, in one shape. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const appError = toAppError(err);
-    if (!appError || !appError.expose) {
+    const answer = errorAnswer(err);
+    if (answer.unexpected) {
       // Only the path: a query string may carry a credential a client put in the wrong place.
       logger.error({ err, method: req.method, path: req.path }, 'request failed');
     }
@@ -76,14 +103,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       req.socket.destroy();
       return;
     }
-    const status = appError?.expose ? appError.status : 500;
-    const body =
-      appError?.expose === true
-        ? { error: appError.code, error_description: appError.message }
-        : { error: 'server_error', error_description: 'The server could not complete the request.' };
-    res.status(status);
-    if (appError?.expose) res.set(appError.headers);
-    res.set('Cache-Control', 'no-store').json(body);
+    res.status(answer.status).set(answer.headers).json(answer.body);
   };
 }
 

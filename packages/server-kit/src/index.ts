@@ -1,5 +1,12 @@
 export * from './app-error.js';
-export { errorHandler, methodNotAllowed, notFound, toAppError } from './error-handler.js';
+export {
+  errorAnswer,
+  errorHandler,
+  methodNotAllowed,
+  notFound,
+  toAppError,
+  type ErrorAnswer,
+} from './error-handler.js';
 export { ConfigError, ConfigReader, readSecretFile } from './config-reader.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';

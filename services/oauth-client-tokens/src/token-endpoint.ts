@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { methodNotAllowed, toAppError, type Logger } from '@swarm-oauth/server-kit';
+import { errorAnswer, methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
 import type { ClientStore, ClientView } from '@swarm-oauth/store';
 import { Router } from 'express';
 import type { AccessTokenIssuer } from './access-token.js';
@@ -186,8 +186,8 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   /** server-kit's errorHandler, for this route: the same bodies, headers and logging. */
   const answerError = (err: unknown, { req, res, context }: TokenRequest) => {
     metrics.failures.inc({ error: failureLabel(err) });
-    const appError = toAppError(err);
-    if (!appError || !appError.expose) {
+    const answer = errorAnswer(err);
+    if (answer.unexpected) {
       // Only the path: a query string may carry a credential a client put in the wrong place.
       logger.error({ err, method: req.method, path: context.url.split('?', 1)[0] }, 'request failed');
     }
@@ -195,15 +195,9 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
       req.socket.destroy();
       return;
     }
-    const exposed = appError?.expose === true;
-    const json = JSON.stringify(
-      exposed
-        ? { error: appError.code, error_description: appError.message }
-        : { error: 'server_error', error_description: 'The server could not complete the request.' },
-    );
-    res.statusCode = exposed ? appError.status : 500;
-    if (exposed) for (const [name, value] of Object.entries(appError.headers)) res.setHeader(name, value);
-    res.setHeader('Cache-Control', 'no-store');
+    const json = JSON.stringify(answer.body);
+    res.statusCode = answer.status;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(json));
     res.end(json);
