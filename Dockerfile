@@ -2,7 +2,7 @@
 # (@swarm-oauth/oauth-clients, @swarm-oauth/oauth-client-tokens, @swarm-oauth/auto-registration) and
 # the two demo examples (@swarm-oauth/demo-api, @swarm-oauth/demo-caller). Every image is the same
 # shape: the package's compiled dist/src plus its production dependencies only, in /app, run as an
-# unprivileged user with `node dist/src/main.js`.
+# unprivileged user with `node .`, which runs the start file its package.json names as "main".
 #
 # Two ways to build it (docs/deploy.md has the details; scripts/build-images.sh does either):
 #
@@ -43,7 +43,9 @@ USER 1000:1000
 # Swarm stops tasks with SIGTERM; every service drains its connections and exits 0 on it.
 STOPSIGNAL SIGTERM
 EXPOSE 80
-CMD ["node", "dist/src/main.js"]
+# `node .` starts the file package.json names as "main" (dist/src/main.js, or main.cjs for the token
+# service, which must size the thread pool before any ES module loads).
+CMD ["node", "."]
 
 # service-base: the HTTP services add a health check. A stage of its own, before the application is
 # copied in, so it is built once and cached, and the per-image layers are the application alone.

@@ -13,4 +13,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // CommonJS start files (.cts, see services/oauth-client-tokens/src/main.cts): `import x = require()`
+    // is how TypeScript writes a synchronous CommonJS import under verbatimModuleSyntax.
+    files: ['**/*.cts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -32,7 +32,8 @@ async function secretFile(name, make) {
 
 /** Starts a service and resolves with its URL once it logs that it listens; rejects if it exits first. */
 function start(name, env) {
-  const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'src', 'main.js')], {
+  // `node <package>`: the start file its package.json names as "main", as in the images.
+  const child = spawn(process.execPath, [join(root, 'services', name)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

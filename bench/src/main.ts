@@ -29,7 +29,8 @@ import { createBenchStore, type BenchStore } from './token-service-store.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
-const TOKEN_SERVICE = join(repo, 'services', 'oauth-client-tokens', 'dist', 'src', 'main.js');
+// The package's start file (its "main", dist/src/main.cjs), as the image runs it.
+const TOKEN_SERVICE = join(repo, 'services', 'oauth-client-tokens');
 const settings = loadBenchSettings(process.env, join(repo, 'docs'));
 const run = promisify(execFile);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,7 +10,7 @@ import { rotateSigningKey } from '@swarm-oauth/signing-keys';
 import { generateStoreKey, openStore, type ClientStore } from '@swarm-oauth/store';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/main.cjs', import.meta.url));
 const POLL_MS = 250;
 /** What "within the store's bound" allows: the poll interval plus a scan and some scheduling slack. */
 const BOUND_MS = POLL_MS * 2 + 1500;

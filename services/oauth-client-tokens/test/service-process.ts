@@ -1,10 +1,10 @@
-// A real token-service process (dist/src/main.js) started with the given settings, ready once it has
+// A real token-service process (dist/src/main.cjs, its start file) started with the given settings, ready once it has
 // logged "listening". Stopped with SIGTERM by the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../src/main.cjs', import.meta.url));
 
 export interface ServiceProcess {
   process: ChildProcess;

@@ -10,7 +10,7 @@ import { ConfigError } from '@swarm-oauth/server-kit';
 import { generateStoreKey, openStore } from '@swarm-oauth/store';
 import { loadWorkerCount } from '../src/config.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/main.cjs', import.meta.url));
 
 describe('OAUTH_WORKERS', () => {
   it('is 1 unless set, and names the variable when it is out of range', () => {

@@ -6,9 +6,11 @@ import { systemClock } from './clock.js';
 import { loadConfig, loadWorkerCount, type TlsFiles } from './config.js';
 import { loadStoreKeys } from './store-keys.js';
 import { openTokenSigningKeys } from './token-signing-keys.js';
+import threadPool from './thread-pool.cjs';
 import { superviseWorkers } from './worker-cluster.js';
 
-// Start file: read the settings, open the store and the keys, listen; SIGTERM drains and exits 0.
+// The service's start, after main.cjs has sized the thread pool: read the settings, open the store and
+// the keys, listen; SIGTERM drains and exits 0.
 
 const SERVICE = 'oauth-client-tokens';
 
@@ -51,7 +53,16 @@ async function main(): Promise<void> {
       storeKeys.previousStoreKeys,
     );
     const active = keys.activeKey();
-    logger.info({ kid: active.kid, alg: active.alg, source: keys.source }, 'signing key ready');
+    logger.info(
+      {
+        kid: active.kid,
+        alg: active.alg,
+        source: keys.source,
+        // libuv's pool, sized by main.cjs (thread-pool.cts) unless UV_THREADPOOL_SIZE was set.
+        signing_threads: threadPool.threadPoolSize(process.env),
+      },
+      'signing key ready',
+    );
     const { listener } = createTokenService({
       config,
       store,
