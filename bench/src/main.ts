@@ -6,6 +6,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import threadPool from '@swarm-oauth/oauth-client-tokens/dist/src/thread-pool.cjs';
 import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
 import { loadBenchSettings } from './bench-settings.js';
@@ -116,6 +117,30 @@ function describeLoad(id: string, load: LoadResult): void {
   );
 }
 
+/** The node:http do-nothing endpoint that also signs a token per request, with the service's pool size. */
+async function bareSigning(alg: Alg): Promise<void> {
+  const id = `bare-signing-${alg}`;
+  if (!wanted(id)) return;
+  await withServer(
+    () =>
+      startServer({
+        script: join(here, 'bare-endpoint-server.js'),
+        env: {
+          PORT: '0',
+          BENCH_STACK: 'node',
+          BENCH_SIGN_ALG: alg,
+          UV_THREADPOOL_SIZE: String(threadPool.defaultThreadPoolSize(alg, availableParallelism())),
+        },
+        nodeArgs: nodeArgs(id),
+      }),
+    async (server) => {
+      const load = await measure(`${server.url}/api/token`, requestHeaders('unused'), server.pid);
+      add({ id, label: `bare node:http endpoint + ${alg} signature only`, kind: 'bare-signing', alg, load });
+      ceilings.bareSigning[alg] = load.okPerSecond;
+    },
+  );
+}
+
 async function signingCeiling(alg: Alg): Promise<number> {
   await pause(1000);
   const script = join(here, 'signing-ceiling.js');
@@ -143,7 +168,12 @@ const add = (side: SideResult) => {
   sides.push({ ...side, load: { ...side.load }, machineLoad1m: Number(loadavg()[0]!.toFixed(2)) });
 };
 
-const ceilings: Ceilings = { signing: { RS256: 0, ES256: 0 }, bareEndpoint: 0, bareExpress: 0 };
+const ceilings: Ceilings = {
+  signing: { RS256: 0, ES256: 0 },
+  bareEndpoint: 0,
+  bareExpress: 0,
+  bareSigning: { RS256: 0, ES256: 0 },
+};
 log('ceilings');
 for (const stack of ['node', 'express'] as const) {
   const id = stack === 'node' ? 'bare-endpoint' : 'bare-express';
@@ -209,6 +239,7 @@ try {
     // The sides judged against each other run next to each other in time (the ceiling, then 10 and
     // 10,000 clients, then the peer), so that other work on a shared machine moves them alike.
     if (wanted('ceiling')) ceilings.signing[alg] = await signingCeiling(alg);
+    await bareSigning(alg);
     await runToken(alg, smallStore, 1);
     await runToken(alg, largeStore, 1);
     await runPeer(alg);
@@ -325,6 +356,7 @@ if (settings.only === undefined) {
       signing_per_second: ceilings.signing,
       bare_node_http_per_second: ceilings.bareEndpoint,
       bare_express_per_second: ceilings.bareExpress,
+      bare_signing_per_second: ceilings.bareSigning,
     },
     sides: sides.map((side) => ({ ...side, ratios: ratiosFor(side, sides, ceilings) })),
     targets,

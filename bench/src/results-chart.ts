@@ -32,7 +32,14 @@ export function chartBars(sides: readonly SideResult[], ceilings: Ceilings): Cha
       bars.push({
         label: side.label,
         value: side.non2xxExpected ? side.load.perSecond : side.load.okPerSecond,
-        kind: side.kind === 'peer' ? 'peer' : side.kind === 'wrong-secret' ? 'attack' : 'ours',
+        kind:
+          side.kind === 'peer'
+            ? 'peer'
+            : side.kind === 'wrong-secret'
+              ? 'attack'
+              : side.kind === 'bare-signing'
+                ? 'ceiling'
+                : 'ours',
       });
     }
   }

@@ -27,7 +27,12 @@ function load(okPerSecond: number, extra: Partial<LoadResult> = {}): LoadResult 
   };
 }
 
-const ceilings: Ceilings = { signing: { RS256: 3000, ES256: 30_000 }, bareEndpoint: 8000, bareExpress: 4000 };
+const ceilings: Ceilings = {
+  signing: { RS256: 3000, ES256: 30_000 },
+  bareEndpoint: 8000,
+  bareExpress: 4000,
+  bareSigning: { RS256: 3500, ES256: 10_000 },
+};
 
 const sides: SideResult[] = [
   {
@@ -72,14 +77,20 @@ describe('latency percentiles', () => {
 });
 
 describe('ratios', () => {
-  it('compares throughput with the peer of the same algorithm and with both ceilings', () => {
+  it('compares throughput with the peer of the same algorithm and with every ceiling', () => {
     expect(ratiosFor(sides[0]!, sides, ceilings)).toEqual({
       vsPeer: 1.4,
       p99VsPeer: 0.5,
       vsSigning: 2800 / 3000,
       vsBare: 0.35,
       vsBareExpress: 0.7,
+      vsBareSigning: 0.8,
     });
+  });
+
+  it('has no ratio to a ceiling that was not measured', () => {
+    const unmeasured = { ...ceilings, bareSigning: { RS256: 0, ES256: 0 } };
+    expect(ratiosFor(sides[3]!, sides, unmeasured).vsBareSigning).toBeUndefined();
   });
 
   it('gives the peer no ratio to itself', () => {
@@ -96,6 +107,7 @@ describe('targets of issue 8', () => {
       'ES256 ÷ oidc-provider': true, // 2.0
       'ES256 ÷ bare express endpoint': true, // 1.5
       'ES256 ÷ bare node:http endpoint': true, // 0.75
+      'ES256 ÷ bare node:http endpoint + ES256 signature': false, // 0.6
       'RS256 p99 at 32 connections (ms)': true, // 20
       'ES256 p99 at 32 connections (ms)': false, // 30
       'RS256 10,000 clients ÷ 10 clients': false, // 0.93
