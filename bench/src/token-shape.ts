@@ -15,7 +15,9 @@ export function generateSigningKey(alg: Alg): SigningKey {
 /** `header.claims` of a token issued at `iat` (seconds), base64url, as the service builds it. */
 export function signingInput(alg: Alg, iat: number): string {
   // kid: an RFC 7638 thumbprint is 43 base64url characters.
-  const header = Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid: 'x'.repeat(43) })).toString('base64url');
+  const header = Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid: 'x'.repeat(43) })).toString(
+    'base64url',
+  );
   const claims = Buffer.from(
     JSON.stringify({
       iss: 'http://oauth-client-tokens',
