@@ -43,6 +43,14 @@ export function secretMatchesAny(
   nowMs: number,
 ): boolean {
   if (secret.length === 0 || secret.length > MAX_PRESENTED_SECRET_LENGTH) return false;
+  if (secrets.length === 1) {
+    // The usual record: one secret, one HMAC, no table of hashes by key.
+    const stored = secrets[0]!;
+    const key = hashKeyFor(stored.hashKeyId);
+    const hash = key && hashClientSecret(key, secret);
+    const unexpired = stored.expiresAtMs === undefined || stored.expiresAtMs > nowMs;
+    return timingSafeEqual(stored.hash, hash ?? stored.hash) && hash !== undefined && unexpired;
+  }
   const presented = new Map<string | undefined, Buffer | undefined>();
   let matched = false;
   // Every candidate is compared (no early return), so timing does not tell which one matched.

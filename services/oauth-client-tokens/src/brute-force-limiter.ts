@@ -30,6 +30,9 @@ export interface BruteForcePolicy {
   maxEntries?: number;
 }
 
+/** How stale a known-good entry may get before a success writes it again (and renews its place). */
+const SUCCESS_REFRESH_MS = 60_000;
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
@@ -91,9 +94,9 @@ export class BruteForceLimiter {
     const now = this.now();
     if (clientId !== undefined && this.#isKnownGood(address, clientId, now)) return 0;
     const { clientFailures, addressFailures } = this.#policy;
-    const waits = [this.#wait(this.#addresses.get(address), addressFailures, now)];
-    if (clientId !== undefined) waits.push(this.#wait(this.#clients.get(clientId), clientFailures, now));
-    return Math.max(...waits);
+    const addressWait = this.#wait(this.#addresses.get(address), addressFailures, now);
+    if (clientId === undefined) return addressWait;
+    return Math.max(addressWait, this.#wait(this.#clients.get(clientId), clientFailures, now));
   }
 
   /**
@@ -116,10 +119,15 @@ export class BruteForceLimiter {
   }
 
   recordSuccess(address: string, clientId: string): void {
-    this.#knownGood.set(pairKey(address, clientId), {
-      until: this.now() + this.#policy.knownGoodMs,
-      failures: 0,
-    });
+    const now = this.now();
+    const pair = pairKey(address, clientId);
+    const known = this.#knownGood.get(pair);
+    const { knownGoodMs } = this.#policy;
+    // Written within the last minute (or half its lifetime, when that is shorter) and clean: nothing
+    // worth a table write on every token.
+    const refreshAfter = Math.min(SUCCESS_REFRESH_MS, knownGoodMs / 2);
+    if (known?.failures === 0 && known.until - knownGoodMs > now - refreshAfter) return;
+    this.#knownGood.set(pair, { until: now + knownGoodMs, failures: 0 });
   }
 
   /** Sizes of the three tables, to show that memory stays bounded. */

@@ -22,6 +22,8 @@ export interface ClientCredentials {
  * serves both, because generated ids and secrets never contain `+`, `%`, `:` or spaces.
  */
 export function formUrlDecode(value: string): string {
+  // Generated credentials have neither, so the common case is the value itself (and no regex).
+  if (!value.includes('%') && !value.includes('+')) return value;
   return unescapeQueryComponent(value.replace(/\+/g, ' '));
 }
 

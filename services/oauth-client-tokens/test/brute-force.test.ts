@@ -151,4 +151,30 @@ describe('BruteForceLimiter', () => {
     limiter.recordFailure('a', 'c');
     expect(limiter.retryAfter('a', 'c')).toBe(60);
   });
+
+  it('keeps a pair that goes on succeeding known good past its lifetime, and a success clears its failures', () => {
+    let now = 0;
+    const limiter = new BruteForceLimiter(
+      {
+        clientFailures: 1,
+        addressFailures: 100,
+        windowMs: 60_000,
+        knownGoodMs: 10_000,
+        knownGoodFailures: 2,
+      },
+      () => now,
+    );
+    for (; now <= 30_000; now += 4_000) limiter.recordSuccess('a', 'c');
+    // Someone else locks the client id; the pair that kept succeeding is still let through.
+    limiter.recordFailure('b', 'c');
+    expect(limiter.retryAfter('b', 'c')).toBe(60);
+    expect(limiter.retryAfter('a', 'c')).toBe(0);
+    // One failure of the pair, then a success: the count starts again, so one more failure is allowed.
+    limiter.recordFailure('a', 'c');
+    limiter.recordSuccess('a', 'c');
+    limiter.recordFailure('a', 'c');
+    expect(limiter.retryAfter('a', 'c')).toBe(0);
+    limiter.recordFailure('a', 'c');
+    expect(limiter.retryAfter('a', 'c')).toBeGreaterThan(0);
+  });
 });
