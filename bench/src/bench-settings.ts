@@ -8,6 +8,8 @@
 //   BENCH_OUT_DIR    where results JSON and chart go (default <repo>/docs)
 //   BENCH_ONLY       a regular expression: run only the sides whose id matches (no files written)
 //   BENCH_PROFILE_DIR  start the servers with node --cpu-prof into this directory
+//   BENCH_TOKEN_SERVICE  the token service package to run (default: this checkout's); another checkout's
+//                    services/oauth-client-tokens, built, to compare two versions on one machine
 
 export interface BenchSettings {
   readonly seconds: number;
@@ -19,6 +21,7 @@ export interface BenchSettings {
   readonly outDir: string;
   readonly only: RegExp | undefined;
   readonly profileDir: string | undefined;
+  readonly tokenService: string | undefined;
 }
 
 function positive(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -45,5 +48,6 @@ export function loadBenchSettings(
     outDir: env.BENCH_OUT_DIR ?? defaultOutDir,
     only: env.BENCH_ONLY ? new RegExp(env.BENCH_ONLY) : undefined,
     profileDir: env.BENCH_PROFILE_DIR || undefined,
+    tokenService: env.BENCH_TOKEN_SERVICE || undefined,
   });
 }

@@ -30,9 +30,9 @@ import { createBenchStore, type BenchStore } from './token-service-store.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
-// The package's start file (its "main", dist/src/main.cjs), as the image runs it.
-const TOKEN_SERVICE = join(repo, 'services', 'oauth-client-tokens');
 const settings = loadBenchSettings(process.env, join(repo, 'docs'));
+// The package's start file (its "main", dist/src/main.cjs), as the image runs it.
+const TOKEN_SERVICE = settings.tokenService ?? join(repo, 'services', 'oauth-client-tokens');
 const run = promisify(execFile);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(line);
