@@ -1,10 +1,11 @@
 // The benchmark's settings, read from the environment once.
-//   BENCH_DURATION   seconds measured per side (default 10)
-//   BENCH_WARMUP     seconds of discarded load before each measurement (default 3)
+//   BENCH_DURATION   seconds measured per side and round (default 6)
+//   BENCH_WARMUP     seconds of discarded load before each measurement (default 2)
+//   BENCH_ROUNDS     rounds of every judged side, one after the other; figures and verdicts are medians (default 3)
 //   BENCH_CONNECTIONS  concurrent keep-alive connections (default 32)
 //   BENCH_LARGE_CLIENTS  registered clients for the "many clients" runs (default 10000)
 //   BENCH_WORKERS    also measure the token service with OAUTH_WORKERS=<n> (default 2; 1 or 0 = skip)
-//   BENCH_QUICK=1    CI smoke: 2 s runs, 1 s warm-up, 1,000 clients, no worker variant
+//   BENCH_QUICK=1    CI smoke: 2 s runs, 1 s warm-up, 1 round, 1,000 clients, no worker variant
 //   BENCH_OUT_DIR    where results JSON and chart go (default <repo>/docs)
 //   BENCH_ONLY       a regular expression: run only the sides whose id matches (no files written)
 //   BENCH_PROFILE_DIR  start the servers with node --cpu-prof into this directory
@@ -14,6 +15,7 @@
 export interface BenchSettings {
   readonly seconds: number;
   readonly warmupSeconds: number;
+  readonly rounds: number;
   readonly connections: number;
   readonly largeClients: number;
   readonly workers: number;
@@ -40,8 +42,9 @@ export function loadBenchSettings(
   const quick = env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
   return Object.freeze({
     quick,
-    seconds: positive(env, 'BENCH_DURATION', quick ? 2 : 10),
-    warmupSeconds: positive(env, 'BENCH_WARMUP', quick ? 1 : 3),
+    seconds: positive(env, 'BENCH_DURATION', quick ? 2 : 6),
+    warmupSeconds: positive(env, 'BENCH_WARMUP', quick ? 1 : 2),
+    rounds: Math.max(1, Math.round(positive(env, 'BENCH_ROUNDS', quick ? 1 : 3))),
     connections: positive(env, 'BENCH_CONNECTIONS', 32),
     largeClients: positive(env, 'BENCH_LARGE_CLIENTS', quick ? 1000 : 10_000),
     workers: positive(env, 'BENCH_WORKERS', quick ? 0 : 2),

@@ -10,6 +10,7 @@ import threadPool from '@swarm-oauth/oauth-client-tokens/dist/src/thread-pool.cj
 import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
 import { loadBenchSettings } from './bench-settings.js';
+import { medianCeilings, medianSides, medianTargets } from './rounds.js';
 import { runLoad } from './load-run.js';
 import { treeCpuSeconds } from './process-cpu.js';
 import { chartBars, renderChart } from './results-chart.js';
@@ -118,7 +119,7 @@ function describeLoad(id: string, load: LoadResult): void {
 }
 
 /** The node:http do-nothing endpoint that also signs a token per request, with the service's pool size. */
-async function bareSigning(alg: Alg): Promise<void> {
+async function bareSigning(alg: Alg, ceilings: Ceilings): Promise<void> {
   const id = `bare-signing-${alg}`;
   if (!wanted(id)) return;
   await withServer(
@@ -158,43 +159,31 @@ const machine = {
 };
 log(
   `pnpm bench: ${machine.cpus} CPUs (${machine.cpu_model}), node ${machine.node}, load ${machine.loadavg_at_start.join(' ')}; ` +
-    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side${settings.quick ? ' (quick)' : ''}`,
+    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side, ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}`,
 );
 
-const sides: SideResult[] = [];
-const add = (side: SideResult) => {
+/** The sides and ceilings of one round; the wrong-secret sides run once, after the rounds. */
+interface Round {
+  sides: SideResult[];
+  ceilings: Ceilings;
+}
+const rounds: Round[] = [];
+const once: SideResult[] = [];
+const newRound = (): Round => ({
+  sides: [],
+  ceilings: {
+    signing: { RS256: 0, ES256: 0 },
+    bareEndpoint: 0,
+    bareExpress: 0,
+    bareSigning: { RS256: 0, ES256: 0 },
+  },
+});
+let current = newRound();
+const add = (side: SideResult, into: SideResult[] = current.sides) => {
   describeLoad(side.id, side.load);
   // Other people's work on a shared machine moves throughput: each side records the load it ran under.
-  sides.push({ ...side, load: { ...side.load }, machineLoad1m: Number(loadavg()[0]!.toFixed(2)) });
+  into.push({ ...side, load: { ...side.load }, machineLoad1m: Number(loadavg()[0]!.toFixed(2)) });
 };
-
-const ceilings: Ceilings = {
-  signing: { RS256: 0, ES256: 0 },
-  bareEndpoint: 0,
-  bareExpress: 0,
-  bareSigning: { RS256: 0, ES256: 0 },
-};
-log('ceilings');
-for (const stack of ['node', 'express'] as const) {
-  const id = stack === 'node' ? 'bare-endpoint' : 'bare-express';
-  if (!wanted(id)) continue;
-  const perSecond = await withServer(
-    () =>
-      startServer({
-        script: join(here, 'bare-endpoint-server.js'),
-        env: { PORT: '0', BENCH_STACK: stack },
-        nodeArgs: nodeArgs(id),
-      }),
-    async (server) => {
-      const load = await measure(`${server.url}/api/token`, requestHeaders('unused'), server.pid);
-      const label = `bare ${stack === 'node' ? 'node:http' : 'express'} endpoint (does nothing)`;
-      add({ id, label, kind: 'bare-endpoint', load });
-      return load.okPerSecond;
-    },
-  );
-  if (stack === 'node') ceilings.bareEndpoint = perSecond;
-  else ceilings.bareExpress = perSecond;
-}
 
 log('stores');
 const started = performance.now();
@@ -203,6 +192,30 @@ const largeStore = await createBenchStore(wanted(`-${settings.largeClients}`) ? 
 log(
   `  10 and ${settings.largeClients} clients written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
+
+/** The do-nothing endpoints, on node:http and on express. */
+async function bareEndpoints(ceilings: Ceilings): Promise<void> {
+  for (const stack of ['node', 'express'] as const) {
+    const id = stack === 'node' ? 'bare-endpoint' : 'bare-express';
+    if (!wanted(id)) continue;
+    const perSecond = await withServer(
+      () =>
+        startServer({
+          script: join(here, 'bare-endpoint-server.js'),
+          env: { PORT: '0', BENCH_STACK: stack },
+          nodeArgs: nodeArgs(id),
+        }),
+      async (server) => {
+        const load = await measure(`${server.url}/api/token`, requestHeaders('unused'), server.pid);
+        const label = `bare ${stack === 'node' ? 'node:http' : 'express'} endpoint (does nothing)`;
+        add({ id, label, kind: 'bare-endpoint', load });
+        return load.okPerSecond;
+      },
+    );
+    if (stack === 'node') ceilings.bareEndpoint = perSecond;
+    else ceilings.bareExpress = perSecond;
+  }
+}
 
 try {
   const runToken = async (alg: Alg, store: BenchStore, workers: number) => {
@@ -234,16 +247,22 @@ try {
       );
     }
   };
-  for (const alg of ['RS256', 'ES256'] as const) {
-    log(alg);
-    // The sides judged against each other run next to each other in time (the ceiling, then 10 and
-    // 10,000 clients, then the peer), so that other work on a shared machine moves them alike.
-    if (wanted('ceiling')) ceilings.signing[alg] = await signingCeiling(alg);
-    await bareSigning(alg);
-    await runToken(alg, smallStore, 1);
-    await runToken(alg, largeStore, 1);
-    await runPeer(alg);
-    if (settings.workers > 1) await runToken(alg, smallStore, settings.workers);
+  for (let round = 1; round <= settings.rounds; round++) {
+    current = newRound();
+    rounds.push(current);
+    log(`round ${round} of ${settings.rounds}: ceilings`);
+    await bareEndpoints(current.ceilings);
+    for (const alg of ['RS256', 'ES256'] as const) {
+      log(`round ${round} of ${settings.rounds}: ${alg}`);
+      // The sides judged against each other run next to each other in time (the ceilings, then 10
+      // and 10,000 clients, then the peer), so that other work on a shared machine moves them alike.
+      if (wanted('ceiling')) current.ceilings.signing[alg] = await signingCeiling(alg);
+      await bareSigning(alg, current.ceilings);
+      await runToken(alg, smallStore, 1);
+      await runToken(alg, largeStore, 1);
+      await runPeer(alg);
+      if (settings.workers > 1) await runToken(alg, smallStore, settings.workers);
+    }
   }
 
   if (wanted('wrong-secret')) {
@@ -288,20 +307,26 @@ try {
             });
           })(),
         ]);
-        add({
-          id: 'wrong-secret',
-          label: 'wrong secret for the same id, 32 connections (401, then 429)',
-          kind: 'wrong-secret',
-          load: attack,
-          non2xxExpected: true,
-        });
-        add({
-          id: 'during-attack',
-          label: 'correct client meanwhile, 4 connections (RS256)',
-          kind: 'during-attack',
-          alg: 'RS256',
-          load: during,
-        });
+        add(
+          {
+            id: 'wrong-secret',
+            label: 'wrong secret for the same id, 32 connections (401, then 429)',
+            kind: 'wrong-secret',
+            load: attack,
+            non2xxExpected: true,
+          },
+          once,
+        );
+        add(
+          {
+            id: 'during-attack',
+            label: 'correct client meanwhile, 4 connections (RS256)',
+            kind: 'during-attack',
+            alg: 'RS256',
+            load: during,
+          },
+          once,
+        );
       },
     );
   }
@@ -309,6 +334,10 @@ try {
   await smallStore.remove();
   await largeStore.remove();
 }
+
+// Figures: each side's median over the rounds; verdicts: the median of each round's own ratios.
+const sides = [...medianSides(rounds.map((r) => r.sides)), ...once];
+const ceilings = medianCeilings(rounds.map((r) => r.ceilings));
 
 // A wrong-secret side must only ever get 401 or 429.
 for (const side of sides.filter((s) => s.non2xxExpected)) {
@@ -319,9 +348,11 @@ for (const side of sides.filter((s) => s.non2xxExpected)) {
 }
 
 const table = markdownTable(TABLE_HEADER, tableRows(sides, ceilings));
-const targets = judgeTargets(sides, ceilings);
+const targets = medianTargets(rounds.map((r) => judgeTargets(r.sides, r.ceilings)));
 const workerTargets =
-  settings.workers > 1 ? judgeTargets(sides, ceilings, { workers: settings.workers }) : [];
+  settings.workers > 1
+    ? medianTargets(rounds.map((r) => judgeTargets(r.sides, r.ceilings, { workers: settings.workers })))
+    : [];
 const failed = failedRequests(sides);
 console.log(table);
 console.log('');
@@ -346,6 +377,8 @@ if (settings.only === undefined) {
     settings: {
       seconds: settings.seconds,
       warmup_seconds: settings.warmupSeconds,
+      rounds: settings.rounds,
+      verdicts: "median over the rounds of each round's own ratio; side figures are medians over the rounds",
       connections: settings.connections,
       large_clients: settings.largeClients,
       workers_variant: settings.workers,
@@ -370,7 +403,7 @@ if (settings.only === undefined) {
     join(settings.outDir, 'benchmark-results.json'),
     await format(JSON.stringify(results), { ...prettierOptions, parser: 'json' }),
   );
-  const subtitle = `${machine.cpus} CPUs, node ${machine.node}, ${settings.connections} connections, ${settings.seconds} s per side, ${date.slice(0, 16)}Z`;
+  const subtitle = `${machine.cpus} CPUs, node ${machine.node}, ${settings.connections} connections, ${settings.seconds} s per side, median of ${settings.rounds} round(s), ${date.slice(0, 16)}Z`;
   await writeFile(
     join(settings.outDir, 'benchmark-chart.svg'),
     renderChart('Client-credentials tokens per second (pnpm bench)', subtitle, chartBars(sides, ceilings)),

@@ -37,6 +37,8 @@ export interface SideResult {
   non2xxExpected?: boolean;
   /** 1-minute load average of the machine when this side finished. */
   machineLoad1m?: number;
+  /** With several rounds: each round's 2xx throughput (the side's figures are the medians). */
+  okPerSecondByRound?: number[];
 }
 
 export interface Ceilings {
@@ -111,6 +113,8 @@ export interface Target {
   bound: number;
   comparison: '>=' | '<=';
   met: boolean;
+  /** With several rounds: each round's value (the verdict is on their median). */
+  valueByRound?: (number | undefined)[];
 }
 
 function target(name: string, value: number | undefined, comparison: '>=' | '<=', bound: number): Target {
