@@ -7,6 +7,7 @@ import {
   type SignKeyObjectInput,
 } from 'node:crypto';
 import { algorithmSpec, type SigningAlgorithm } from './signing-algorithm.js';
+import { SignatureQueue } from './signature-queue.js';
 import { SigningKeyError } from './signing-key-errors.js';
 
 /** A public key as published in the JWKS (RFC 7517 §4, RFC 7518 §6). */
@@ -64,6 +65,7 @@ export class SigningKey {
   readonly #digest: 'sha256' | null;
   readonly #signingInput: KeyObject | SignKeyObjectInput;
   readonly #headerPrefix: string;
+  readonly #queue = new SignatureQueue();
 
   constructor(material: SigningKeyMaterial, options: { typ: string }) {
     const spec = algorithmSpec(material.alg);
@@ -102,16 +104,13 @@ export class SigningKey {
    * A compact JWS over `claims` (RFC 7515 §7.1), signed on libuv's thread pool: the event loop keeps
    * parsing requests while other cores sign. Under HTTP load that beats signing inline for every
    * algorithm, even ES256 and EdDSA whose signatures take only tens of microseconds (measured with the
-   * token service: see its bench/ folder and README).
+   * token service: see its bench/ folder and README). The signatures of one event-loop turn go to the
+   * pool together (signature-queue.ts).
    */
-  signJwt(claims: object): Promise<string> {
+  async signJwt(claims: object): Promise<string> {
     const input = this.#headerPrefix + Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return new Promise((resolve, reject) => {
-      sign(this.#digest, Buffer.from(input), this.#signingInput, (err, signature) => {
-        if (err) reject(err);
-        else resolve(`${input}.${signature.toString('base64url')}`);
-      });
-    });
+    const signature = await this.#queue.sign(this.#digest, Buffer.from(input), this.#signingInput);
+    return `${input}.${signature.toString('base64url')}`;
   }
 
   /** The same JWS signed on the calling thread (faster in a tight loop with nothing else to do). */

@@ -1,0 +1,41 @@
+import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+
+// Signatures for libuv's thread pool, handed over together once per turn of the event loop.
+//
+// node:crypto's callback form queues one job on the pool per call. Called from a request handler, that
+// is one job at a time: when the event loop is the busier thread (ES256, EdDSA), the signing thread
+// finishes each job before the next arrives, goes to sleep, and must be woken for every token, a futex
+// wake and a context switch each, with their cost on both threads. Queued here instead, the
+// signatures asked for while the event loop handles one batch of ready sockets are submitted together
+// in the check phase right after it (setImmediate), so the thread wakes once per batch and works
+// through it. Measured with `pnpm bench` on 2 cores (ES256): the signing thread's voluntary context
+// switches fell from 0.46 to 0.06 per token, the event loop's system time from 19 to 11 µs per token,
+// and throughput rose by 9-42 % (median of six alternating runs about 14 %); RS256, whose jobs queue
+// up anyway, stayed within noise.
+
+type Submit = () => void;
+
+export class SignatureQueue {
+  #pending: Submit[] = [];
+
+  readonly #flush = () => {
+    const submits = this.#pending;
+    this.#pending = [];
+    for (const submit of submits) submit();
+  };
+
+  /** A signature of `data`, made on the thread pool and submitted with the rest of this turn's. */
+  sign(digest: string | null, data: Buffer, key: KeyObject | SignKeyObjectInput): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push(() => {
+        try {
+          sign(digest, data, key, (err, signature) => (err ? reject(err) : resolve(signature)));
+        } catch (err) {
+          // node checks its arguments before queuing: only this signature fails, not the batch.
+          reject(err as Error);
+        }
+      });
+      if (this.#pending.length === 1) setImmediate(this.#flush);
+    });
+  }
+}
