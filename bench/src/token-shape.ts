@@ -1,7 +1,8 @@
 // What the token service signs, for the sides that stand in for it (the signing ceiling, the bare
 // endpoint with a signature): a fresh key of the same algorithm and size, and a signing input of a real
 // token's header and claims (same names, lengths and a fresh jti each time).
-import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { SignatureQueue } from '@swarm-oauth/signing-keys';
 import { BENCH_AUDIENCE, BENCH_CLIENT_ID, BENCH_SCOPES } from './bench-fixture.js';
 import type { Alg } from './results-summary.js';
 
@@ -33,13 +34,17 @@ export function signingInput(alg: Alg, iat: number): string {
   return `${header}.${claims}`;
 }
 
-/** Signs on libuv's thread pool (node:crypto's callback form), as signing-keys does; base64url out. */
+/**
+ * Signs on libuv's thread pool exactly as signing-keys does (its SignatureQueue: the signatures of one
+ * event-loop turn handed over together); base64url out.
+ */
 export function tokenSigner(alg: Alg): (input: string, done: (signature: string) => void) => void {
   const key = generateSigningKey(alg);
+  const queue = new SignatureQueue();
   return (input, done) => {
-    sign('sha256', Buffer.from(input), key, (err, signature) => {
-      if (err) throw err; // a fresh, valid key: only a broken node gets here
-      done(signature.toString('base64url'));
-    });
+    // A fresh, valid key: only a broken node rejects, and then the benchmark should stop.
+    void queue
+      .sign('sha256', Buffer.from(input), key)
+      .then((signature) => done(signature.toString('base64url')));
   };
 }
