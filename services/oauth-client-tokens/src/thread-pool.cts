@@ -9,7 +9,7 @@
 //   every core should sign; node's own default of 4 threads was ~5% slower than 2 on 2 cores.
 // - ES256/EdDSA: one thread fewer than the cores, at least 1. These signatures cost less than the HTTP
 //   work around them, the event loop is the busiest thread, and every further signing thread only
-//   preempts it: 1 thread gave ~18% more ES256 tokens/s than node's 4 on 2 cores (2 threads: 10% fewer).
+//   preempts it: 1 thread gave ~18% more ES256 tokens/s than node's 4 on 2 cores (2 threads: 5% fewer).
 
 /** node's own pool size when UV_THREADPOOL_SIZE is not set. */
 const NODE_DEFAULT_SIZE = 4;
