@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, from reliability/dist/src/ (or reliability/dist/test/). */
@@ -7,8 +7,12 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export type ServiceName = 'oauth-client-tokens' | 'oauth-clients' | 'auto-registration';
 
+/** The service's start file: its package.json `main` (the token service's is main.cjs), as the image runs it. */
 export function serviceMain(name: ServiceName): string {
-  return `${REPO_ROOT}services/${name}/dist/src/main.js`;
+  const pkg = JSON.parse(readFileSync(`${REPO_ROOT}services/${name}/package.json`, 'utf8')) as {
+    main: string;
+  };
+  return `${REPO_ROOT}services/${name}/${pkg.main}`;
 }
 
 export function serviceBuilt(name: ServiceName): boolean {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateStoreKey, loadStoreKey, openStore, type ClientStore } from '@swarm-oauth/store';
 
 const modules = new URL('../../node_modules/@swarm-oauth/', import.meta.url);
-const TOKEN_SERVICE = fileURLToPath(new URL('oauth-client-tokens/dist/src/main.js', modules));
+const TOKEN_SERVICE = fileURLToPath(new URL('oauth-client-tokens/dist/src/main.cjs', modules));
 const DEMO_API = fileURLToPath(new URL('demo-api/dist/src/main.js', modules));
 const DEMO_CALLER = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 

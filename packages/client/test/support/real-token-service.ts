@@ -14,7 +14,7 @@ import type { ClientRegistration, TokenService } from './token-service.js';
 
 /** Through the workspace link in this package's node_modules (a devDependency, so turbo builds it first). */
 export const TOKEN_SERVICE_MAIN = fileURLToPath(
-  new URL('../../../node_modules/@swarm-oauth/oauth-client-tokens/dist/src/main.js', import.meta.url),
+  new URL('../../../node_modules/@swarm-oauth/oauth-client-tokens/dist/src/main.cjs', import.meta.url),
 );
 
 /** As in the swarm: the issuer is the service name, not the loopback address the tests reach it on. */

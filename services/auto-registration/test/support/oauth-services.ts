@@ -25,7 +25,8 @@ export interface OAuthServices {
 }
 
 const ADMIN_MAIN = join(REPO_ROOT, 'services/oauth-clients/dist/src/main.js');
-const TOKENS_MAIN = join(REPO_ROOT, 'services/oauth-client-tokens/dist/src/main.js');
+// The token service's start file is CommonJS (it sizes libuv's thread pool first).
+const TOKENS_MAIN = join(REPO_ROOT, 'services/oauth-client-tokens/dist/src/main.cjs');
 
 /** Starts one service and resolves with its URL once it logged `listening`. */
 function startProcess(
