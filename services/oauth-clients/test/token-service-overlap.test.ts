@@ -6,10 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { generateStoreKey } from '@swarm-oauth/store';
 import { CLI_MAIN, runProcess, SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
 
-// The real token service, built from services/oauth-client-tokens, as its own process on the same
-// store directory: the judge of whether a secret works is the endpoint clients actually call.
+// The real token service, built from services/oauth-client-tokens and started by its start file
+// (main.cjs), as its own process on the same store directory: the judge of whether a secret works is
+// the endpoint clients actually call.
 const TOKEN_SERVICE_MAIN = fileURLToPath(
-  new URL('../../../oauth-client-tokens/dist/src/main.js', import.meta.url),
+  new URL('../../../oauth-client-tokens/dist/src/main.cjs', import.meta.url),
 );
 const ADMIN_TOKEN = 'overlap-test-admin-token-abcdefghijklmnopqrstuvwxyz';
 const ISSUER = 'http://oauth-client-tokens.test';
