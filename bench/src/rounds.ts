@@ -44,17 +44,20 @@ function combineLoads(loads: readonly LoadResult[]): LoadResult {
   return combined;
 }
 
+/** The items of every round grouped by `key`, groups in first-seen order. */
+function groupAcrossRounds<T>(rounds: readonly (readonly T[])[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of rounds.flat()) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return [...groups.values()];
+}
+
 /** The sides of every round as one list, in first-seen order, each with the median of its rounds. */
 export function medianSides(rounds: readonly (readonly SideResult[])[]): SideResult[] {
-  const byId = new Map<string, SideResult[]>();
-  for (const round of rounds) {
-    for (const side of round) {
-      const seen = byId.get(side.id);
-      if (seen) seen.push(side);
-      else byId.set(side.id, [side]);
-    }
-  }
-  return [...byId.values()].map((runs) => {
+  return groupAcrossRounds(rounds, (side) => side.id).map((runs) => {
     const combined: SideResult = { ...runs[0]!, load: combineLoads(runs.map((r) => r.load)) };
     const machineLoad = medianOf(runs, (r) => r.machineLoad1m);
     if (machineLoad !== undefined) combined.machineLoad1m = machineLoad;
@@ -77,15 +80,7 @@ export function medianCeilings(rounds: readonly Ceilings[]): Ceilings {
 
 /** Each target judged on the median of its per-round values (rounds that could not judge it are left out). */
 export function medianTargets(rounds: readonly (readonly Target[])[]): Target[] {
-  const byName = new Map<string, Target[]>();
-  for (const round of rounds) {
-    for (const t of round) {
-      const seen = byName.get(t.name);
-      if (seen) seen.push(t);
-      else byName.set(t.name, [t]);
-    }
-  }
-  return [...byName.values()].map((judged) => {
+  return groupAcrossRounds(rounds, (t) => t.name).map((judged) => {
     const first = judged[0]!;
     const value = medianOf(judged, (t) => t.value);
     const met =

@@ -25,6 +25,15 @@ export class ConfigReader {
     return value === undefined || value === '' ? undefined : value;
   }
 
+  /** A comma-separated list, each entry trimmed; empty entries (a trailing comma) are ignored. */
+  list(name: string): readonly string[] {
+    const entries = (this.optional(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    return Object.freeze(entries);
+  }
+
   string(name: string, fallback?: string): string {
     const value = this.optional(name) ?? fallback;
     if (value === undefined) throw new ConfigError(name, 'is required but not set.');

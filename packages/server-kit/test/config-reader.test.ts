@@ -24,6 +24,14 @@ describe('ConfigReader', () => {
     expect(reader.url('URL')).toBe('http://tokens/api/token');
   });
 
+  it('reads a comma-separated list, trimmed, without empty entries', () => {
+    const lists = new ConfigReader({ FILES: ' /a , /b,, ', NONE: ' ' });
+    expect(lists.list('FILES')).toEqual(['/a', '/b']);
+    expect(lists.list('NONE')).toEqual([]);
+    expect(lists.list('UNSET')).toEqual([]);
+    expect(Object.isFrozen(lists.list('FILES'))).toBe(true);
+  });
+
   it('names the variable and the problem when a value is wrong', () => {
     expect(() => reader.int('BAD_PORT', 80)).toThrow(
       new ConfigError(

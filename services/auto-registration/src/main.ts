@@ -1,15 +1,11 @@
 #!/usr/bin/env node
 import { ConfigError, createLogger, createMetrics, readSecretFile, serve } from '@swarm-oauth/server-kit';
 import { AdminClient } from './admin-client.js';
-import { createApp } from './app.js';
+import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
 import { createDockerClient } from './docker-connection.js';
-import { DockerSecrets } from './docker-secrets.js';
-import { Reconciler } from './reconciler.js';
-import { createRegistrationMetrics } from './registration-metrics.js';
 import { RegistrationScope } from './registration-scope.js';
 import { detectSelf } from './self-identity.js';
-import { ServiceRegistration } from './service-registration.js';
 import { SwarmApi } from './swarm-api.js';
 
 async function main(): Promise<void> {
@@ -27,33 +23,16 @@ async function main(): Promise<void> {
       timeoutMs: config.adminTimeoutMs,
     });
     const scope = new RegistrationScope(config.instance);
-    const secrets = new DockerSecrets(swarm, scope);
-    const self = await detectSelf(swarm, logger, config.stackNamespace);
-    const metrics = createMetrics();
-    const reconciler = new Reconciler({
-      registration: new ServiceRegistration({
-        swarm,
-        admin,
-        secrets,
-        scope,
-        tokenUrl: config.tokenUrl,
-        self,
-        logger,
-      }),
+    const { reconciler, app } = createAutoRegistration({
       swarm,
       admin,
-      secrets,
       scope,
+      tokenUrl: config.tokenUrl,
+      self: await detectSelf(swarm, logger, config.stackNamespace),
       logger,
-      metrics: createRegistrationMetrics(metrics),
+      metrics: createMetrics(),
       intervalMs: config.reconcileIntervalMs,
       followEvents: config.followDockerEvents,
-    });
-    const app = createApp({
-      reconciler,
-      logger,
-      metrics,
-      checks: { docker: () => swarm.assertManager(), admin_api: () => admin.assertReachable() },
     });
     await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });
     reconciler.start();

@@ -76,18 +76,6 @@ function readDefaultAudience(reader: ConfigReader, issuer: string): string {
   return audience;
 }
 
-/** A comma-separated list of file paths; empty entries (a trailing comma) are ignored. */
-function readFileList(reader: ConfigReader, name: string): readonly string[] {
-  const raw = reader.optional(name);
-  if (raw === undefined) return Object.freeze([]);
-  return Object.freeze(
-    raw
-      .split(',')
-      .map((path) => path.trim())
-      .filter((path) => path !== ''),
-  );
-}
-
 function readTrustProxy(reader: ConfigReader): boolean | number | string {
   const raw = reader.optional('OAUTH_TRUST_PROXY');
   if (raw === undefined) return false;
@@ -110,7 +98,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     ),
     storeDir: reader.string('OAUTH_STORE_DIR', '/clients'),
     storeKeyFile: reader.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
-    storePreviousKeyFiles: readFileList(reader, 'OAUTH_STORE_PREVIOUS_KEY_FILES'),
+    storePreviousKeyFiles: reader.list('OAUTH_STORE_PREVIOUS_KEY_FILES'),
     storePollIntervalMs: reader.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
     storeFullScanIntervalMs: reader.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, {
       min: 50,

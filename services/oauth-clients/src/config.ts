@@ -18,18 +18,6 @@ export interface Config {
   readonly bodyLimitBytes: number;
 }
 
-/** A comma-separated list of file paths; empty entries (a trailing comma) are ignored. */
-function readFileList(read: ConfigReader, name: string): readonly string[] {
-  const raw = read.optional(name);
-  if (raw === undefined) return Object.freeze([]);
-  return Object.freeze(
-    raw
-      .split(',')
-      .map((path) => path.trim())
-      .filter((path) => path !== ''),
-  );
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads the environment once; a wrong value is a start-up error naming the variable. */
@@ -41,7 +29,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     storeDir: read.string('OAUTH_STORE_DIR', '/clients'),
     storeKeyFile: read.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
-    storePreviousKeyFiles: readFileList(read, 'OAUTH_STORE_PREVIOUS_KEY_FILES'),
+    storePreviousKeyFiles: read.list('OAUTH_STORE_PREVIOUS_KEY_FILES'),
     storePollIntervalMs: read.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
     storeFullScanIntervalMs: read.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, { min: 50, max: 3_600_000 }),
     adminTokenFile: read.string('OAUTH_ADMIN_TOKEN_FILE', '/run/secrets/oauth_admin_token'),

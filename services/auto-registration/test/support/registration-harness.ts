@@ -4,19 +4,23 @@ import type Dockerode from 'dockerode';
 import type { Express } from 'express';
 import { createLogger, createMetrics, type Metrics } from '@swarm-oauth/server-kit';
 import { AdminClient } from '../../src/admin-client.js';
-import { createApp } from '../../src/app.js';
-import { DockerSecrets, MANAGED_LABEL, SERVICE_LABEL, type ManagedSecret } from '../../src/docker-secrets.js';
-import { Reconciler } from '../../src/reconciler.js';
-import { createRegistrationMetrics } from '../../src/registration-metrics.js';
+import { createAutoRegistration } from '../../src/auto-registration.js';
+import {
+  MANAGED_LABEL,
+  SERVICE_LABEL,
+  type DockerSecrets,
+  type ManagedSecret,
+} from '../../src/docker-secrets.js';
+import type { Reconciler } from '../../src/reconciler.js';
 import { RegistrationScope } from '../../src/registration-scope.js';
-import { ServiceRegistration, type RegistrationStep } from '../../src/service-registration.js';
+import type { RegistrationStep } from '../../src/service-registration.js';
 import type { SwarmApi, SwarmService } from '../../src/swarm-api.js';
 import { INSTANCE_LABEL, type SelfIdentity } from '../../src/swarm-labels.js';
 import type { Engine } from './docker-engine.js';
 import type { OAuthServices } from './oauth-services.js';
 
 /**
- * One auto-registration, wired as main.ts wires it, against the real engine and the real admin API,
+ * One auto-registration, wired by main.ts's createAutoRegistration, against the real engine and the real admin API,
  * in its own OAUTH_INSTANCE scope: it sees only the services this test file labels for it, so other
  * test runs and stacks on the same engine are never touched (nor touch these).
  */
@@ -64,35 +68,19 @@ export function buildHarness(options: HarnessOptions): Harness {
     token: options.oauth.adminToken,
     timeoutMs: 10_000,
   });
-  const secrets = new DockerSecrets(swarm, scope);
   const metrics = createMetrics({ defaultMetrics: false });
-  const registration = new ServiceRegistration({
+  const { secrets, reconciler, app } = createAutoRegistration({
     swarm,
     admin,
-    secrets,
     scope,
     tokenUrl: options.tokenUrl ?? 'http://oauth-client-tokens/api/token',
     self: options.self ?? {},
     logger,
-    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
-  });
-  const reconciler = new Reconciler({
-    registration,
-    swarm,
-    admin,
-    secrets,
-    scope,
-    logger,
-    metrics: createRegistrationMetrics(metrics),
+    metrics,
     intervalMs: options.intervalMs ?? 3_600_000,
     followEvents: options.followEvents ?? false,
     retryBaseMs: 3_600_000, // tests drive every pass themselves unless they ask for the timers
-  });
-  const app = createApp({
-    reconciler,
-    logger,
-    metrics,
-    checks: { docker: () => swarm.assertManager(), admin_api: () => admin.assertReachable() },
+    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   });
   return { scope, admin, secrets, reconciler, app, metrics, logs };
 }

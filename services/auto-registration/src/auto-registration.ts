@@ -1,0 +1,73 @@
+import type { Logger, Metrics } from '@swarm-oauth/server-kit';
+import type express from 'express';
+import type { AdminClient } from './admin-client.js';
+import { createApp } from './app.js';
+import { DockerSecrets } from './docker-secrets.js';
+import { Reconciler } from './reconciler.js';
+import { createRegistrationMetrics } from './registration-metrics.js';
+import type { RegistrationScope } from './registration-scope.js';
+import { ServiceRegistration, type RegistrationStep } from './service-registration.js';
+import type { SwarmApi } from './swarm-api.js';
+import type { SelfIdentity } from './swarm-labels.js';
+
+// The auto-registration, wired once: the registration of one service, the reconciler that runs it on
+// notifications, events and a period, and the HTTP app in front. main.ts builds it from the settings;
+// the engine tests build the very same thing with their own engine, admin API and timings.
+
+export interface AutoRegistrationOptions {
+  swarm: SwarmApi;
+  admin: AdminClient;
+  scope: RegistrationScope;
+  /** Handed to registered services as OAUTH_TOKEN_URL. */
+  tokenUrl: string;
+  self: SelfIdentity;
+  logger: Logger;
+  metrics: Metrics;
+  /** Full reconcile period. */
+  intervalMs: number;
+  followEvents: boolean;
+  /** First retry delay after a failed service (the reconciler's default unless set). */
+  retryBaseMs?: number;
+  /** Called after each write of a registration (tests stand for a crash there). */
+  afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
+}
+
+export interface AutoRegistration {
+  readonly secrets: DockerSecrets;
+  readonly reconciler: Reconciler;
+  readonly app: express.Express;
+}
+
+export function createAutoRegistration(options: AutoRegistrationOptions): AutoRegistration {
+  const { swarm, admin, scope, logger, metrics } = options;
+  const secrets = new DockerSecrets(swarm, scope);
+  const registration = new ServiceRegistration({
+    swarm,
+    admin,
+    secrets,
+    scope,
+    tokenUrl: options.tokenUrl,
+    self: options.self,
+    logger,
+    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+  });
+  const reconciler = new Reconciler({
+    registration,
+    swarm,
+    admin,
+    secrets,
+    scope,
+    logger,
+    metrics: createRegistrationMetrics(metrics),
+    intervalMs: options.intervalMs,
+    followEvents: options.followEvents,
+    ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+  });
+  const app = createApp({
+    reconciler,
+    logger,
+    metrics,
+    checks: { docker: () => swarm.assertManager(), admin_api: () => admin.assertReachable() },
+  });
+  return { secrets, reconciler, app };
+}
