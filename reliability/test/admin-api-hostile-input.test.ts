@@ -4,6 +4,7 @@ import { hostileAnswerProblems, newTally } from '../src/hostile-check.js';
 import { adminJsonBody, contentType, hostileJson, hostileRequest } from '../src/hostile-input.js';
 import { send } from '../src/raw-http.js';
 import { startService, type RunningService } from '../src/service-process.js';
+import { expectStillHealthy } from './still-healthy.js';
 import { createStoreFixture, type StoreFixture } from '../src/store-fixture.js';
 
 // The real admin API (oauth-clients) as a process, sent hostile bytes with and without the admin token.
@@ -53,12 +54,6 @@ afterAll(async () => {
   await fixture?.cleanup();
 });
 
-async function expectStillHealthy(): Promise<void> {
-  expect(service.alive()).toBe(true);
-  const health = await send(service.url, { method: 'GET', target: '/healthz' });
-  expect(health.status).toBe(200);
-}
-
 describe('oauth-clients under hostile input', () => {
   it('answers every hostile request on every endpoint within 5 s with no 5xx and the documented error body', async () => {
     const tally = newTally();
@@ -75,7 +70,7 @@ describe('oauth-clients under hostile input', () => {
       ),
       { numRuns: 1000 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
   }, 90_000);
 
   it('answers hostile JSON to every write endpoint, with the admin token, with 2xx, 400, 404, 409, 413 or 415 only', async () => {
@@ -110,7 +105,7 @@ describe('oauth-clients under hostile input', () => {
       ),
       { numRuns: 300 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
   }, 90_000);
 
   it('answers any client id or secret id in the path, invalid escapes too, with a 4xx or 2xx, never a 5xx', async () => {
@@ -150,7 +145,7 @@ describe('oauth-clients under hostile input', () => {
       }),
       { numRuns: 300 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
   }, 60_000);
 
   it('refuses every request without the exact admin token with 401 and reads nothing', async () => {

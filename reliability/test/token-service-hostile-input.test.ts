@@ -5,6 +5,7 @@ import { hostileAnswerProblems, newTally } from '../src/hostile-check.js';
 import { formBody, hostileRequest, type HostileRequest } from '../src/hostile-input.js';
 import { send } from '../src/raw-http.js';
 import { startService, type RunningService } from '../src/service-process.js';
+import { expectStillHealthy } from './still-healthy.js';
 import { createStoreFixture, type StoreFixture } from '../src/store-fixture.js';
 
 // The real token service as a process, sent hostile bytes over raw sockets. The rule for every
@@ -58,12 +59,6 @@ afterAll(async () => {
   await fixture?.cleanup();
 });
 
-async function expectStillHealthy(): Promise<void> {
-  expect(service.alive()).toBe(true);
-  const health = await send(service.url, { method: 'GET', target: '/healthz' });
-  expect(health.status).toBe(200);
-}
-
 describe('oauth-client-tokens under hostile input', () => {
   it('answers every hostile request on every endpoint within 5 s with no 5xx and the documented error body', async () => {
     const tally = newTally();
@@ -76,7 +71,7 @@ describe('oauth-client-tokens under hostile input', () => {
       ),
       { numRuns: 1000 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
     expect(tally.requests).toBe(1000);
   }, 90_000);
 
@@ -106,7 +101,7 @@ describe('oauth-client-tokens under hostile input', () => {
       }),
       { numRuns: 300 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
   }, 60_000);
 
   it('answers a byte soup that is not HTTP at all by closing or with 400, and keeps serving', async () => {
@@ -118,6 +113,6 @@ describe('oauth-client-tokens under hostile input', () => {
       }),
       { numRuns: 100 },
     );
-    await expectStillHealthy();
+    await expectStillHealthy(service);
   }, 60_000);
 });
