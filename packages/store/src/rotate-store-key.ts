@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeFileDurably, sameSignature, writeFileDurably } from './atomic-file.js';
+import { removeFileDurably, sameSignature, writeFileDurably, type FileSignature } from './atomic-file.js';
 import {
   MAX_CLIENT_FILE_BYTES,
   openClientFile,
@@ -116,6 +116,15 @@ export async function rotateStoreKey(options: RotateStoreKeyOptions): Promise<St
   return counts;
 }
 
+/** Removes the file at `path` if it is still the copy we wrote; 'theirs' when another writer replaced it. */
+async function removeOwnCopy(path: string, copy: FileSignature): Promise<'removed' | 'theirs' | 'gone'> {
+  const current = await statSignature(path);
+  if (current === undefined) return 'gone';
+  if (!sameSignature(current, copy)) return 'theirs';
+  await removeFileDurably(path);
+  return 'removed';
+}
+
 async function list(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
@@ -151,22 +160,24 @@ async function moveClientFile(
     }
     const newName = clientFileName(newKeys, record.clientId);
     const newPath = join(dir, newName);
-    let created = true;
+    let copy: FileSignature | undefined;
     try {
-      await writeFileDurably(newPath, sealClientFile(newKeys, newName, record), { exclusive: true });
+      copy = await writeFileDurably(newPath, sealClientFile(newKeys, newName, record), { exclusive: true });
     } catch (err) {
       if (!(err instanceof FileExistsError)) throw err;
-      created = false; // the admin API wrote a newer version under the new key already
+      // the admin API wrote a newer version under the new key already
     }
     const now = await statSignature(oldPath);
     if (now === undefined) {
-      // Removed while we copied it: the copy must not bring the client back.
-      if (created) await removeFileDurably(newPath);
+      // Gone while we copied it: removed, or moved to the new name by the admin API (which writes the
+      // new name before it unlinks the old one). Only our own copy goes: it must not bring a removed
+      // client back, and the writer's newer version under the new name must stay.
+      if (copy && (await removeOwnCopy(newPath, copy)) === 'theirs') return 'alreadyRotated';
       return 'removedMeanwhile';
     }
     if (!sameSignature(now, file.signature)) {
       // Changed while we copied it (by a writer still on the old key): copy the new version instead.
-      if (created) await removeFileDurably(newPath);
+      if (copy) await removeOwnCopy(newPath, copy);
       continue;
     }
     await removeFileDurably(oldPath);
