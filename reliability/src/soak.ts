@@ -10,7 +10,10 @@ import { startService, type RunningService } from './service-process.js';
 import { createStoreFixture, type StoreFixture } from './store-fixture.js';
 
 // `pnpm test:soak`: loopback only, bounded in time (SOAK_SECONDS, default 180) and in count
-// (SOAK_MAX_REQUESTS). Many clients get tokens at a high rate from two token-service replicas while the
+// (SOAK_MAX_REQUESTS). The faults are counted, not timed: the run lasts SOAK_SECONDS and, on a machine
+// too slow to fit them in, until at least SOAK_MIN_REPLICA_KILLS replica kills, SOAK_MIN_ADMIN_KILLS
+// admin kills and SOAK_MIN_SIGNING_ROTATIONS signing-key rotations have happened (each loop only waits
+// its own interval between faults, so that takes a bounded time). Many clients get tokens at a high rate from two token-service replicas while the
 // admin API adds, rotates and removes clients, replicas are SIGKILLed and restarted, and the signing key
 // is rotated (a jose verifier following the JWKS checks sampled tokens as they are issued). Then it
 // checks that every client that should exist exists and works, every removed one and every retired
@@ -27,6 +30,9 @@ const POLL_MS = 500;
 const JWKS_COOLDOWN_MS = Number(env.SOAK_JWKS_COOLDOWN_MS ?? 30_000); // jose's default
 const SIGNING_ROTATION_MS = Number(env.SOAK_SIGNING_ROTATION_MS ?? 45_000);
 const ADMIN_KILL_INTERVAL_MS = Number(env.SOAK_ADMIN_KILL_INTERVAL_MS ?? 20_000);
+const MIN_REPLICA_KILLS = Number(env.SOAK_MIN_REPLICA_KILLS ?? 2);
+const MIN_ADMIN_KILLS = Number(env.SOAK_MIN_ADMIN_KILLS ?? 1);
+const MIN_SIGNING_ROTATIONS = Number(env.SOAK_MIN_SIGNING_ROTATIONS ?? 1);
 // Published before it signs, by more than a verifier's refetch cooldown plus two polls (see signing-keys).
 const ACTIVATION_DELAY_MS = Number(env.SOAK_ACTIVATION_DELAY_MS ?? JWKS_COOLDOWN_MS + 2 * POLL_MS + 1000);
 const ALG = (env.SOAK_ALG ?? 'ES256') as 'ES256';
@@ -103,6 +109,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fixture: StoreFixture = await createStoreFixture('swarm-oauth-soak-');
 const started = Date.now();
 const deadline = started + SECONDS * 1000;
+/** Set once the deadline has passed and every fault loop has injected its minimum count. */
+let faultsDone = false;
+const loadGoesOn = () => !faultsDone;
 const model = new Map<string, ClientModel>();
 let nextId = 0;
 let admin: RunningService | undefined;
@@ -266,7 +275,7 @@ function pick<T>(items: readonly T[]): T | undefined {
 }
 
 async function tokenWorker(): Promise<void> {
-  while (Date.now() < deadline && counts.tokenRequests < MAX_REQUESTS) {
+  while (loadGoesOn() && counts.tokenRequests < MAX_REQUESTS) {
     const client = pick(activeClients());
     const replica = pick(upReplicas());
     if (!client || !replica) {
@@ -314,7 +323,7 @@ async function tokenWorker(): Promise<void> {
 }
 
 async function adminWorker(): Promise<void> {
-  while (Date.now() < deadline - 2000) {
+  while (loadGoesOn()) {
     const roll = randomInt(10);
     const client = pick(activeClients());
     if (roll < 4 || !client || activeClients().length < INITIAL_CLIENTS / 2) {
@@ -358,7 +367,7 @@ async function adminWorker(): Promise<void> {
 
 /** Removed clients and retired secrets, once the propagation bound has passed, are refused everywhere. */
 async function refusalChecker(): Promise<void> {
-  while (Date.now() < deadline) {
+  while (loadGoesOn()) {
     await sleep(300);
     const now = Date.now();
     const candidates: { id: string; secret: string }[] = [];
@@ -388,9 +397,8 @@ async function refusalChecker(): Promise<void> {
 
 async function killer(): Promise<void> {
   let next = 0;
-  while (Date.now() < deadline - KILL_INTERVAL_MS / 2) {
+  while (counts.replicaKills < MIN_REPLICA_KILLS || Date.now() < deadline - KILL_INTERVAL_MS) {
     await sleep(KILL_INTERVAL_MS);
-    if (Date.now() >= deadline - 1000) break;
     const replica = replicas[next++ % replicas.length] as Replica;
     replica.down = true;
     replica.epoch++;
@@ -406,9 +414,8 @@ async function killer(): Promise<void> {
 
 /** The admin API (the registry's one writer) SIGKILLed mid-write and restarted. */
 async function adminKiller(): Promise<void> {
-  while (Date.now() < deadline - ADMIN_KILL_INTERVAL_MS / 2) {
+  while (counts.adminKills < MIN_ADMIN_KILLS || Date.now() < deadline - 1.5 * ADMIN_KILL_INTERVAL_MS) {
     await sleep(ADMIN_KILL_INTERVAL_MS / 2 + randomInt(ADMIN_KILL_INTERVAL_MS));
-    if (Date.now() >= deadline - 3000) break;
     // Mid-write, as a crash would be: wait for a request in flight, then give it 0-3 ms to get going.
     for (let waited = 0; adminInFlight === 0 && waited < 1000; waited += 1) await sleep(1);
     await sleep(randomInt(4));
@@ -425,7 +432,7 @@ async function adminKiller(): Promise<void> {
 
 async function signingRotator(): Promise<void> {
   await sleep(Math.min(15_000, SECONDS * 250));
-  while (Date.now() < deadline - 5000) {
+  while (counts.signingKeyRotations < MIN_SIGNING_ROTATIONS || Date.now() < deadline - SIGNING_ROTATION_MS) {
     await rotateSigningKey({
       storeDir: fixture.storeDir,
       storeKey: fixture.key,
@@ -433,6 +440,8 @@ async function signingRotator(): Promise<void> {
       activationDelayMs: ACTIVATION_DELAY_MS,
     });
     counts.signingKeyRotations++;
+    if (counts.signingKeyRotations >= MIN_SIGNING_ROTATIONS && Date.now() >= deadline - SIGNING_ROTATION_MS)
+      break;
     await sleep(SIGNING_ROTATION_MS);
   }
 }
@@ -575,13 +584,17 @@ try {
       signingKeyActivationDelayMs: ACTIVATION_DELAY_MS,
     }),
   );
+  const faults = Promise.all([killer(), adminKiller(), signingRotator()]).then(async () => {
+    // Load goes on to the deadline; never less than one poll after the last fault, so the replicas
+    // have served with its consequences.
+    await sleep(Math.max(deadline - Date.now(), POLL_MS));
+    faultsDone = true;
+  });
   await Promise.all([
     ...Array.from({ length: CONCURRENCY }, () => tokenWorker()),
     adminWorker(),
     refusalChecker(),
-    killer(),
-    adminKiller(),
-    signingRotator(),
+    faults,
   ]);
   const finalState = await finalChecks();
   const readOnly = await readOnlyVolume();

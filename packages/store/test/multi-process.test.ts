@@ -120,8 +120,21 @@ describe('a writer process killed with SIGKILL in the middle of writing', () => 
     for (const round of [1, 2, 3]) {
       const child = harness.track(startWorker(key, ['churn', dir, `k${round}`, '0']));
       const exit = waitForExit(child);
-      await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve())); // ready
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 300)));
+      // Killed after a count of completed operations, not after a time: a loaded machine does fewer
+      // writes per millisecond, and the test needs enough of them. The random count and the random
+      // few milliseconds after it put the kill at a different point of a write each round.
+      const target = 30 + Math.floor(Math.random() * 30);
+      await new Promise<void>((resolve) => {
+        let done = 0;
+        const count = (chunk: Buffer): void => {
+          done += (chunk.toString().match(/"op":/g) ?? []).length;
+          if (done < target) return;
+          child.stdout?.off('data', count);
+          resolve();
+        };
+        child.stdout?.on('data', count);
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 4)));
       child.kill('SIGKILL');
       const result = await exit;
       expect(result.signal).toBe('SIGKILL');
