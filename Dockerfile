@@ -24,9 +24,10 @@
 # Docker 20.10 included. The classic builder builds every stage up to --target, in file order: that is
 # why the offline stages come first and never need a registry.
 
-# A current official Node.js 20 image; the offline build passes the image scripts/build-base-image.sh
-# makes from the host's own node (busybox inside, user `node` = 1000).
-ARG BASE_IMAGE=node:20-bookworm-slim
+# The official image of the Node.js LTS line the project runs on (.node-version: 26); the offline build
+# passes the image scripts/build-base-image.sh makes from that same Node (busybox inside, user
+# `node` = 1000).
+ARG BASE_IMAGE=node:26-trixie-slim
 
 # ---------------------------------------------------------------------------------------------------
 # runtime-base: what every image is, before the application is in it.
@@ -51,9 +52,11 @@ CMD ["node", "."]
 # copied in, so it is built once and cached, and the per-image layers are the application alone.
 FROM runtime-base AS service-base
 # No curl in the image: node itself asks /healthz on the port the service listens on (PORT, default
-# 80). Every 10 s; a task counts as started only once healthy, so the first check comes soon.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||80)+'/healthz',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
+# 80). Every 10 s; a task counts as started only once healthy, so the first check comes soon. The
+# check starts a node process, which a busy node can take seconds to do: a generous timeout and three
+# misses in a row before swarm replaces the task, so only a service that stopped answering is killed.
+HEALTHCHECK --interval=10s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||80)+'/healthz',{signal:AbortSignal.timeout(8000)}).then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"]
 
 # ---------------------------------------------------------------------------------------------------
 # Offline targets: the build context IS the host-prepared tree (package.json, dist/src, node_modules).
@@ -71,7 +74,7 @@ FROM ${BASE_IMAGE} AS workspace
 ARG PNPM_VERSION=10.34.9
 ARG TURBO_VERSION=2.11.11
 # pnpm (the version package.json pins) and turbo (for `prune`) from npm. Not corepack: the corepack
-# bundled with a given Node 20 image may not know the registry's current signing keys.
+# bundled with a given Node image may not know the registry's current signing keys.
 RUN npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}" "turbo@${TURBO_VERSION}"
 WORKDIR /src
 

@@ -16,7 +16,8 @@ import { eventually } from '../src/eventually.js';
 import { ListenerNotifications } from '../src/listener-notifications.js';
 import { sampleValue } from '../src/prometheus-text.js';
 import { StepClock } from '../src/step-clock.js';
-import { SwarmStack } from '../src/swarm-stack.js';
+import { saveDiagnostics, swarmDiagnostics } from '../src/swarm-diagnostics.js';
+import { E2E_LABEL, SwarmStack } from '../src/swarm-stack.js';
 import { fetchJwks, requestToken, verifyWithJwks } from '../src/token-requests.js';
 
 /**
@@ -56,6 +57,13 @@ function step(title: string, timeoutMs: number, body: () => Promise<void>): void
         await body();
       } catch (err) {
         failedStep = title;
+        // Every task's state, health-check log and log tail, printed and kept in .local/.
+        const report = await swarmDiagnostics(docker, [
+          `label=com.docker.stack.namespace=${settings.stack}`,
+          `label=${E2E_LABEL}`,
+        ]);
+        const file = await saveDiagnostics(settings.root, title, report);
+        console.error(`step "${title}" failed; the swarm at that moment (also in ${file}):\n${report}`);
         throw err;
       }
     },
@@ -138,6 +146,37 @@ describe('the stack on a real Docker Swarm', () => {
   }, 180_000);
 
   step('1. the stack converges and every service is healthy', 240_000, async () => {
+    // What an image scan looks at first: the runtime is the project's supported Node.js, the process
+    // is not root, production mode, and the image says where it came from.
+    const nodeVersion = (await readFile(join(settings.root, '.node-version'), 'utf8')).trim();
+    for (const image of ['oauth-clients', 'oauth-client-tokens', 'auto-registration']) {
+      const [inspect] = JSON.parse(
+        await docker.run(['image', 'inspect', `${settings.imagePrefix}/${image}:${settings.tag}`]),
+      ) as { Config: { User: string; Env: string[]; Labels: Record<string, string> } }[];
+      expect(inspect!.Config.User).toBe('1000:1000');
+      expect(inspect!.Config.Env).toContain('NODE_ENV=production');
+      expect(inspect!.Config.Labels).toMatchObject({
+        'org.nodejs.version': nodeVersion,
+        'org.opencontainers.image.version': settings.tag,
+        'org.opencontainers.image.title': image,
+        'org.opencontainers.image.revision': expect.stringMatching(/^[0-9a-f]{40}$/),
+        'org.opencontainers.image.created': expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        'org.opencontainers.image.source': expect.any(String),
+      });
+      const version = await docker.run([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'node',
+        `${settings.imagePrefix}/${image}:${settings.tag}`,
+        '--version',
+      ]);
+      expect(version.trim()).toBe(`v${nodeVersion}`);
+    }
+    clock.mark(`images: Node.js ${nodeVersion}, user 1000:1000, NODE_ENV=production, OCI labels`);
+
     await stack.createOperatorSecrets(secretsDir);
     admin = new AdminApi(
       `http://127.0.0.1:${settings.ports.clients}`,
