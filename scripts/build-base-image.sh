@@ -39,6 +39,9 @@ mkdir -p "$ROOT/.local"
 exec 8>"$ROOT/.local/build-base-image.lock"
 flock 8
 
+# The project's Node.js (.node-version), installed under .local/node/ if this machine has another.
+# shellcheck source=scripts/node-runtime.sh
+. "$ROOT/scripts/node-runtime.sh"
 NODE=$(command -v node) || die "node is not installed on this machine."
 NODE=$(readlink -f "$NODE")
 
@@ -69,7 +72,7 @@ mapfile -t LIBS < <(libs | sort -u)
 
 fingerprint=$(
   {
-    echo "v1"
+    echo "v2"
     sha256sum "$NODE" "$BUSYBOX"
     for lib in "${LIBS[@]}"; do sha256sum "$(readlink -f "$lib")"; done
   } | sha256sum | cut -c1-32
@@ -124,6 +127,7 @@ tar -C "$rootfs" --numeric-owner -c . |
     --change 'ENV NODE_ENV=production' \
     --change 'WORKDIR /app' \
     --change "LABEL swarm-oauth.base-fingerprint=$fingerprint" \
+    --change "LABEL org.nodejs.version=$("$NODE" --version | sed 's/^v//')" \
     --change 'LABEL org.opencontainers.image.description="Offline Node.js base image built from the host node"' \
     --change 'CMD ["node"]' \
     - "$TAG" >/dev/null || die "docker import failed."

@@ -16,7 +16,7 @@
 #                context: no registry needed. The base image is $BASE_IMAGE, or, when unset, the
 #                offline one scripts/build-base-image.sh makes from this machine's node.
 #   --in-docker  the whole multi-stage build inside Docker (prune, install, build, deploy); needs a
-#                registry for the base image ($BASE_IMAGE, default the official node:20 image) and npm.
+#                registry for the base image ($BASE_IMAGE, default the official node:26 image) and npm.
 #
 # Settings: TAG (default local), IMAGE_PREFIX (default swarm-oauth), BASE_IMAGE, DOCKER_HOST (else
 # .local/docker-engine.env). Prints one line per image with its build time and size.
@@ -89,8 +89,16 @@ fi
 timeout 10 docker version >/dev/null 2>&1 ||
   die "no Docker Engine answers${DOCKER_HOST:+ at $DOCKER_HOST}; start one (scripts/docker-engine.sh up)."
 
-revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-labels=(--label "org.opencontainers.image.revision=$revision" --label "org.opencontainers.image.version=$TAG")
+# OCI labels on every image (what an image scanner or `docker inspect` shows): where it came from, the
+# commit, when, the tag; and the Node.js inside (offline: this project's Node, the base image's).
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+source_url=$(git config --get remote.origin.url 2>/dev/null | sed -E 's#//[^/@]*@#//#' || true)
+labels=(
+  --label "org.opencontainers.image.source=${source_url:-file://$ROOT}"
+  --label "org.opencontainers.image.revision=$revision"
+  --label "org.opencontainers.image.version=$TAG"
+  --label "org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+)
 
 report() {
   local image=$1 started=$2 size
@@ -99,8 +107,9 @@ report() {
 }
 
 if [ "$mode" = docker ]; then
-  base_args=()
-  if [ -n "${BASE_IMAGE:-}" ]; then base_args=(--build-arg "BASE_IMAGE=$BASE_IMAGE"); fi
+  default_base=$(sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
+  base_args=(--label "org.opencontainers.image.base.name=${BASE_IMAGE:-$default_base}")
+  if [ -n "${BASE_IMAGE:-}" ]; then base_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE"); fi
   for name in "${selected[@]}"; do
     started=$(date +%s)
     docker build --quiet --target "${TARGET[$name]}" "${base_args[@]}" "${labels[@]}" \
@@ -115,6 +124,9 @@ fi
 # production-only tree per image.
 base="${BASE_IMAGE:-}"
 if [ -z "$base" ]; then base=$(bash scripts/build-base-image.sh); fi
+labels+=(--label "org.opencontainers.image.base.name=$base")
+node_version=$(docker image inspect --format '{{ index .Config.Labels "org.nodejs.version" }}' "$base" 2>/dev/null || true)
+if [ -n "$node_version" ]; then labels+=(--label "org.nodejs.version=$node_version"); fi
 
 filters=()
 for name in "${selected[@]}"; do filters+=("--filter=${PACKAGE[$name]}..."); done

@@ -6,8 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .local
-# The pinned pnpm, whether or not one is installed (a fresh machine has only node and npm).
+# The project's Node.js (.node-version) and the pinned pnpm, whether or not either is installed (a
+# fresh machine has only some node and npm).
+# shellcheck source=scripts/node-runtime.sh
+. scripts/node-runtime.sh
 pnpm() { bash scripts/with-pnpm.sh "$@"; }
+echo "Testing on Node.js $(node --version) ($(command -v node))"
 pnpm exec prettier --check . >/dev/null || { pnpm exec prettier --check . ; echo "Formatting differs: run 'pnpm format'." >&2; exit 1; }
 bash scripts/audit.sh
 pnpm turbo run lint build --output-logs=errors-only

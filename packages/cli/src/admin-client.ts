@@ -47,7 +47,7 @@ export interface ClientPatchInput {
 
 const HINT_401 = 'Give the admin token with --token-file or OAUTH_ADMIN_TOKEN_FILE.';
 
-/** A small typed client of the oauth-clients admin API (global fetch, Node 20). */
+/** A small typed client of the oauth-clients admin API (global fetch). */
 export class AdminClient {
   constructor(private readonly settings: AdminSettings) {}
 

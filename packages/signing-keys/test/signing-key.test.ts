@@ -33,7 +33,9 @@ describe('SigningKey', () => {
     async (alg) => {
       const material = await generateKeyMaterial(alg, NOW, NOW);
       const key = new SigningKey(material, { typ: 'at+jwt' });
-      const publicOnly = createPublicKey(material.privateKey).export({ format: 'jwk' });
+      const publicOnly: Record<string, unknown> = {
+        ...createPublicKey(material.privateKey).export({ format: 'jwk' }),
+      };
       expect(key.kid).toBe(jwkThumbprint(publicOnly));
       expect(key.publicJwk).toEqual({
         ...publicOnly,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createPublicKey, verify, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, verify, type webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -100,7 +100,7 @@ async function verifiedClaims(jwt: string): Promise<Record<string, unknown>> {
   const { kid, alg } = decodePart(header) as { kid: string; alg: string };
   expect(alg).toBe('RS256');
   const jwks = (await (await fetch(`${oauth.tokenServiceUrl}/.well-known/jwks.json`)).json()) as {
-    keys: JsonWebKey[];
+    keys: (webcrypto.JsonWebKey & { kid?: string })[];
   };
   const jwk = jwks.keys.find((key) => key.kid === kid);
   expect(jwk).toBeDefined();
