@@ -12,11 +12,13 @@ import { clientFileName } from './client-file-name.js';
 import { isValidClientId, validateClientId } from './client-id.js';
 import {
   addSecretChange,
+  expireSecretsChange,
   newClientRecord,
   newStoredSecret,
   patchChange,
   removeSecretChange,
   validateSecretOptions,
+  withoutExpired,
   type ClientChange,
 } from './client-changes.js';
 import { ClientIndex, type StoreEvent } from './client-index.js';
@@ -80,11 +82,20 @@ export interface ClientStore {
   remove(clientId: string): Promise<void>;
   /** The client if `secret` matches one of its unexpired secrets, else undefined. Constant-time. */
   authenticate(clientId: string, secret: string): Promise<ClientView | undefined>;
-  /** Adds a secret (the old ones stay valid: rotation with overlap). */
+  /**
+   * Adds a secret. The old ones stay valid (rotation with overlap), until `othersExpireAt` if given:
+   * their expiry is written into the record in the same write, so every reader refuses them from then
+   * on by itself (now or earlier: they are dropped at once).
+   */
   addSecret(
     clientId: string,
-    options?: { expiresAt?: Date },
+    options?: { expiresAt?: Date; othersExpireAt?: Date },
   ): Promise<{ client: ClientView; secret: string; secretId: string }>;
+  /**
+   * Makes the named secrets expire at `at` (an earlier expiry already set is kept; unknown ids are
+   * ignored). LastSecretError if no other secret would stay valid after `at`.
+   */
+  expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<ClientView>;
   /** Removes one secret. SecretNotFoundError; LastSecretError if no valid secret would remain. */
   removeSecret(clientId: string, secretId: string): Promise<ClientView>;
   /** Changes as the index sees them, this process's own writes included. Returns unsubscribe. */
@@ -286,17 +297,29 @@ class FileClientStore implements ClientStore {
 
   async addSecret(
     clientId: string,
-    options: { expiresAt?: Date } = {},
+    options: { expiresAt?: Date; othersExpireAt?: Date } = {},
   ): Promise<{ client: ClientView; secret: string; secretId: string }> {
     this.assertOpen();
     validateClientId(clientId);
     const now = this.now();
-    const expiresAt = validateSecretOptions(options, now);
+    const { expiresAt, othersExpireAt } = validateSecretOptions(options, now);
     const secret = generateClientSecret();
     const secretId = generateSecretId();
     const added = newStoredSecret(this.keys, secret, secretId, now, expiresAt);
-    const client = await this.modify(clientId, addSecretChange(added));
+    const client = await this.modify(clientId, addSecretChange(added, now.getTime(), othersExpireAt));
     return { client, secret, secretId };
+  }
+
+  async expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<ClientView> {
+    this.assertOpen();
+    validateClientId(clientId);
+    if (!Array.isArray(secretIds) || !secretIds.every((id) => typeof id === 'string')) {
+      throw new InvalidClientInputError('secretIds', 'secretIds must be a list of secret ids');
+    }
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+      throw new InvalidClientInputError('at', 'at must be a valid Date');
+    }
+    return this.modify(clientId, expireSecretsChange(secretIds, at));
   }
 
   async removeSecret(clientId: string, secretId: string): Promise<ClientView> {
@@ -326,6 +349,7 @@ class FileClientStore implements ClientStore {
   /**
    * Read-modify-write of one client, serialised per client in this process. It reads the file rather
    * than the index, so it builds on the newest version even if the index has not caught up yet.
+   * Secrets that have expired are dropped from every record it writes.
    */
   private async modify(clientId: string, change: ClientChange): Promise<ClientView> {
     const fileName = clientFileName(this.keys, clientId);
@@ -349,9 +373,10 @@ class FileClientStore implements ClientStore {
         throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, foundName);
       }
       const current = openClientFile(this.ring, foundName, file.bytes);
+      const now = this.now();
       const next: ClientRecord = {
-        ...change(current),
-        updatedAt: this.now().toISOString(),
+        ...withoutExpired(change(current), now.getTime()),
+        updatedAt: now.toISOString(),
         revision: current.revision + 1,
       };
       const signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, next));

@@ -34,19 +34,14 @@ export interface SealedFileFamily {
 }
 
 /**
- * The volume's other users seal with the store key too (packages/signing-keys, the admin API's grace
- * schedule); their files are re-sealed in place, under the same name and associated data.
+ * The volume's other user of the store key, packages/signing-keys, seals its key files with it too;
+ * they are re-sealed in place, under the same name and associated data.
  */
 export const VOLUME_SEALED_FILES: readonly SealedFileFamily[] = Object.freeze([
   {
     dir: 'signing-keys',
     pattern: /^key-\d{10}\.sealed$/,
     associatedData: (name: string) => `swarm-oauth/signing-key/${name}`,
-  },
-  {
-    dir: '',
-    pattern: /^\.oauth-clients-secret-grace$/,
-    associatedData: () => 'swarm-oauth/oauth-clients/secret-grace/v1',
   },
 ]);
 
@@ -68,7 +63,7 @@ export interface StoreKeyRotation {
   readonly removedMeanwhile: number;
   /** Files that are damaged or sealed under neither key: left alone and reported. */
   readonly skipped: number;
-  /** Other sealed files (signing keys, grace schedule) re-sealed. */
+  /** Other sealed files (the signing keys) re-sealed. */
   readonly otherFiles: number;
 }
 
