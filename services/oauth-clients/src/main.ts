@@ -4,6 +4,7 @@ import { openStore } from '@swarm-oauth/store';
 import { readAdminToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { foldGraceScheduleFile } from './grace-schedule-file.js';
 import { loadStoreKeys } from './store-keys.js';
 
 async function main(): Promise<void> {
@@ -30,15 +31,12 @@ async function main(): Promise<void> {
       fullScanIntervalMs: config.storeFullScanIntervalMs,
       logger,
     });
+    await foldGraceScheduleFile({ store, keys: [storeKey, ...previousStoreKeys], logger });
     const metrics = createMetrics();
-    const background = new AbortController();
     const app = createApp({
       store,
-      storeKey,
-      previousStoreKeys,
       logger,
       metrics,
-      signal: background.signal,
       bodyLimitBytes: config.bodyLimitBytes,
       ...(adminToken === undefined ? { adminAuthDisabled: true } : { adminToken }),
     });
@@ -46,10 +44,7 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
-      onClose: () => {
-        background.abort();
-        return store.close();
-      },
+      onClose: () => store.close(),
     });
   } catch (err) {
     // A start-up problem is one clear line naming the setting; no stack for configuration mistakes.
