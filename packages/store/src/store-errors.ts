@@ -44,10 +44,18 @@ export class InvalidClientInputError extends StoreError {
 
 export class ClientExistsError extends StoreError {
   readonly clientId: string;
+  /** The id as the existing client spells it; differs from clientId only in case. */
+  readonly existingClientId: string;
 
-  constructor(clientId: string) {
-    super('client_exists', `client ${clientId} already exists`);
+  constructor(clientId: string, existingClientId: string = clientId) {
+    super(
+      'client_exists',
+      existingClientId === clientId
+        ? `client ${clientId} already exists`
+        : `client ${existingClientId} already exists; client ids are unique regardless of case, as Swarm service names are`,
+    );
     this.clientId = clientId;
+    this.existingClientId = existingClientId;
   }
 }
 
