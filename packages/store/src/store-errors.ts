@@ -13,6 +13,7 @@ export type StoreErrorCode =
   | 'wrong_store_key'
   | 'store_key_invalid'
   | 'store_io'
+  | 'store_permissions'
   | 'file_exists'
   | 'store_closed';
 
@@ -138,6 +139,13 @@ export class StoreIoError extends StoreError {
   constructor(message: string, errno: string | undefined, cause: unknown) {
     super('store_io', message, { cause });
     this.errno = errno;
+  }
+}
+
+/** The store directory or a key file is open to more users than it may be; the message says what to run. */
+export class StorePermissionError extends StoreError {
+  constructor(message: string) {
+    super('store_permissions', message);
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
-import { openStore } from '@swarm-oauth/store';
+import { checkStorePermissions, openStore } from '@swarm-oauth/store';
 import { readAdminToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -22,6 +22,10 @@ async function main(): Promise<void> {
     } else {
       adminToken = await readAdminToken(config.adminTokenFile);
     }
+    await checkStorePermissions({
+      dir: config.storeDir,
+      keyFiles: [config.storeKeyFile, ...config.storePreviousKeyFiles],
+    });
     const { storeKey, previousStoreKeys } = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,
