@@ -24,6 +24,8 @@ export {
   certificateKeySet,
   jwksUrlForIssuer,
   remoteKeySet,
+  type CertificateKeySetOptions,
+  type CertificateRsaAlgorithm,
   type KeySet,
   type RemoteKeySetOptions,
 } from './key-sets.js';

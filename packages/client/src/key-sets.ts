@@ -45,6 +45,8 @@ const certificatePattern = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFIC
 
 interface Certificate {
   readonly pem: string;
+  /** The one JWS algorithm this certificate's key verifies (RFC 8725 §3.1); undefined: none. */
+  readonly alg: string | undefined;
   /** Every identifier a token header may use to name this certificate's key. */
   readonly ids: Promise<ReadonlySet<string>>;
   readonly keys: Map<string, Promise<CryptoKey | undefined>>;
@@ -69,7 +71,48 @@ async function identifiers(certificate: X509Certificate): Promise<ReadonlySet<st
   return ids;
 }
 
-function parseCertificates(pem: string | readonly string[]): Certificate[] {
+/** The RSA signature algorithm a certificate of an RSA key (rsaEncryption) is taken to be for. */
+export type CertificateRsaAlgorithm = 'RS256' | 'PS256';
+
+export interface CertificateKeySetOptions {
+  /**
+   * The algorithm the token service signs with when its key is RSA: `RS256` (its default) or `PS256`
+   * (OAUTH_SIGNING_ALG=PS256). A certificate does not say which of the two its key is for, so it is
+   * configured here; default `RS256`.
+   */
+  rsaAlgorithm?: CertificateRsaAlgorithm | undefined;
+}
+
+/**
+ * RFC 8725 §3.1: each key is used with exactly one algorithm, decided by the key, never by the token.
+ * EC P-256 → ES256 (P-384 → ES384, P-521 → ES512), Ed25519 → EdDSA, an RSA-PSS key → PS256, any other
+ * RSA key → the configured RSA algorithm.
+ */
+function algorithmOf(
+  certificate: X509Certificate,
+  rsaAlgorithm: CertificateRsaAlgorithm,
+): string | undefined {
+  const key = certificate.publicKey;
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return rsaAlgorithm;
+    case 'rsa-pss':
+      return 'PS256';
+    case 'ec':
+      return (
+        { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' } as Record<string, string | undefined>
+      )[key.asymmetricKeyDetails?.namedCurve ?? ''];
+    case 'ed25519':
+      return 'EdDSA';
+    default:
+      return undefined;
+  }
+}
+
+function parseCertificates(
+  pem: string | readonly string[],
+  rsaAlgorithm: CertificateRsaAlgorithm,
+): Certificate[] {
   const blocks = (typeof pem === 'string' ? [pem] : [...pem]).flatMap(
     (text) => text.match(certificatePattern) ?? [],
   );
@@ -78,7 +121,12 @@ function parseCertificates(pem: string | readonly string[]): Certificate[] {
   return blocks.map((block) => {
     // Parsed now so a broken certificate fails at start, not on the first request.
     const certificate = new X509Certificate(block);
-    return { pem: block, ids: identifiers(certificate), keys: new Map() };
+    return {
+      pem: block,
+      alg: algorithmOf(certificate, rsaAlgorithm),
+      ids: identifiers(certificate),
+      keys: new Map(),
+    };
   });
 }
 
@@ -96,10 +144,19 @@ function keyFor(certificate: Certificate, alg: string): Promise<CryptoKey | unde
  * Offline verification from the PEM certificate(s) of GET /api/cert, for services that cannot reach
  * the JWKS. A token's key is picked by x5t#S256, x5t or kid (matched against the JWK thumbprint and
  * the certificate thumbprints); when nothing names a certificate, every certificate whose key fits
- * the algorithm is tried in turn (jose's multiple-matching-keys protocol).
+ * the algorithm is tried in turn (jose's multiple-matching-keys protocol). A certificate verifies
+ * only tokens whose header `alg` is the one algorithm its key is for (see algorithmOf): a token that
+ * names a certificate but another algorithm is refused (alg_not_allowed, answered invalid_token).
  */
-export function certificateKeySet(pem: string | readonly string[]): KeySet {
-  const certificates = parseCertificates(pem);
+export function certificateKeySet(
+  pem: string | readonly string[],
+  options: CertificateKeySetOptions = {},
+): KeySet {
+  const rsaAlgorithm = options.rsaAlgorithm ?? 'RS256';
+  if (rsaAlgorithm !== 'RS256' && rsaAlgorithm !== 'PS256') {
+    throw new TypeError('rsaAlgorithm must be RS256 or PS256.');
+  }
+  const certificates = parseCertificates(pem, rsaAlgorithm);
   return async (header) => {
     const { alg } = header;
     if (typeof alg !== 'string' || alg === '' || alg === 'none' || alg.startsWith('HS')) {
@@ -113,7 +170,10 @@ export function certificateKeySet(pem: string | readonly string[]): KeySet {
       const ids = await certificate.ids;
       if (wanted.some((id) => ids.has(id))) named.push(certificate);
     }
-    const pool = named.length > 0 ? named : certificates;
+    const pool = (named.length > 0 ? named : certificates).filter((certificate) => certificate.alg === alg);
+    if (pool.length === 0) {
+      throw new errors.JOSEAlgNotAllowed(`"alg" ${alg} is not the algorithm of the certificate key`);
+    }
     const keys = (await Promise.all(pool.map((certificate) => keyFor(certificate, alg)))).filter(
       (key): key is CryptoKey => key !== undefined,
     );

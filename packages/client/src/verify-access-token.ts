@@ -4,6 +4,7 @@ import {
   certificateKeySet,
   jwksUrlForIssuer,
   remoteKeySet,
+  type CertificateRsaAlgorithm,
   type KeySet,
   type RemoteKeySetOptions,
 } from './key-sets.js';
@@ -48,6 +49,8 @@ export interface VerifyAccessTokenOptions extends AccessTokenCheck {
   jwks?: KeySet | undefined;
   /** Or the PEM certificate(s) from GET /api/cert; imported on every call, see certificateKeySet(). */
   certificatePem?: string | readonly string[] | undefined;
+  /** With certificatePem: the algorithm of an RSA certificate's key, RS256 (default) or PS256. */
+  certificateRsaAlgorithm?: CertificateRsaAlgorithm | undefined;
 }
 
 export interface AccessTokenVerifierOptions extends AccessTokenCheck, RemoteKeySetOptions {
@@ -55,6 +58,8 @@ export interface AccessTokenVerifierOptions extends AccessTokenCheck, RemoteKeyS
   jwks?: KeySet | undefined;
   jwksUrl?: string | URL | undefined;
   certificatePem?: string | readonly string[] | undefined;
+  /** With certificatePem: the algorithm of an RSA certificate's key, RS256 (default) or PS256. */
+  certificateRsaAlgorithm?: CertificateRsaAlgorithm | undefined;
 }
 
 export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>;
@@ -199,7 +204,9 @@ export async function verifyAccessToken(
   validateCheck(options);
   const keys =
     options.jwks ??
-    (options.certificatePem !== undefined ? certificateKeySet(options.certificatePem) : undefined);
+    (options.certificatePem !== undefined
+      ? certificateKeySet(options.certificatePem, { rsaAlgorithm: options.certificateRsaAlgorithm })
+      : undefined);
   if (keys === undefined) throw new TypeError('verifyAccessToken needs jwks or certificatePem.');
   return verifyWith(token, keys, options);
 }
@@ -213,7 +220,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const keys =
     options.jwks ??
     (options.certificatePem !== undefined
-      ? certificateKeySet(options.certificatePem)
+      ? certificateKeySet(options.certificatePem, { rsaAlgorithm: options.certificateRsaAlgorithm })
       : remoteKeySet(options.jwksUrl ?? jwksUrlForIssuer(options.issuer), options));
   const check: AccessTokenCheck = { ...options };
   return (token) => verifyWith(token, keys, check);

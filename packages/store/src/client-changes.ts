@@ -69,30 +69,88 @@ export function patchChange(patch: unknown): ClientChange {
   });
 }
 
-/** The expiry of a secret to be added, validated against `now`. */
-export function validateSecretOptions(options: unknown, now: Date): Date | undefined {
-  const fields = asObject(options, 'options', 'the secret options') as Record<string, unknown>;
-  rejectUnknownFields(fields, ['expiresAt'], 'the secret options');
-  const { expiresAt } = fields;
-  if (expiresAt === undefined) return undefined;
-  if (!(expiresAt instanceof Date) || Number.isNaN(expiresAt.getTime())) {
-    throw new InvalidClientInputError('expiresAt', 'expiresAt must be a valid Date');
+function optionalDate(value: unknown, field: string): Date | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new InvalidClientInputError(field, `${field} must be a valid Date`);
   }
-  if (expiresAt.getTime() <= now.getTime()) {
-    throw new InvalidClientInputError('expiresAt', 'expiresAt must be in the future');
-  }
-  return expiresAt;
+  return value;
 }
 
-export function addSecretChange(added: StoredSecret): ClientChange {
+/**
+ * The options of a secret to be added, validated against `now`: its own expiry (in the future), and
+ * when the client's other secrets stop (a rotation's grace period; now or earlier stops them at once).
+ */
+export function validateSecretOptions(
+  options: unknown,
+  now: Date,
+): { expiresAt?: Date; othersExpireAt?: Date } {
+  const fields = asObject(options, 'options', 'the secret options') as Record<string, unknown>;
+  rejectUnknownFields(fields, ['expiresAt', 'othersExpireAt'], 'the secret options');
+  const expiresAt = optionalDate(fields.expiresAt, 'expiresAt');
+  if (expiresAt !== undefined && expiresAt.getTime() <= now.getTime()) {
+    throw new InvalidClientInputError('expiresAt', 'expiresAt must be in the future');
+  }
+  const othersExpireAt = optionalDate(fields.othersExpireAt, 'othersExpireAt');
+  return {
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(othersExpireAt === undefined ? {} : { othersExpireAt }),
+  };
+}
+
+/** Whether a secret still verifies at `nowMs`. */
+export function isUnexpired(secret: StoredSecret, nowMs: number): boolean {
+  return secret.expiresAtMs === undefined || secret.expiresAtMs > nowMs;
+}
+
+/** `secret` expiring at `at`, or at its own earlier expiry: a grace period only ever shortens. */
+function expiringBy(secret: StoredSecret, at: Date): StoredSecret {
+  if (secret.expiresAtMs !== undefined && secret.expiresAtMs <= at.getTime()) return secret;
+  return { ...secret, expiresAt: at.toISOString(), expiresAtMs: at.getTime() };
+}
+
+/**
+ * Every write drops the secrets that have expired: they can never verify again, so keeping them would
+ * only take room from the 16 a client may hold.
+ */
+export function withoutExpired(record: ClientRecord, nowMs: number): ClientRecord {
+  if (record.secrets.every((s) => isUnexpired(s, nowMs))) return record;
+  return { ...record, secrets: record.secrets.filter((s) => isUnexpired(s, nowMs)) };
+}
+
+/**
+ * Adds `added`; with `othersExpireAt`, every secret the client already holds expires then (rotation
+ * with a grace period, in the same write). Only unexpired secrets count toward the limit.
+ */
+export function addSecretChange(added: StoredSecret, nowMs: number, othersExpireAt?: Date): ClientChange {
   return (current) => {
-    if (current.secrets.length >= MAX_SECRETS_PER_CLIENT) {
+    const live = current.secrets.filter((s) => isUnexpired(s, nowMs));
+    if (live.length >= MAX_SECRETS_PER_CLIENT) {
       throw new InvalidClientInputError(
         'secrets',
         `client ${current.clientId} already holds ${MAX_SECRETS_PER_CLIENT} secrets; remove one before adding another`,
       );
     }
-    return { ...current, secrets: [...current.secrets, added] };
+    const others =
+      othersExpireAt === undefined ? live : live.map((secret) => expiringBy(secret, othersExpireAt));
+    return { ...current, secrets: [...others, added] };
+  };
+}
+
+/**
+ * Makes the named secrets expire at `at` (or keeps an earlier expiry). Ids the client does not hold
+ * are ignored. LastSecretError if no secret would stay valid after `at`.
+ */
+export function expireSecretsChange(secretIds: readonly string[], at: Date): ClientChange {
+  const ids = new Set(secretIds);
+  return (current) => {
+    if (!current.secrets.some((s) => !ids.has(s.id) && isUnexpired(s, at.getTime()))) {
+      throw new LastSecretError(current.clientId);
+    }
+    return {
+      ...current,
+      secrets: current.secrets.map((secret) => (ids.has(secret.id) ? expiringBy(secret, at) : secret)),
+    };
   };
 }
 
@@ -101,7 +159,7 @@ export function removeSecretChange(secretId: unknown, nowMs: number): ClientChan
     const target = current.secrets.find((s) => s.id === secretId);
     if (!target) throw new SecretNotFoundError(current.clientId, String(secretId));
     const remaining = current.secrets.filter((s) => s !== target);
-    const valid = (s: StoredSecret): boolean => s.expiresAtMs === undefined || s.expiresAtMs > nowMs;
+    const valid = (s: StoredSecret): boolean => isUnexpired(s, nowMs);
     // Removing an expired secret is always fine; removing the last valid one would lock the client out.
     if (remaining.length === 0 || (valid(target) && !remaining.some(valid))) {
       throw new LastSecretError(current.clientId);

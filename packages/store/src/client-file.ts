@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { FileSignature } from './atomic-file.js';
-import { clientFileName } from './client-file-name.js';
+import { clientFileNames } from './client-file-name.js';
 import { decodeRecord, encodeRecord, type ClientRecord } from './client-record.js';
 import { toStoreIoError } from './io-error.js';
 import { openWithRing, sealWithKeys } from './sealed-box.js';
@@ -20,13 +20,13 @@ export function sealClientFile(keys: StoreKeys, fileName: string, record: Client
 
 /**
  * Decrypts and checks a client file sealed under any key of the ring (the one its header names);
- * CorruptRecordError naming the file on any failure. The name must be the one that key gives the id.
+ * CorruptRecordError naming the file on any failure. The name must be one that key gives the id.
  */
 export function openClientFile(ring: StoreKeyRing, fileName: string, sealed: Buffer): ClientRecord {
   try {
     const { plaintext, keys } = openWithRing(ring, associatedData(fileName), sealed);
     const record = decodeRecord(plaintext, keyIdHex(keys));
-    if (clientFileName(keys, record.clientId) !== fileName) {
+    if (!clientFileNames(keys, record.clientId).includes(fileName)) {
       throw new CorruptRecordError('id_mismatch', 'the record belongs to another client id');
     }
     return record;

@@ -8,6 +8,14 @@ export const CLIENT_ID_MAX_LENGTH = 128;
 // client-file-name.ts), never built from them.
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/**
+ * The form two ids that may not both exist share: Swarm service names are unique regardless of case.
+ * Ids are ASCII (the pattern above), so lower-casing is exact.
+ */
+export function foldClientId(id: string): string {
+  return id.toLowerCase();
+}
+
 export function isValidClientId(id: unknown): id is string {
   return typeof id === 'string' && CLIENT_ID_PATTERN.test(id);
 }

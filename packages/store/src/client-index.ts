@@ -1,4 +1,5 @@
 import { sameSignature, type FileSignature } from './atomic-file.js';
+import { foldClientId } from './client-id.js';
 import { toClientView, type ClientRecord, type ClientView } from './client-record.js';
 
 export interface StoreEvent {
@@ -43,6 +44,8 @@ export class ClientIndex {
   private seq = 0;
   private readonly activeReads = new Map<number, number>();
   private sortedIds: string[] | undefined;
+  /** The ids in the index by their lower-case form (two only in a store that predates folding). */
+  private readonly spellings = new Map<string, string[]>();
 
   get size(): number {
     return this.clients.size;
@@ -50,6 +53,12 @@ export class ClientIndex {
 
   get(clientId: string): IndexedClient | undefined {
     return this.clients.get(clientId);
+  }
+
+  /** An indexed id equal to `clientId` regardless of case (itself, if indexed), else undefined. */
+  sameIdIgnoringCase(clientId: string): string | undefined {
+    const ids = this.spellings.get(foldClientId(clientId));
+    return ids?.includes(clientId) ? clientId : ids?.[0];
   }
 
   /** The known version of a file (live or rejected), undefined if unknown or gone. */
@@ -179,6 +188,8 @@ export class ClientIndex {
     this.clients.set(record.clientId, { record, view: toClientView(record), fileName });
     if (previous) return { type: 'changed', clientId: record.clientId };
     this.sortedIds = undefined;
+    const folded = foldClientId(record.clientId);
+    this.spellings.set(folded, [...(this.spellings.get(folded) ?? []), record.clientId]);
     return { type: 'added', clientId: record.clientId };
   }
 
@@ -205,6 +216,10 @@ export class ClientIndex {
     }
     this.clients.delete(clientId);
     this.sortedIds = undefined;
+    const folded = foldClientId(clientId);
+    const others = (this.spellings.get(folded) ?? []).filter((id) => id !== clientId);
+    if (others.length === 0) this.spellings.delete(folded);
+    else this.spellings.set(folded, others);
     return { type: 'removed', clientId };
   }
 

@@ -8,15 +8,17 @@ import {
   statSignature,
   MAX_CLIENT_FILE_BYTES,
 } from './client-file.js';
-import { clientFileName } from './client-file-name.js';
-import { isValidClientId, validateClientId } from './client-id.js';
+import { clientFileName, clientFileNames } from './client-file-name.js';
+import { foldClientId, isValidClientId, validateClientId } from './client-id.js';
 import {
   addSecretChange,
+  expireSecretsChange,
   newClientRecord,
   newStoredSecret,
   patchChange,
   removeSecretChange,
   validateSecretOptions,
+  withoutExpired,
   type ClientChange,
 } from './client-changes.js';
 import { ClientIndex, type StoreEvent } from './client-index.js';
@@ -80,11 +82,20 @@ export interface ClientStore {
   remove(clientId: string): Promise<void>;
   /** The client if `secret` matches one of its unexpired secrets, else undefined. Constant-time. */
   authenticate(clientId: string, secret: string): Promise<ClientView | undefined>;
-  /** Adds a secret (the old ones stay valid: rotation with overlap). */
+  /**
+   * Adds a secret. The old ones stay valid (rotation with overlap), until `othersExpireAt` if given:
+   * their expiry is written into the record in the same write, so every reader refuses them from then
+   * on by itself (now or earlier: they are dropped at once).
+   */
   addSecret(
     clientId: string,
-    options?: { expiresAt?: Date },
+    options?: { expiresAt?: Date; othersExpireAt?: Date },
   ): Promise<{ client: ClientView; secret: string; secretId: string }>;
+  /**
+   * Makes the named secrets expire at `at` (an earlier expiry already set is kept; unknown ids are
+   * ignored). LastSecretError if no other secret would stay valid after `at`.
+   */
+  expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<ClientView>;
   /** Removes one secret. SecretNotFoundError; LastSecretError if no valid secret would remain. */
   removeSecret(clientId: string, secretId: string): Promise<ClientView>;
   /** Changes as the index sees them, this process's own writes included. Returns unsubscribe. */
@@ -202,24 +213,31 @@ class FileClientStore implements ClientStore {
     const record = newClientRecord(input, newStoredSecret(this.keys, secret, generateSecretId(), this.now()));
     const { clientId } = record;
     const fileName = clientFileName(this.keys, clientId);
-    return this.writes.run(clientId, async () => {
-      const path = join(this.dir, fileName);
+    return this.writes.run(foldClientId(clientId), async () => {
+      // Another spelling of the id already indexed (in a store from before names were folded it can
+      // live under a name of its own, which the exclusive create below cannot see).
+      const spelt = this.index.sameIdIgnoringCase(clientId);
+      if (spelt !== undefined) throw new ClientExistsError(clientId, spelt);
       // During a key rotation the client may still be in its file under a previous key's name.
-      for (const other of this.previousFileNames(clientId)) {
-        if (await statSignature(join(this.dir, other))) {
+      for (const { name } of this.fileNames(clientId).slice(1)) {
+        if (await statSignature(join(this.dir, name))) {
           await this.sync.readThrough(clientId);
-          throw new ClientExistsError(clientId);
+          throw new ClientExistsError(clientId, this.index.sameIdIgnoringCase(clientId));
         }
       }
       let signature;
       try {
-        signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, record), {
-          exclusive: true,
-        });
+        signature = await writeFileDurably(
+          join(this.dir, fileName),
+          sealClientFile(this.keys, fileName, record),
+          {
+            exclusive: true,
+          },
+        );
       } catch (err) {
         if (!(err instanceof FileExistsError)) throw err;
         await this.sync.readThrough(clientId); // another process may have added it: show it here too
-        throw new ClientExistsError(clientId);
+        throw new ClientExistsError(clientId, this.index.sameIdIgnoringCase(clientId));
       }
       this.emit(this.index.applyOwnWrite(fileName, signature, record));
       return { client: this.viewOf(clientId), secret };
@@ -253,12 +271,17 @@ class FileClientStore implements ClientStore {
   async remove(clientId: string): Promise<void> {
     this.assertOpen();
     validateClientId(clientId);
-    await this.writes.run(clientId, async () => {
+    await this.writes.run(foldClientId(clientId), async () => {
       let removed = false;
-      // Every name the client may have: a key rotation may be moving it right now.
-      for (const fileName of [clientFileName(this.keys, clientId), ...this.previousFileNames(clientId)]) {
-        if (await removeFileDurably(join(this.dir, fileName))) removed = true;
-        this.emit(this.index.applyOwnRemoval(fileName));
+      // Every name the client may have: a key rotation may be moving it right now. A file under the
+      // shared lower-case name that holds another spelling of the id is that client's, and stays.
+      for (const { name } of this.fileNames(clientId)) {
+        const path = join(this.dir, name);
+        const file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
+        const holder = file && this.holderOf(name, file);
+        if (holder !== undefined && holder !== clientId) continue;
+        if (await removeFileDurably(path)) removed = true;
+        this.emit(this.index.applyOwnRemoval(name));
       }
       if (!removed) throw new ClientNotFoundError(clientId);
     });
@@ -286,17 +309,29 @@ class FileClientStore implements ClientStore {
 
   async addSecret(
     clientId: string,
-    options: { expiresAt?: Date } = {},
+    options: { expiresAt?: Date; othersExpireAt?: Date } = {},
   ): Promise<{ client: ClientView; secret: string; secretId: string }> {
     this.assertOpen();
     validateClientId(clientId);
     const now = this.now();
-    const expiresAt = validateSecretOptions(options, now);
+    const { expiresAt, othersExpireAt } = validateSecretOptions(options, now);
     const secret = generateClientSecret();
     const secretId = generateSecretId();
     const added = newStoredSecret(this.keys, secret, secretId, now, expiresAt);
-    const client = await this.modify(clientId, addSecretChange(added));
+    const client = await this.modify(clientId, addSecretChange(added, now.getTime(), othersExpireAt));
     return { client, secret, secretId };
+  }
+
+  async expireSecrets(clientId: string, secretIds: readonly string[], at: Date): Promise<ClientView> {
+    this.assertOpen();
+    validateClientId(clientId);
+    if (!Array.isArray(secretIds) || !secretIds.every((id) => typeof id === 'string')) {
+      throw new InvalidClientInputError('secretIds', 'secretIds must be a list of secret ids');
+    }
+    if (!(at instanceof Date) || Number.isNaN(at.getTime())) {
+      throw new InvalidClientInputError('at', 'at must be a valid Date');
+    }
+    return this.modify(clientId, expireSecretsChange(secretIds, at));
   }
 
   async removeSecret(clientId: string, secretId: string): Promise<ClientView> {
@@ -326,48 +361,73 @@ class FileClientStore implements ClientStore {
   /**
    * Read-modify-write of one client, serialised per client in this process. It reads the file rather
    * than the index, so it builds on the newest version even if the index has not caught up yet.
+   * Secrets that have expired are dropped from every record it writes.
    */
   private async modify(clientId: string, change: ClientChange): Promise<ClientView> {
-    const fileName = clientFileName(this.keys, clientId);
-    const path = join(this.dir, fileName);
-    return this.writes.run(clientId, async () => {
-      // The current name first; during a key rotation the client may still be under a previous one.
-      let foundName = fileName;
-      let file = await readFileVersion(path, MAX_CLIENT_FILE_BYTES);
-      for (const other of file ? [] : this.previousFileNames(clientId)) {
-        file = await readFileVersion(join(this.dir, other), MAX_CLIENT_FILE_BYTES);
-        if (file) {
-          foundName = other;
+    return this.writes.run(foldClientId(clientId), async () => {
+      // The current key's names first; during a key rotation the client may still be under a previous one.
+      const names = this.fileNames(clientId);
+      let found: { keys: StoreKeys; name: string; record: ClientRecord } | undefined;
+      let canonicalTaken = false;
+      for (const { keys, name } of names) {
+        const file = await readFileVersion(join(this.dir, name), MAX_CLIENT_FILE_BYTES);
+        if (!file) continue;
+        if (file.oversized) {
+          throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, name);
+        }
+        const record = openClientFile(this.ring, name, file.bytes);
+        if (record.clientId === clientId) {
+          found = { keys, name, record };
           break;
         }
+        if (name === names[0]?.name) canonicalTaken = true; // another spelling's, from before folding
       }
-      if (!file) {
-        this.emit(this.index.applyOwnRemoval(fileName));
+      if (!found) {
+        this.emit(this.index.applyOwnRemoval(clientFileName(this.keys, clientId)));
         throw new ClientNotFoundError(clientId);
       }
-      if (file.oversized) {
-        throw new CorruptRecordError('too_large', `larger than ${MAX_CLIENT_FILE_BYTES} bytes`, foundName);
-      }
-      const current = openClientFile(this.ring, foundName, file.bytes);
+      const current = found.record;
+      const now = this.now();
       const next: ClientRecord = {
-        ...change(current),
-        updatedAt: this.now().toISOString(),
+        ...withoutExpired(change(current), now.getTime()),
+        updatedAt: now.toISOString(),
         revision: current.revision + 1,
       };
-      const signature = await writeFileDurably(path, sealClientFile(this.keys, fileName, next));
-      this.emit(this.index.applyOwnWrite(fileName, signature, next));
-      if (foundName !== fileName) {
-        // Moved to the current key's name: the old copy goes (as a key rotation would do).
-        await removeFileDurably(join(this.dir, foundName));
-        this.emit(this.index.applyOwnRemoval(foundName));
+      // Written under the current key's lower-case name; if another spelling holds that, under this
+      // id's own name, and failing that where it was found.
+      const spelt = clientFileNames(this.keys, clientId)[1];
+      const target = !canonicalTaken
+        ? { keys: this.keys, name: clientFileName(this.keys, clientId) }
+        : spelt !== undefined
+          ? { keys: this.keys, name: spelt }
+          : { keys: found.keys, name: found.name };
+      const signature = await writeFileDurably(
+        join(this.dir, target.name),
+        sealClientFile(target.keys, target.name, next),
+      );
+      this.emit(this.index.applyOwnWrite(target.name, signature, next));
+      if (found.name !== target.name) {
+        // Moved to its current name: the old copy goes (as a key rotation would do).
+        await removeFileDurably(join(this.dir, found.name));
+        this.emit(this.index.applyOwnRemoval(found.name));
       }
       return this.viewOf(clientId);
     });
   }
 
-  /** The client's file names under the previous keys (none outside a key rotation). */
-  private previousFileNames(clientId: string): string[] {
-    return this.ring.keys.slice(1).map((keys) => clientFileName(keys, clientId));
+  /** Every name the client's file may have, the current key's lower-case name first. */
+  private fileNames(clientId: string): { keys: StoreKeys; name: string }[] {
+    return this.ring.keys.flatMap((keys) => clientFileNames(keys, clientId).map((name) => ({ keys, name })));
+  }
+
+  /** The id a client file holds; undefined when it does not open (damaged): then it is nobody's. */
+  private holderOf(name: string, file: { bytes: Buffer; oversized: boolean }): string | undefined {
+    if (file.oversized) return undefined;
+    try {
+      return openClientFile(this.ring, name, file.bytes).clientId;
+    } catch {
+      return undefined;
+    }
   }
 
   private viewOf(clientId: string): ClientView {

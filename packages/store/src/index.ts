@@ -9,6 +9,7 @@ export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
 export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './store-key.js';
 export type { LoadedStoreKeys } from './store-key.js';
 export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';
+export { checkStorePermissions } from './store-permissions.js';
 export type { RotateStoreKeyOptions, SealedFileFamily, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
 export { writeFileAtomic } from './atomic-file.js';
@@ -25,6 +26,7 @@ export {
   StoreKeyError,
   PreviousStoreKeyError,
   StoreIoError,
+  StorePermissionError,
   FileExistsError,
   StoreClosedError,
 } from './store-errors.js';

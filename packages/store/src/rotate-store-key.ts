@@ -8,7 +8,7 @@ import {
   sealClientFile,
   statSignature,
 } from './client-file.js';
-import { clientFileName, isClientFileName } from './client-file-name.js';
+import { clientFileNames, isClientFileName } from './client-file-name.js';
 import { errnoCode, toStoreIoError } from './io-error.js';
 import { openWithKeys, sealWithKeys, sealedKeyId } from './sealed-box.js';
 import { CorruptRecordError, FileExistsError, StoreKeyError } from './store-errors.js';
@@ -34,19 +34,14 @@ export interface SealedFileFamily {
 }
 
 /**
- * The volume's other users seal with the store key too (packages/signing-keys, the admin API's grace
- * schedule); their files are re-sealed in place, under the same name and associated data.
+ * The volume's other user of the store key, packages/signing-keys, seals its key files with it too;
+ * they are re-sealed in place, under the same name and associated data.
  */
 export const VOLUME_SEALED_FILES: readonly SealedFileFamily[] = Object.freeze([
   {
     dir: 'signing-keys',
     pattern: /^key-\d{10}\.sealed$/,
     associatedData: (name: string) => `swarm-oauth/signing-key/${name}`,
-  },
-  {
-    dir: '',
-    pattern: /^\.oauth-clients-secret-grace$/,
-    associatedData: () => 'swarm-oauth/oauth-clients/secret-grace/v1',
   },
 ]);
 
@@ -68,7 +63,7 @@ export interface StoreKeyRotation {
   readonly removedMeanwhile: number;
   /** Files that are damaged or sealed under neither key: left alone and reported. */
   readonly skipped: number;
-  /** Other sealed files (signing keys, grace schedule) re-sealed. */
+  /** Other sealed files (the signing keys) re-sealed. */
   readonly otherFiles: number;
 }
 
@@ -158,7 +153,8 @@ async function moveClientFile(
       if (err instanceof CorruptRecordError) return 'skipped';
       throw err;
     }
-    const newName = clientFileName(newKeys, record.clientId);
+    const newName = await newNameFor(dir, ring, newKeys, record.clientId);
+    if (newName === undefined) return 'skipped';
     const newPath = join(dir, newName);
     let copy: FileSignature | undefined;
     try {
@@ -184,6 +180,30 @@ async function moveClientFile(
     return 'moved';
   }
   throw toStoreIoError(new Error('the file kept changing'), 'move under the new key', oldPath);
+}
+
+/**
+ * The client's name under the new key: the lower-case one, unless a file there holds another
+ * spelling of the id (two such clients from before names were folded), then the id's own name.
+ * Undefined when neither is free of another client.
+ */
+async function newNameFor(
+  dir: string,
+  ring: StoreKeyRing,
+  newKeys: StoreKeys,
+  clientId: string,
+): Promise<string | undefined> {
+  for (const name of clientFileNames(newKeys, clientId)) {
+    const file = await readFileVersion(join(dir, name), MAX_CLIENT_FILE_BYTES);
+    if (!file || file.oversized) return name;
+    try {
+      if (openClientFile(ring, name, file.bytes).clientId === clientId) return name;
+    } catch (err) {
+      if (err instanceof CorruptRecordError) return name;
+      throw err;
+    }
+  }
+  return undefined;
 }
 
 async function resealInPlace(

@@ -13,6 +13,7 @@ export type StoreErrorCode =
   | 'wrong_store_key'
   | 'store_key_invalid'
   | 'store_io'
+  | 'store_permissions'
   | 'file_exists'
   | 'store_closed';
 
@@ -44,10 +45,18 @@ export class InvalidClientInputError extends StoreError {
 
 export class ClientExistsError extends StoreError {
   readonly clientId: string;
+  /** The id as the existing client spells it; differs from clientId only in case. */
+  readonly existingClientId: string;
 
-  constructor(clientId: string) {
-    super('client_exists', `client ${clientId} already exists`);
+  constructor(clientId: string, existingClientId: string = clientId) {
+    super(
+      'client_exists',
+      existingClientId === clientId
+        ? `client ${clientId} already exists`
+        : `client ${existingClientId} already exists; client ids are unique regardless of case, as Swarm service names are`,
+    );
     this.clientId = clientId;
+    this.existingClientId = existingClientId;
   }
 }
 
@@ -130,6 +139,13 @@ export class StoreIoError extends StoreError {
   constructor(message: string, errno: string | undefined, cause: unknown) {
     super('store_io', message, { cause });
     this.errno = errno;
+  }
+}
+
+/** The store directory or a key file is open to more users than it may be; the message says what to run. */
+export class StorePermissionError extends StoreError {
+  constructor(message: string) {
+    super('store_permissions', message);
   }
 }
 

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { TEMP_PREFIX, sameSignature } from './atomic-file.js';
 import { forEachBounded } from './bounded-concurrency.js';
 import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from './client-file.js';
-import { clientFileName, isClientFileName } from './client-file-name.js';
+import { clientFileNames, isClientFileName } from './client-file-name.js';
 import type { ClientIndex, IndexedClient, StoreEvent } from './client-index.js';
 import { directoryStamp, sameDirectoryStamp, type DirectoryStamp } from './directory-stamp.js';
 import { watchDirectory, type DirectoryWatch } from './directory-watch.js';
@@ -130,12 +130,12 @@ export class StoreSync {
   }
 
   /**
-   * Reads one client's file now, for a miss in the index: its name under the current key, then (during
-   * a store key rotation) under each previous key.
+   * Reads one client's file now, for a miss in the index: its names under the current key, then (during
+   * a store key rotation) under each previous key. A file under the shared lower-case name may hold
+   * another spelling of the id; it is indexed as that client and the search goes on.
    */
   async readThrough(clientId: string): Promise<IndexedClient | undefined> {
-    for (const keys of this.options.ring.keys) {
-      const fileName = clientFileName(keys, clientId);
+    for (const fileName of this.options.ring.keys.flatMap((keys) => clientFileNames(keys, clientId))) {
       let pending = this.readThroughs.get(fileName);
       if (!pending) {
         pending = this.syncFile(fileName, false).finally(() => this.readThroughs.delete(fileName));

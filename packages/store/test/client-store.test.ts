@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ClientExistsError,
@@ -12,6 +12,9 @@ import {
   type StoreError,
   type StoreEvent,
 } from '../src/index.js';
+import { openClientFile, sealClientFile } from '../src/client-file.js';
+import { clientFileName, clientFileNames } from '../src/client-file-name.js';
+import { deriveKeyRing, deriveStoreKeys } from '../src/store-key.js';
 import { newKey, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();
@@ -473,5 +476,112 @@ describe('close', () => {
     expect(err.code).toBe('store_closed');
     expect(() => store.list()).toThrow(StoreClosedError);
     await store.close(); // idempotent
+  });
+});
+
+describe('client ids regardless of case (as Swarm service names)', () => {
+  /** Re-seals the client's file under the name stores gave it before ids were folded: HMAC of the id as spelt. */
+  async function moveToUnfoldedName(dir: string, key: Buffer, clientId: string): Promise<string> {
+    const keys = deriveStoreKeys(key);
+    const folded = clientFileName(keys, clientId);
+    const unfolded = clientFileNames(keys, clientId)[1] as string;
+    const record = openClientFile(deriveKeyRing(key), folded, await readFile(join(dir, folded)));
+    await writeFile(join(dir, unfolded), sealClientFile(keys, unfolded, record), { mode: 0o600 });
+    await unlink(join(dir, folded));
+    return unfolded;
+  }
+
+  it('refuses ORDERS when orders exists (and orders when ORDERS exists) with client_exists, changing nothing', async () => {
+    const { dir, store } = await newStore();
+    const orders = await store.add({ clientId: 'orders' });
+    const err = await rejection(store.add({ clientId: 'ORDERS' }));
+    expect(err).toBeInstanceOf(ClientExistsError);
+    expect(err.message).toBe(
+      'client orders already exists; client ids are unique regardless of case, as Swarm service names are',
+    );
+    expect(await store.get('ORDERS')).toBeUndefined();
+    expect(await store.authenticate('orders', orders.secret)).toEqual(orders.client);
+    expect(await readdir(dir)).toHaveLength(2); // the client file and .store-meta
+
+    const mixed = await store.add({ clientId: 'Billing' });
+    expect((await rejection(store.add({ clientId: 'billing' }))).message).toBe(
+      'client Billing already exists; client ids are unique regardless of case, as Swarm service names are',
+    );
+    expect(mixed.client.clientId).toBe('Billing');
+    expect(store.list().map((c) => c.clientId)).toEqual(['Billing', 'orders']);
+  });
+
+  it('keeps the spelling: ids are matched exactly, so Billing does not answer to billing', async () => {
+    const { store } = await newStore();
+    const { secret } = await store.add({ clientId: 'Billing' });
+    expect((await store.get('Billing'))?.clientId).toBe('Billing');
+    expect(await store.get('billing')).toBeUndefined();
+    expect(await store.authenticate('billing', secret)).toBeUndefined();
+    expect((await rejection(store.remove('billing'))).code).toBe('client_not_found');
+    expect((await rejection(store.addSecret('billing'))).code).toBe('client_not_found');
+    expect(await store.authenticate('Billing', secret)).toBeDefined();
+  });
+
+  it('lets exactly one of two processes adding orders and Orders at once win', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const first = await harness.open({ dir, key });
+    const second = await harness.open({ dir, key });
+    const results = await Promise.allSettled([
+      first.add({ clientId: 'orders' }),
+      second.add({ clientId: 'Orders' }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((refused.reason as StoreError).code).toBe('client_exists');
+  });
+
+  it('opens a client file written under the unfolded name, refuses its other spellings, and moves it on its next change', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const { secret } = await writer.add({ clientId: 'ORDERS' });
+    await writer.close();
+    const unfolded = await moveToUnfoldedName(dir, key, 'ORDERS');
+
+    const store = await harness.open({ dir, key });
+    expect(await store.authenticate('ORDERS', secret)).toBeDefined();
+    expect((await rejection(store.add({ clientId: 'orders' }))).code).toBe('client_exists');
+    const fresh = await harness.open({ dir, key }); // read-through, no index yet
+    expect(await fresh.authenticate('ORDERS', secret)).toBeDefined();
+
+    await store.update('ORDERS', { scopes: ['a'] });
+    const names = (await readdir(dir)).filter((name) => name.endsWith('.client'));
+    expect(names).toEqual([clientFileName(deriveStoreKeys(key), 'ORDERS')]);
+    expect(names).not.toContain(unfolded);
+    expect(await store.authenticate('ORDERS', secret)).toBeDefined();
+  });
+
+  it('keeps two clients that differ only in case from an unfolded store apart: a change or removal of one leaves the other', async () => {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const upper = await writer.add({ clientId: 'ORDERS' });
+    await writer.close();
+    await moveToUnfoldedName(dir, key, 'ORDERS');
+    // orders made where ORDERS is unknown, as a store from before folding allowed, then copied in.
+    const elsewhere = await harness.tempDir();
+    const setup = await harness.open({ dir: elsewhere, key });
+    const lower = await setup.add({ clientId: 'orders' });
+    await setup.close();
+    const lowerName = clientFileName(deriveStoreKeys(key), 'orders');
+    await writeFile(join(dir, lowerName), await readFile(join(elsewhere, lowerName)), { mode: 0o600 });
+
+    const store = await harness.open({ dir, key });
+    expect(store.list().map((c) => c.clientId)).toEqual(['ORDERS', 'orders']);
+    await store.update('ORDERS', { scopes: ['upper'] });
+    await store.update('orders', { scopes: ['lower'] });
+    expect((await store.get('ORDERS'))?.scopes).toEqual(['upper']);
+    expect((await store.get('orders'))?.scopes).toEqual(['lower']);
+    await store.remove('ORDERS');
+    expect(await store.authenticate('ORDERS', upper.secret)).toBeUndefined();
+    expect(await store.authenticate('orders', lower.secret)).toBeDefined();
+    const reopened = await harness.open({ dir, key });
+    expect(reopened.list().map((c) => c.clientId)).toEqual(['orders']);
   });
 });

@@ -164,7 +164,7 @@ describe('rotateStoreKey', () => {
     );
   });
 
-  it('re-seals the signing keys and the grace schedule in place, readable with the new key', async () => {
+  it('re-seals the signing keys in place, readable with the new key', async () => {
     const dir = await harness.tempDir();
     const [oldKey, nextKey] = [newKey(), newKey()];
     await storeWithClients(dir, oldKey, 1);
@@ -174,15 +174,10 @@ describe('rotateStoreKey', () => {
       keyFile,
       sealBytes(oldKey, 'swarm-oauth/signing-key/key-0000000001.sealed', Buffer.from('pem')),
     );
-    const graceFile = join(dir, '.oauth-clients-secret-grace');
-    await writeFile(
-      graceFile,
-      sealBytes(oldKey, 'swarm-oauth/oauth-clients/secret-grace/v1', Buffer.from('{}')),
-    );
 
     const result = await rotateStoreKey({ dir, oldKey, newKey: nextKey });
 
-    expect(result.otherFiles).toBe(2);
+    expect(result.otherFiles).toBe(1);
     expect(
       openSealedBytes(
         nextKey,
@@ -190,13 +185,6 @@ describe('rotateStoreKey', () => {
         await readFile(keyFile),
       ).toString(),
     ).toBe('pem');
-    expect(
-      openSealedBytes(
-        nextKey,
-        'swarm-oauth/oauth-clients/secret-grace/v1',
-        await readFile(graceFile),
-      ).toString(),
-    ).toBe('{}');
   });
 });
 

@@ -14,7 +14,6 @@ import { adminAuth } from './admin-auth.js';
 import { createAuditLog } from './audit-log.js';
 import { clientRoutes } from './client-routes.js';
 import { storeReadiness } from './store-readiness.js';
-import { createSecretGrace } from './secret-grace.js';
 
 export interface AppDeps {
   store: ClientStore;
@@ -28,12 +27,6 @@ export interface AppDeps {
   bodyLimitBytes?: number;
   /** Extra readiness checks beside the store directory's. */
   readinessChecks?: Record<string, ReadinessCheck>;
-  /** The store key: with it, rotation grace periods are kept on the volume and survive restarts. */
-  storeKey?: Buffer;
-  /** Store keys being rotated away: a grace schedule still sealed under one of them is read. */
-  previousStoreKeys?: readonly Buffer[];
-  /** Aborting it stops the app's background work (grace period timers). */
-  signal?: AbortSignal;
   now?: () => Date;
 }
 
@@ -82,17 +75,6 @@ export function createApp(deps: AppDeps): Express {
         });
 
   const audit = createAuditLog(logger, metrics);
-  const graceCaller = { actor: 'grace-period', remote: 'local' };
-  const grace = createSecretGrace({
-    store,
-    now,
-    ...(deps.storeKey === undefined ? {} : { storeKey: deps.storeKey }),
-    ...(deps.previousStoreKeys === undefined ? {} : { previousStoreKeys: deps.previousStoreKeys }),
-    onExpired: (clientId, secretId, result) =>
-      audit.record(graceCaller, { operation: 'secret.expire', clientId, secretId, result }),
-    onError: (err, what) => logger.error({ err }, `cannot ${what}; will retry`),
-  });
-  deps.signal?.addEventListener('abort', () => grace.close(), { once: true });
 
   const app = express();
   app.disable('x-powered-by');
@@ -109,7 +91,6 @@ export function createApp(deps: AppDeps): Express {
     clientRoutes({
       store,
       audit,
-      grace,
       bodyLimitBytes: deps.bodyLimitBytes ?? 128 * 1024,
       now,
     }),

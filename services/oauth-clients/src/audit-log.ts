@@ -1,14 +1,7 @@
 import type { Logger, Metrics } from '@swarm-oauth/server-kit';
 import type { Caller } from './admin-auth.js';
 
-export type Operation =
-  | 'client.add'
-  | 'client.remove'
-  | 'client.update'
-  | 'secret.rotate'
-  | 'secret.retire'
-  /** A secret retired by this service when the grace period of a rotation ended. */
-  | 'secret.expire';
+export type Operation = 'client.add' | 'client.remove' | 'client.update' | 'secret.rotate' | 'secret.retire';
 
 export interface AuditEntry {
   operation: Operation;

@@ -18,12 +18,10 @@ import {
 import { jsonBody } from './json-body.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { toHttpError } from './store-http-errors.js';
-import type { SecretGrace } from './secret-grace.js';
 
 export interface ClientRoutesOptions {
   store: ClientStore;
   audit: AuditLog;
-  grace: SecretGrace;
   bodyLimitBytes: number;
   now: () => Date;
 }
@@ -34,7 +32,7 @@ function clientNotFound(clientId: string): NotFoundError {
 
 /** The admin API under /api/clients. Routes are thin: parse, change the store, audit, answer. */
 export function clientRoutes(options: ClientRoutesOptions): Router {
-  const { store, audit, grace } = options;
+  const { store, audit } = options;
   const router = Router();
   const body = jsonBody(options.bodyLimitBytes);
   const queue = new KeyedQueue();
@@ -90,10 +88,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
 
   const remove: RequestHandler = async (req, res) => {
     const clientId = parseRemoveRequest(req.body);
-    await change(res, { operation: 'client.remove', clientId }, async () => {
-      await store.remove(clientId);
-      await grace.forget(clientId);
-    });
+    await change(res, { operation: 'client.remove', clientId }, () => store.remove(clientId));
     res.json({ client_id: clientId, removed: true });
   };
 
@@ -104,7 +99,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     const clients = page.slice(0, limit);
     const last = clients.at(-1);
     res.json({
-      clients: clients.map((client) => grace.show(clientJson(client))),
+      clients: clients.map(clientJson),
       ...(page.length > limit && last ? { next_after: last.clientId } : {}),
     });
   };
@@ -113,7 +108,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     const clientId = clientIdParam(req);
     const client = await store.get(clientId).catch((err: unknown) => Promise.reject(toHttpError(err)));
     if (!client) throw clientNotFound(clientId);
-    res.json(grace.show(clientJson(client)));
+    res.json(clientJson(client));
   };
 
   const update: RequestHandler = async (req, res) => {
@@ -131,7 +126,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
         return store.update(clientId, applyChanges(current.metadata, changes));
       },
     );
-    res.json(grace.show(clientJson(client)));
+    res.json(clientJson(client));
   };
 
   const rotate: RequestHandler = async (req, res) => {
@@ -145,49 +140,29 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
         secretId: (r) => r.secretId,
         ...(expiresIn === undefined ? {} : { details: { old_secrets_expire_in: expiresIn } }),
       },
-      async () => {
-        const before = await store.get(clientId);
-        if (!before) throw clientNotFound(clientId);
-        const added = await store.addSecret(clientId);
-        if (expiresIn === undefined) return added;
-        const expiresAt = new Date(options.now().getTime() + expiresIn * 1000);
-        try {
-          await grace.expire(
-            clientId,
-            before.secrets.map((secret) => secret.id),
-            expiresAt,
-          );
-        } catch (err) {
-          // Nobody will ever see the new secret: take it back rather than leave an unknown one behind.
-          await store.removeSecret(clientId, added.secretId).catch(() => undefined);
-          throw err;
-        }
-        return added;
-      },
+      // The old secrets' expiry goes into the record in the same write as the new secret, so every
+      // token service replica refuses them after it by itself, whether or not this service runs.
+      () =>
+        store.addSecret(
+          clientId,
+          expiresIn === undefined
+            ? {}
+            : { othersExpireAt: new Date(options.now().getTime() + expiresIn * 1000) },
+        ),
     );
-    res.status(201).json(grace.show(rotatedSecretJson(result.client, result.secret, result.secretId)));
+    res.status(201).json(rotatedSecretJson(result.client, result.secret, result.secretId));
   };
 
   const retire: RequestHandler = async (req, res) => {
     const clientId = clientIdParam(req);
     const secretId = parseSecretId(req.params.secretId);
     parseEmptyBody(req.body);
-    const client = await change(
-      res,
-      { operation: 'secret.retire', clientId, secretId: () => secretId },
-      async () => {
-        const result = await store.removeSecret(clientId, secretId);
-        await grace.forget(clientId, secretId);
-        return result;
-      },
+    const client = await change(res, { operation: 'secret.retire', clientId, secretId: () => secretId }, () =>
+      store.removeSecret(clientId, secretId),
     );
-    res.json(grace.show(clientJson(client)));
+    res.json(clientJson(client));
   };
 
-  // A restarted service first reads its grace schedule, so every answer shows the secrets' expiries.
-  router.use('/api/clients', (_req, _res, next) => {
-    grace.loaded.then(() => next(), next);
-  });
   router.route('/api/clients/add').post(body, add);
   router.route('/api/clients/remove').post(body, remove);
   router.route('/api/clients').get(list).all(methodNotAllowed('GET'));

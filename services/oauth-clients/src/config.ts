@@ -1,4 +1,5 @@
-import { ConfigReader } from '@swarm-oauth/server-kit';
+import { isIP } from 'node:net';
+import { ConfigError, ConfigReader } from '@swarm-oauth/server-kit';
 
 export interface Config {
   readonly port: number;
@@ -12,7 +13,10 @@ export interface Config {
   /** Safety-net sweep of every client file (OAUTH_STORE_FULL_SCAN_INTERVAL), for volumes whose directory times lag. */
   readonly storeFullScanIntervalMs: number;
   readonly adminTokenFile: string;
-  /** Local development only: every caller is let in. Logged loudly at start and on every change. */
+  /**
+   * Local development only: every caller is let in. Accepted only with HOST on a loopback address and
+   * without OAUTH_ADMIN_TOKEN_FILE; logged loudly at start, and every change is audited as auth-disabled.
+   */
   readonly adminAuthDisabled: boolean;
   /** Largest accepted request body in bytes; a maximal valid client (64 metadata entries of 1 KiB) fits. */
   readonly bodyLimitBytes: number;
@@ -20,8 +24,45 @@ export interface Config {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** An IP literal only this machine can reach; a name such as localhost could resolve to anything. */
+export function isLoopbackAddress(host: string): boolean {
+  const address = host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
+  if (isIP(address) === 4) return address.startsWith('127.');
+  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+}
+
+/**
+ * With the admin token off, the network is the only wall: so only loopback may reach the service. And a
+ * token file that is configured must never be silently ignored, which would open an API the operator
+ * believes is closed.
+ */
+function checkAuthDisabled(config: Config, env: Readonly<Record<string, string | undefined>>): void {
+  if (!config.adminAuthDisabled) return;
+  if ((env.OAUTH_ADMIN_TOKEN_FILE ?? '').trim() !== '') {
+    throw new ConfigError(
+      'OAUTH_ADMIN_AUTH_DISABLED',
+      'is true while OAUTH_ADMIN_TOKEN_FILE is set; a configured admin token is never ignored. ' +
+        'Unset OAUTH_ADMIN_TOKEN_FILE to run without authentication (local development only), ' +
+        'or unset OAUTH_ADMIN_AUTH_DISABLED.',
+    );
+  }
+  if (!isLoopbackAddress(config.host)) {
+    throw new ConfigError(
+      'OAUTH_ADMIN_AUTH_DISABLED',
+      `is true but HOST is ${JSON.stringify(config.host)}: without authentication the admin API listens ` +
+        'only on a loopback address. Set HOST=127.0.0.1 (or ::1), or unset OAUTH_ADMIN_AUTH_DISABLED.',
+    );
+  }
+}
+
 /** Reads the environment once; a wrong value is a start-up error naming the variable. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const config = readConfig(env);
+  checkAuthDisabled(config, env);
+  return config;
+}
+
+function readConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const read = new ConfigReader(env);
   return Object.freeze({
     port: read.int('PORT', 80, { min: 0, max: 65535 }),

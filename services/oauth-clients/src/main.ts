@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { ConfigError, createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
-import { openStore } from '@swarm-oauth/store';
+import { checkStorePermissions, openStore } from '@swarm-oauth/store';
 import { readAdminToken } from './admin-auth.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { foldGraceScheduleFile } from './grace-schedule-file.js';
 import { loadStoreKeys } from './store-keys.js';
 
 async function main(): Promise<void> {
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
     } else {
       adminToken = await readAdminToken(config.adminTokenFile);
     }
+    await checkStorePermissions({
+      dir: config.storeDir,
+      keyFiles: [config.storeKeyFile, ...config.storePreviousKeyFiles],
+    });
     const { storeKey, previousStoreKeys } = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,
@@ -30,15 +35,12 @@ async function main(): Promise<void> {
       fullScanIntervalMs: config.storeFullScanIntervalMs,
       logger,
     });
+    await foldGraceScheduleFile({ store, keys: [storeKey, ...previousStoreKeys], logger });
     const metrics = createMetrics();
-    const background = new AbortController();
     const app = createApp({
       store,
-      storeKey,
-      previousStoreKeys,
       logger,
       metrics,
-      signal: background.signal,
       bodyLimitBytes: config.bodyLimitBytes,
       ...(adminToken === undefined ? { adminAuthDisabled: true } : { adminToken }),
     });
@@ -46,10 +48,7 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
-      onClose: () => {
-        background.abort();
-        return store.close();
-      },
+      onClose: () => store.close(),
     });
   } catch (err) {
     // A start-up problem is one clear line naming the setting; no stack for configuration mistakes.

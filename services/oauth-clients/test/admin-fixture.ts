@@ -22,7 +22,7 @@ export interface AdminFixture {
   logText(): string;
   /** Audit lines only. */
   audits(): Array<Record<string, unknown>>;
-  /** A second store on the same directory: a reader like the token service. */
+  /** A second store on the same directory (and clock): a reader like the token service. */
   openReader(): Promise<ClientStore>;
   /** A new app on the same store directory and key (a restarted service). */
   restart(): Promise<void>;
@@ -40,7 +40,6 @@ export async function adminFixture(overrides: Partial<AppDeps> = {}): Promise<Ad
     destination: { write: (line: string) => void lines.push(line) },
   });
   const stores: ClientStore[] = [];
-  const controllers: AbortController[] = [];
 
   const open = async (): Promise<ClientStore> => {
     const store = await openStore({
@@ -49,21 +48,18 @@ export async function adminFixture(overrides: Partial<AppDeps> = {}): Promise<Ad
       watch: false,
       pollIntervalMs: 60_000,
       logger,
+      ...(overrides.now === undefined ? {} : { now: overrides.now }),
     });
     stores.push(store);
     return store;
   };
   const build = (store: ClientStore): Express => {
-    const controller = new AbortController();
-    controllers.push(controller);
     fixture.metrics = createMetrics({ defaultMetrics: false });
     return createApp({
       store,
       logger,
       metrics: fixture.metrics,
       adminToken: ADMIN_TOKEN,
-      storeKey,
-      signal: controller.signal,
       ...overrides,
     });
   };
@@ -79,13 +75,11 @@ export async function adminFixture(overrides: Partial<AppDeps> = {}): Promise<Ad
     audits: () => fixture.logs().filter((entry) => entry.audit !== undefined),
     openReader: open,
     async restart() {
-      for (const controller of controllers) controller.abort();
       await fixture.store.close();
       fixture.store = await open();
       fixture.app = build(fixture.store);
     },
     async close() {
-      for (const controller of controllers) controller.abort();
       await Promise.all(stores.map((store) => store.close()));
       await rm(dir, { recursive: true, force: true });
     },

@@ -91,6 +91,24 @@ describe('POST /api/clients/add', () => {
     expect(await f.store.authenticate('orders', first.client_secret)).toBeDefined();
   });
 
+  it('answers 409 client_exists for an id that differs from an existing one only in case, and changes nothing', async () => {
+    const first = await addClient({ client_id: 'orders', scope: 'a' });
+    const res = await post('/api/clients/add', { client_id: 'ORDERS', scope: 'b' });
+    expectError(
+      res,
+      409,
+      'client_exists',
+      'Client orders already exists; client ids are unique regardless of case, as Swarm service names are. ' +
+        'Nothing was changed.',
+    );
+    expect((await get('/api/clients/ORDERS')).status).toBe(404);
+    const list = await get('/api/clients');
+    expect((list.body as { clients: { client_id: string }[] }).clients.map((c) => c.client_id)).toEqual([
+      'orders',
+    ]);
+    expect(await f.store.authenticate('orders', first.client_secret)).toBeDefined();
+  });
+
   it.each([
     [{}, 'client_id: is required.'],
     [{ client_id: '-x' }, 'client_id: client id must start with a letter or a digit.'],

@@ -36,7 +36,6 @@ describe('loadConfig', () => {
         OAUTH_STORE_POLL_INTERVAL: '500',
         OAUTH_STORE_FULL_SCAN_INTERVAL: '500',
         OAUTH_ADMIN_TOKEN_FILE: '/s/token',
-        OAUTH_ADMIN_AUTH_DISABLED: 'true',
         OAUTH_ADMIN_BODY_LIMIT: '65536',
       }),
     ).toEqual({
@@ -49,9 +48,48 @@ describe('loadConfig', () => {
       storePollIntervalMs: 500,
       storeFullScanIntervalMs: 500,
       adminTokenFile: '/s/token',
-      adminAuthDisabled: true,
+      adminAuthDisabled: false,
       bodyLimitBytes: 65536,
     });
+  });
+
+  it('accepts OAUTH_ADMIN_AUTH_DISABLED=true on a loopback HOST without a token file', () => {
+    for (const host of ['127.0.0.1', '127.10.0.3', '::1', '::ffff:127.0.0.1']) {
+      expect(loadConfig({ HOST: host, OAUTH_ADMIN_AUTH_DISABLED: 'true' })).toMatchObject({
+        host,
+        adminAuthDisabled: true,
+      });
+    }
+  });
+
+  it.each(['0.0.0.0', '::', '10.0.1.7', 'localhost', 'oauth-clients'])(
+    'refuses OAUTH_ADMIN_AUTH_DISABLED=true with HOST=%s, naming both variables',
+    (host) => {
+      expect(() => loadConfig({ HOST: host, OAUTH_ADMIN_AUTH_DISABLED: 'true' })).toThrow(
+        `OAUTH_ADMIN_AUTH_DISABLED: is true but HOST is "${host}": without authentication the admin API ` +
+          'listens only on a loopback address. Set HOST=127.0.0.1 (or ::1), or unset OAUTH_ADMIN_AUTH_DISABLED.',
+      );
+    },
+  );
+
+  it('refuses OAUTH_ADMIN_AUTH_DISABLED=true by default, because HOST defaults to 0.0.0.0', () => {
+    expect(() => loadConfig({ OAUTH_ADMIN_AUTH_DISABLED: 'true' })).toThrow(
+      'OAUTH_ADMIN_AUTH_DISABLED: is true but HOST is "0.0.0.0"',
+    );
+  });
+
+  it('refuses OAUTH_ADMIN_AUTH_DISABLED=true together with OAUTH_ADMIN_TOKEN_FILE, even on loopback', () => {
+    expect(() =>
+      loadConfig({
+        HOST: '127.0.0.1',
+        OAUTH_ADMIN_AUTH_DISABLED: 'true',
+        OAUTH_ADMIN_TOKEN_FILE: '/run/secrets/oauth_admin_token',
+      }),
+    ).toThrow(
+      'OAUTH_ADMIN_AUTH_DISABLED: is true while OAUTH_ADMIN_TOKEN_FILE is set; a configured admin token is ' +
+        'never ignored. Unset OAUTH_ADMIN_TOKEN_FILE to run without authentication (local development only), ' +
+        'or unset OAUTH_ADMIN_AUTH_DISABLED.',
+    );
   });
 
   it('names the variable when a value is wrong', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateStoreKey } from '@swarm-oauth/store';
@@ -16,8 +16,8 @@ let service: RunningProcess;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oauth-clients-process-'));
   tokenFile = join(dir, 'admin.token');
-  await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`);
-  await writeFile(tokenFile, `${ADMIN_TOKEN}\n`);
+  await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`, { mode: 0o600 });
+  await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   serviceEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -217,12 +217,68 @@ describe('oauth-clients process start-up', () => {
     });
   });
 
-  it('starts without a token only when OAUTH_ADMIN_AUTH_DISABLED=true, with a loud warning', async () => {
-    const open = await startService(SERVICE_MAIN, {
-      ...serviceEnv,
-      OAUTH_ADMIN_TOKEN_FILE: join(dir, 'no-token'),
+  it('refuses to start with OAUTH_ADMIN_AUTH_DISABLED=true on a HOST that is not loopback', async () => {
+    const { OAUTH_ADMIN_TOKEN_FILE: _configured, ...withoutTokenFile } = serviceEnv;
+    const result = await runProcess(SERVICE_MAIN, [], {
+      ...withoutTokenFile,
+      HOST: '0.0.0.0',
       OAUTH_ADMIN_AUTH_DISABLED: 'true',
     });
+    expect(result.code).toBe(1);
+    expect(result.lines.at(-1)).toMatchObject({
+      level: 60,
+      msg:
+        'cannot start: OAUTH_ADMIN_AUTH_DISABLED: is true but HOST is "0.0.0.0": without authentication the ' +
+        'admin API listens only on a loopback address. Set HOST=127.0.0.1 (or ::1), or unset OAUTH_ADMIN_AUTH_DISABLED.',
+    });
+  });
+
+  it('refuses to start with OAUTH_ADMIN_AUTH_DISABLED=true while OAUTH_ADMIN_TOKEN_FILE is set', async () => {
+    const result = await runProcess(SERVICE_MAIN, [], { ...serviceEnv, OAUTH_ADMIN_AUTH_DISABLED: 'true' });
+    expect(result.code).toBe(1);
+    expect(result.lines.at(-1)).toMatchObject({
+      level: 60,
+      msg: expect.stringMatching(
+        /^cannot start: OAUTH_ADMIN_AUTH_DISABLED: is true while OAUTH_ADMIN_TOKEN_FILE is set;/,
+      ),
+    });
+  });
+
+  it('refuses to start with a store key file others can read, or a store directory others can reach', async () => {
+    const looseKey = join(dir, 'loose.key');
+    await writeFile(looseKey, `${generateStoreKey()}\n`, { mode: 0o644 });
+    await chmod(looseKey, 0o644);
+    const keyResult = await runProcess(SERVICE_MAIN, [], { ...serviceEnv, OAUTH_STORE_KEY_FILE: looseKey });
+    expect(keyResult.code).toBe(1);
+    expect(keyResult.lines.at(-1)).toMatchObject({
+      level: 60,
+      code: 'store_permissions',
+      msg: expect.stringMatching(
+        new RegExp(
+          `^cannot start: the store key file ${looseKey} is mode 0644: .* Run: chmod 0600 ${looseKey} `,
+        ),
+      ),
+    });
+
+    const looseDir = join(dir, 'loose-clients');
+    await mkdir(looseDir, { mode: 0o755 });
+    await chmod(looseDir, 0o755);
+    const dirResult = await runProcess(SERVICE_MAIN, [], { ...serviceEnv, OAUTH_STORE_DIR: looseDir });
+    expect(dirResult.code).toBe(1);
+    expect(dirResult.lines.at(-1)).toMatchObject({
+      level: 60,
+      code: 'store_permissions',
+      msg: expect.stringMatching(
+        new RegExp(
+          `^cannot start: the store directory ${looseDir} is mode 0755: other users can reach it\\. Run: chmod 0700 ${looseDir} `,
+        ),
+      ),
+    });
+  });
+
+  it('starts without a token only when OAUTH_ADMIN_AUTH_DISABLED=true, with a loud warning', async () => {
+    const { OAUTH_ADMIN_TOKEN_FILE: _configured, ...withoutTokenFile } = serviceEnv;
+    const open = await startService(SERVICE_MAIN, { ...withoutTokenFile, OAUTH_ADMIN_AUTH_DISABLED: 'true' });
     try {
       expect(open.lines.find((line) => line.level === 40)).toMatchObject({
         setting: 'OAUTH_ADMIN_AUTH_DISABLED',
