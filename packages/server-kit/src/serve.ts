@@ -14,8 +14,8 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   /**
    * Connections this process holds open at most; a connection beyond it is closed as soon as it is
-   * accepted, so idle or slow sockets cannot take every file descriptor (the store needs some to read
-   * its directory). Default DEFAULT_MAX_CONNECTIONS.
+   * accepted (and idle keep-alive ones are closed to make room), so idle or slow sockets cannot take every
+   * file descriptor (the store needs some to read its directory). Default DEFAULT_MAX_CONNECTIONS.
    */
   maxConnections?: number;
   /** Time a client has to send the request headers. Default 10 s. */
@@ -91,7 +91,13 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
     'connections closed on arrival: the connection limit is reached',
     60_000,
   );
-  server.on('drop', () => dropped.add({ dropped: 1 }, { max_connections: server.maxConnections }));
+  server.on('drop', () => {
+    dropped.add({ dropped: 1 }, { max_connections: server.maxConnections });
+    // Keep-alive connections between two requests make room at once: otherwise one cheap request per
+    // connection holds a place for keepAliveTimeout. Requests in flight keep theirs; silent and slow
+    // senders keep theirs until the header or request timeout.
+    server.closeIdleConnections();
+  });
   server.keepAliveTimeout = 65_000; // above common proxy idle timeouts, so they close first
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

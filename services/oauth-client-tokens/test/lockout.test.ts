@@ -3,14 +3,10 @@
 // 127.0.0.1, 127.0.0.3 and 127.0.0.2 itself, on a replica that runs from the start and on one started
 // after the attack began. The failure window is a day, so no budget refills during the test and the
 // counts below are exact.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateStoreKey, openStore, type ClientStore } from '@swarm-oauth/store';
 import { basicHeader, loopbackAgent, postForm, wrongSecret, type Answer } from './loopback-client.js';
-import { startService, type ServiceProcess } from './service-process.js';
+import { createServiceStore, startService, type ServiceProcess, type ServiceStore } from './service-process.js';
 
 const PAIR_FAILURES = 10;
 const WINDOW_SECONDS = 86_400;
@@ -22,24 +18,17 @@ const BURST = 100;
 const BODY = 'grant_type=client_credentials';
 
 describe('a client under a brute-force attack on its id, against real processes', () => {
-  let dir: string;
-  let store: ClientStore;
+  let fixture: ServiceStore;
   let env: Record<string, string>;
   let secret: string;
   const services: ServiceProcess[] = [];
   const agents: Agent[] = [];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'oauth-lockout-'));
-    const storeDir = join(dir, 'clients');
-    const keyFile = join(dir, 'store.key');
-    const encodedKey = generateStoreKey();
-    await writeFile(keyFile, `${encodedKey}\n`, { mode: 0o600 });
-    store = await openStore({ dir: storeDir, key: Buffer.from(encodedKey, 'base64'), watch: false });
-    ({ secret } = await store.add({ clientId: 'payments', scopes: ['payments:write'] }));
+    fixture = await createServiceStore();
+    ({ secret } = await fixture.store.add({ clientId: 'payments', scopes: ['payments:write'] }));
     env = {
-      OAUTH_STORE_DIR: storeDir,
-      OAUTH_STORE_KEY_FILE: keyFile,
+      ...fixture.env,
       OAUTH_AUTH_FAILURES_PER_CLIENT: String(PAIR_FAILURES),
       OAUTH_AUTH_FAILURES_PER_ADDRESS: '30',
       OAUTH_AUTH_FAILURE_WINDOW: String(WINDOW_SECONDS),
@@ -49,8 +38,7 @@ describe('a client under a brute-force attack on its id, against real processes'
   afterAll(async () => {
     for (const agent of agents) agent.destroy();
     const codes = await Promise.all(services.map((service) => service.stop()));
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await fixture.remove();
     expect(codes.every((code) => code === 0)).toBe(true);
   });
 
