@@ -21,7 +21,8 @@ export class CountedWarning {
 
   /** One occurrence: `counts` are added to the next line's, `latest` replaces the previous fields. */
   add(counts: Readonly<Record<string, number>>, latest: Readonly<Record<string, unknown>> = {}): void {
-    for (const [name, value] of Object.entries(counts)) this.#counts[name] = (this.#counts[name] ?? 0) + value;
+    for (const [name, value] of Object.entries(counts))
+      this.#counts[name] = (this.#counts[name] ?? 0) + value;
     this.#latest = latest;
     this.#pending = true;
     if (this.#timer === undefined) this.#flush();

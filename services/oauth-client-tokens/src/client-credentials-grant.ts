@@ -48,7 +48,9 @@ export function grantScopes(requested: string | undefined, allowed: readonly str
   }
   const refused = tokens.filter((token) => !allowed.includes(token));
   if (refused.length > 0) {
-    throw new InvalidScopeError(`The client is not allowed ${howMany(refused.length, tokens.length, 'scope')}.`);
+    throw new InvalidScopeError(
+      `The client is not allowed ${howMany(refused.length, tokens.length, 'scope')}.`,
+    );
   }
   return tokens;
 }

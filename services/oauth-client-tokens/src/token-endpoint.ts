@@ -80,11 +80,7 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
   // An attack sends thousands of failures a second: they are counted in the metrics one by one, and
   // logged as one line per interval with counts (never the secret).
-  const bruteForceWarning = new CountedWarning(
-    logger,
-    BRUTE_FORCE_WARNING,
-    options.bruteForceLogIntervalMs,
-  );
+  const bruteForceWarning = new CountedWarning(logger, BRUTE_FORCE_WARNING, options.bruteForceLogIntervalMs);
   const formLimit = options.formLimitBytes ?? DEFAULT_FORM_LIMIT_BYTES;
   // Label children bound once: prom-client otherwise hashes the label object on every increment.
   const issuedBy: Record<ClientAuthMethod, { inc(): void }> = {

@@ -91,9 +91,14 @@ describe('brute-force protection of POST /api/token', () => {
         status,
         text,
         headers: Object.fromEntries(
-          ['cache-control', 'pragma', 'content-type', 'content-length', 'www-authenticate', 'retry-after'].map(
-            (name) => [name, headers[name]],
-          ),
+          [
+            'cache-control',
+            'pragma',
+            'content-type',
+            'content-length',
+            'www-authenticate',
+            'retry-after',
+          ].map((name) => [name, headers[name]]),
         ),
       }));
     };
@@ -158,7 +163,10 @@ describe('brute-force protection of POST /api/token', () => {
 describe('BruteForceLimiter', () => {
   it('refills a used-up budget evenly over the window', () => {
     let now = 0;
-    const limiter = new BruteForceLimiter({ pairFailures: 2, addressFailures: 100, windowMs: 10_000 }, () => now);
+    const limiter = new BruteForceLimiter(
+      { pairFailures: 2, addressFailures: 100, windowMs: 10_000 },
+      () => now,
+    );
     expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 0, exhausted: [] });
     expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 0, exhausted: ['client'] });
     expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 5, exhausted: [] });
@@ -168,9 +176,13 @@ describe('BruteForceLimiter', () => {
 
   it('keeps refusing a source that goes on failing before its Retry-After has passed', () => {
     let now = 0;
-    const limiter = new BruteForceLimiter({ pairFailures: 1, addressFailures: 100, windowMs: 10_000 }, () => now);
+    const limiter = new BruteForceLimiter(
+      { pairFailures: 1, addressFailures: 100, windowMs: 10_000 },
+      () => now,
+    );
     limiter.recordFailure('a', 'c');
-    for (now = 5_000; now <= 50_000; now += 5_000) expect(limiter.recordFailure('a', 'c').retryAfter).toBe(10);
+    for (now = 5_000; now <= 50_000; now += 5_000)
+      expect(limiter.recordFailure('a', 'c').retryAfter).toBe(10);
     now = 60_000; // Retry-After seconds after the last refused failure
     expect(limiter.recordFailure('a', 'c').retryAfter).toBe(0);
   });

@@ -102,9 +102,9 @@ describe('loadConfig', () => {
   );
 
   it('reads OAUTH_SCOPES_SUPPORTED as scope tokens separated by spaces or commas', () => {
-    expect(loadConfig({ OAUTH_SCOPES_SUPPORTED: 'orders:read, orders:write  audit,orders:read' }).scopesSupported).toEqual(
-      ['orders:read', 'orders:write', 'audit'],
-    );
+    expect(
+      loadConfig({ OAUTH_SCOPES_SUPPORTED: 'orders:read, orders:write  audit,orders:read' }).scopesSupported,
+    ).toEqual(['orders:read', 'orders:write', 'audit']);
     expect(() => loadConfig({ OAUTH_SCOPES_SUPPORTED: 'good b"ad' })).toThrow(
       /^OAUTH_SCOPES_SUPPORTED: must be scope tokens .* got "b"ad"\.$/,
     );

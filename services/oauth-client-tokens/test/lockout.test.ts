@@ -6,7 +6,12 @@
 import type { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { basicHeader, loopbackAgent, postForm, wrongSecret, type Answer } from './loopback-client.js';
-import { createServiceStore, startService, type ServiceProcess, type ServiceStore } from './service-process.js';
+import {
+  createServiceStore,
+  startService,
+  type ServiceProcess,
+  type ServiceStore,
+} from './service-process.js';
 
 const PAIR_FAILURES = 10;
 const WINDOW_SECONDS = 86_400;
@@ -95,7 +100,9 @@ describe('a client under a brute-force attack on its id, against real processes'
       from,
       status: answer.status,
     }));
-    expect(victimStatuses).toEqual(victimAnswers.map(({ service, from }) => ({ service, from, status: 200 })));
+    expect(victimStatuses).toEqual(
+      victimAnswers.map(({ service, from }) => ({ service, from, status: 200 })),
+    );
     for (const { answer } of victimAnswers) {
       expect(JSON.parse(answer.body)).toMatchObject({ token_type: 'Bearer', scope: 'payments:write' });
     }
@@ -105,7 +112,8 @@ describe('a client under a brute-force attack on its id, against real processes'
     // The attacker: on each replica its first PAIR_FAILURES failures are 401, every later one 429.
     const retryAfter = String(Math.ceil(WINDOW_SECONDS / PAIR_FAILURES));
     for (const [service, answers] of attackerAnswers) {
-      const expectedTotal = service === first ? BURST * ROUNDS_PER_PHASE * 1.5 : (BURST * ROUNDS_PER_PHASE) / 2;
+      const expectedTotal =
+        service === first ? BURST * ROUNDS_PER_PHASE * 1.5 : (BURST * ROUNDS_PER_PHASE) / 2;
       expect(answers).toHaveLength(expectedTotal);
       const unauthorized = answers.filter((answer) => answer.status === 401);
       const refused = answers.filter((answer) => answer.status === 429);

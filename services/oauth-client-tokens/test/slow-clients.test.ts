@@ -5,7 +5,12 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { basicHeader, loopbackAgent, postForm } from './loopback-client.js';
-import { createServiceStore, startService, type ServiceProcess, type ServiceStore } from './service-process.js';
+import {
+  createServiceStore,
+  startService,
+  type ServiceProcess,
+  type ServiceStore,
+} from './service-process.js';
 
 const HEADERS_LIMIT_MS = 10_000;
 const REQUEST_LIMIT_MS = 30_000;

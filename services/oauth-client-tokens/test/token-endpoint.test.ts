@@ -372,7 +372,8 @@ describe('POST /api/token', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_request',
-        error_description: 'The request body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2).',
+        error_description:
+          'The request body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2).',
       });
     });
 

@@ -4,7 +4,12 @@
 import type { Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { basicHeader, loopbackAgent, postForm, wrongSecret } from './loopback-client.js';
-import { createServiceStore, startService, type ServiceProcess, type ServiceStore } from './service-process.js';
+import {
+  createServiceStore,
+  startService,
+  type ServiceProcess,
+  type ServiceStore,
+} from './service-process.js';
 
 const PROXY = '127.0.0.1';
 const UNTRUSTED = '127.0.0.2';
