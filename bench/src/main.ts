@@ -269,7 +269,8 @@ try {
     log('wrong secret');
     // OAUTH_TRUST_PROXY=loopback lets every connection present a source address of its own choice
     // (X-Forwarded-For, as behind a proxy), which a load generator on loopback cannot otherwise do.
-    // The attacker and the correct client present the same one: the case a per-address lockout broke.
+    // The attacker and the correct client present the same one, where a limit that refused by address
+    // before checking the secret would lock the client out.
     await withServer(
       () =>
         startServer({
