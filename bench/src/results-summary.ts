@@ -28,7 +28,14 @@ export interface SideResult {
   /** Stable id, e.g. `token-RS256-10`. */
   id: string;
   label: string;
-  kind: 'token-service' | 'peer' | 'bare-endpoint' | 'bare-signing' | 'wrong-secret' | 'during-attack';
+  kind:
+    | 'token-service'
+    | 'peer'
+    | 'bare-endpoint'
+    | 'bare-signing'
+    | 'wrong-secret'
+    | 'before-attack'
+    | 'during-attack';
   alg?: Alg;
   clients?: number;
   workers?: number;

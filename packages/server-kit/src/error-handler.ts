@@ -73,13 +73,37 @@ export interface ErrorAnswer {
   readonly unexpected: boolean;
 }
 
-export function errorAnswer(err: unknown): ErrorAnswer {
+export interface ErrorAnswerOptions {
+  /**
+   * The body is an OAuth 2.0 error response (RFC 6749 §5.2), whose error_description may only hold
+   * %x20-21 / %x23-5B / %x5D-7E; see oauthErrorDescription.
+   */
+  oauth?: boolean;
+}
+
+/** A character RFC 6749 §5.2 does not allow in error_description: outside %x20-21 / %x23-5B / %x5D-7E. */
+const NOT_IN_DESCRIPTION_CHARSET = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
+/**
+ * A message as an RFC 6749 §5.2 error_description: every character outside its set (a `"`, a `\`,
+ * a control character, anything beyond ASCII such as `§`) becomes `?`, so a client library that
+ * checks the set never rejects the answer. Messages are written within the set; this is where it holds
+ * for every one of them.
+ */
+export function oauthErrorDescription(message: string): string {
+  return message.replace(NOT_IN_DESCRIPTION_CHARSET, '?');
+}
+
+export function errorAnswer(err: unknown, options: ErrorAnswerOptions = {}): ErrorAnswer {
   const appError = toAppError(err);
   if (appError?.expose) {
     return {
       status: appError.status,
       headers: { ...appError.headers, 'Cache-Control': 'no-store' },
-      body: { error: appError.code, error_description: appError.message },
+      body: {
+        error: appError.code,
+        error_description: options.oauth ? oauthErrorDescription(appError.message) : appError.message,
+      },
       unexpected: false,
     };
   }
@@ -92,9 +116,9 @@ export function errorAnswer(err: unknown): ErrorAnswer {
 }
 
 /** Registered last: writes every error body of the service, in one shape. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, options: ErrorAnswerOptions = {}): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const answer = errorAnswer(err);
+    const answer = errorAnswer(err, options);
     if (answer.unexpected) {
       // Only the path: a query string may carry a credential a client put in the wrong place.
       logger.error({ err, method: req.method, path: req.path }, 'request failed');

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { CountedWarning } from './counted-warning.js';
 import type { Logger } from './logger.js';
 
 export interface ServeOptions {
@@ -11,11 +12,31 @@ export interface ServeOptions {
   tls?: { cert: Buffer | string; key: Buffer | string };
   /** How long in-flight requests may take to finish after SIGTERM. Default 10 s. */
   drainTimeoutMs?: number;
+  /**
+   * Connections this process holds open at most; a connection beyond it is closed as soon as it is
+   * accepted (and idle keep-alive ones are closed to make room), so idle or slow sockets cannot take every
+   * file descriptor (the store needs some to read its directory). Default DEFAULT_MAX_CONNECTIONS.
+   */
+  maxConnections?: number;
+  /** Time a client has to send the request headers. Default 10 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send the whole request, body included. Default 30 s. */
+  requestTimeoutMs?: number;
   /** Called after the server stopped accepting and drained (close stores, timers). */
   onClose?: () => Promise<void> | void;
   /** Handle SIGTERM / SIGINT (default true; tests that start several servers pass false). */
   handleSignals?: boolean;
 }
+
+/** Far above what a replica serves (keep-alive connections of every caller), far below fd limits. */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+
+/**
+ * How often node looks for requests over headersTimeoutMs / requestTimeoutMs. node's default is 30 s,
+ * which lets a 10 s header limit hold a slow sender for up to 40 s; checking every second keeps every
+ * limit within a second of what it says, for a sweep over the open connections.
+ */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 
 /**
  * Requests node's HTTP parser rejects before any handler runs (malformed request line or headers,
@@ -54,11 +75,29 @@ export interface RunningServer {
  * every update, so the server stops accepting, drains, and exits 0.
  */
 export async function serve(app: RequestListener, options: ServeOptions): Promise<RunningServer> {
-  const serverOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 };
+  const serverOptions = {
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: options.headersTimeoutMs ?? 10_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+  };
   const server: Server = options.tls
     ? (createHttpsServer({ ...serverOptions, ...options.tls }, app) as unknown as Server)
     : createHttpServer(serverOptions, app);
   server.on('clientError', answerClientError);
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const dropped = new CountedWarning(
+    options.logger,
+    'connections closed on arrival: the connection limit is reached',
+    60_000,
+  );
+  server.on('drop', () => {
+    dropped.add({ dropped: 1 }, { max_connections: server.maxConnections });
+    // Keep-alive connections between two requests make room at once: otherwise one cheap request per
+    // connection holds a place for keepAliveTimeout. Requests in flight keep theirs; silent and slow
+    // senders keep theirs until the header or request timeout.
+    server.closeIdleConnections();
+  });
   server.keepAliveTimeout = 65_000; // above common proxy idle timeouts, so they close first
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

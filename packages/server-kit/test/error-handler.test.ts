@@ -7,9 +7,11 @@ import {
   ConflictError,
   TooManyRequestsError,
   createLogger,
+  errorAnswer,
   errorHandler,
   methodNotAllowed,
   notFound,
+  oauthErrorDescription,
 } from '../src/index.js';
 
 function captureLogger() {
@@ -181,5 +183,36 @@ describe('ServiceUnavailableError', () => {
     });
     expect(res.headers['retry-after']).toBe('10');
     expect(lines).toEqual([]);
+  });
+});
+
+describe('OAuth error bodies (RFC 6749 §5.2)', () => {
+  const message = 'Say "hi" \\ § é\nnow';
+
+  it('keeps error_description within %x20-21 / %x23-5B / %x5D-7E when the oauth option is set', async () => {
+    const { logger } = captureLogger();
+    const app = express();
+    app.get('/boom', () => {
+      throw new BadRequestError(message);
+    });
+    app.use(errorHandler(logger, { oauth: true }));
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Say ?hi? ? ? ??now' });
+    expect(errorAnswer(new BadRequestError(message), { oauth: true }).body.error_description).toBe(
+      'Say ?hi? ? ? ??now',
+    );
+  });
+
+  it('leaves the descriptions of other services as written', () => {
+    expect(errorAnswer(new BadRequestError(message)).body.error_description).toBe(message);
+  });
+
+  it('maps every character outside the set and none inside it', () => {
+    const allowed = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i))
+      .filter((c) => c !== '"' && c !== '\\')
+      .join('');
+    expect(oauthErrorDescription(allowed)).toBe(allowed);
+    expect(oauthErrorDescription('"\\\x00\x1f\x7f\u00a7\u00e9\u{1f600}')).toBe('?'.repeat(9));
   });
 });

@@ -127,3 +127,87 @@ describe('serve, for requests the HTTP parser rejects', () => {
     }
   });
 });
+
+describe('serve, for slow and surplus connections', () => {
+  /** A raw connection; `closed` resolves with what the server sent and when it closed (ms after open). */
+  function open(url: string) {
+    const { hostname, port } = new URL(url);
+    const started = performance.now();
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', () => undefined); // a refused connection may be reset; 'close' follows
+    return {
+      socket,
+      connected: new Promise<void>((resolve) => socket.once('connect', () => resolve())),
+      closed: new Promise<{ received: string; afterMs: number }>((resolve) =>
+        socket.once('close', () => resolve({ received, afterMs: performance.now() - started })),
+      ),
+    };
+  }
+
+  it('answers 408 to headers slower than headersTimeoutMs within a second or so of it', async () => {
+    const running = await serve(express(), {
+      port: 0,
+      host: '127.0.0.1',
+      logger: silent,
+      handleSignals: false,
+      headersTimeoutMs: 1000,
+    });
+    try {
+      const slow = open(running.url);
+      await slow.connected;
+      slow.socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      const { received, afterMs } = await slow.closed;
+      expect(received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(afterMs).toBeGreaterThanOrEqual(900);
+      // node's own check interval (30 s) would allow up to 31 s; a generous bound for a loaded machine.
+      expect(afterMs).toBeLessThan(6000);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('closes connections beyond maxConnections on arrival, and idle keep-alive ones to make room', async () => {
+    const ok = express();
+    ok.get('/', (_req, res) => void res.json({ ok: true }));
+    const lines: string[] = [];
+    const logger = createLogger({
+      service: 'test',
+      destination: new Writable({
+        write: (chunk: Buffer, _e, done) => {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    const running = await serve(ok, {
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      handleSignals: false,
+      maxConnections: 2,
+    });
+    try {
+      const idle = open(running.url);
+      await idle.connected;
+      const answered = new Promise<void>((resolve) => idle.socket.once('data', () => resolve()));
+      idle.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered;
+      const busy = open(running.url);
+      await busy.connected;
+      busy.socket.write('GET / HTTP/1.1\r\nHost: x\r\n'); // headers still coming: not idle
+      const refused = await open(running.url).closed;
+      expect(refused.received).toBe('');
+      expect((await idle.closed).received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      // The one that was still sending keeps its place and gets its answer.
+      busy.socket.write('Connection: close\r\n\r\n');
+      expect((await busy.closed).received).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\{"ok":true\}$/);
+      const warnings = lines.filter((line) => line.includes('the connection limit is reached'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, max_connections: 2, dropped: 1 });
+    } finally {
+      await running.close();
+    }
+  });
+});

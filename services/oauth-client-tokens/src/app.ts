@@ -14,7 +14,10 @@ import { tokenFastPath } from './token-fast-path.js';
 import { createTokenMetrics } from './token-metrics.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'issuer' | 'tokenTtlSeconds' | 'defaultAudience' | 'bruteForce' | 'trustProxy'>;
+  config: Pick<
+    Config,
+    'issuer' | 'tokenTtlSeconds' | 'defaultAudience' | 'bruteForce' | 'trustProxy' | 'scopesSupported'
+  >;
   store: ClientStore;
   keys: KeySet;
   logger: Logger;
@@ -42,7 +45,8 @@ export function createTokenService(deps: AppDeps): TokenService {
   app.disable('x-powered-by');
   // ETags would hash every token response for nothing: token responses are never cached.
   app.set('etag', false);
-  app.set('trust proxy', config.trustProxy);
+  // Compiled here once; the node:http fast path reuses this very function (token-fast-path).
+  app.set('trust proxy', typeof config.trustProxy === 'number' ? config.trustProxy : [...config.trustProxy]);
 
   app.use(metrics.requestMetrics);
   // The token endpoint first: it carries nearly all the traffic, and the routers below would only be
@@ -57,12 +61,13 @@ export function createTokenService(deps: AppDeps): TokenService {
     }),
     limiter: new BruteForceLimiter(
       {
-        clientFailures: config.bruteForce.clientFailures,
+        pairFailures: config.bruteForce.pairFailures,
         addressFailures: config.bruteForce.addressFailures,
         windowMs: config.bruteForce.windowSeconds * 1000,
       },
       () => clock.now(),
     ),
+    bruteForceLogIntervalMs: config.bruteForce.windowSeconds * 1000,
     defaultAudience: config.defaultAudience,
     metrics: createTokenMetrics(metrics),
     logger,
@@ -83,8 +88,8 @@ export function createTokenService(deps: AppDeps): TokenService {
       metrics,
     }),
   );
-  app.use(metadataRoutes({ issuer: config.issuer, keys, store }));
+  app.use(metadataRoutes({ issuer: config.issuer, keys, scopesSupported: config.scopesSupported }));
   app.use(notFound);
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, { oauth: true }));
   return { app, listener: tokenFastPath(app, tokenHandler, metrics) };
 }

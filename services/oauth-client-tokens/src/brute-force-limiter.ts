@@ -1,46 +1,43 @@
 // Brute-force protection for client authentication (RFC 6749 §2.3.1: the server MUST protect the
-// endpoint against brute force attacks). Policy:
+// endpoint against brute force attacks). Secrets are 256 random bits, so guessing is hopeless at any
+// rate: the limiter bounds what failures cost and how much noise they make, and never refuses a caller
+// that presents the right secret. The endpoint therefore checks the secret first and asks the limiter
+// only about failures. Policy:
 //
-// - Failed authentications (a client id with a wrong secret, or an unknown id) are budgeted per client
-//   id and per source address, each a token bucket: up to `clientFailures` (per id) and
-//   `addressFailures` (per address) failures at once, refilled evenly over `windowMs`. Successful
-//   requests cost nothing, and neither do requests without credentials (they guess nothing).
-// - When either budget of a request is used up, the request is refused with 429 and Retry-After
-//   before its secret is checked, so a locked id cannot be guessed at any speed.
-// - A client that authenticated successfully from an address is "known good" there: it keeps getting
-//   tokens while its id or its address is locked by someone else's failures (a swarm routes many
-//   services through one ingress address, and anyone can send failures for a known client id). A known
-//   good pair loses that status after `knownGoodFailures` failures in a row, which still allows
-//   golang.org/x/oauth2's auto-detection: it may try the Authorization header first and, only if that
-//   fails, the body, i.e. at most one failure per token.
-// - Memory is bounded: each table keeps at most `maxEntries` entries, evicting the least recently used.
+// - Failed authentications (a client id with a wrong secret, or an unknown id) are budgeted per source
+//   address and per (source address, client id) pair, each a token bucket: up to `addressFailures` and
+//   `pairFailures` failures at once, refilled evenly over `windowMs`. Successes and requests without
+//   usable credentials (they guess nothing) cost nothing and are not looked up at all.
+// - A failure that finds either budget used up is refused: 429 with Retry-After instead of 401. It
+//   still costs its budget, so a source that keeps failing faster than the budget refills stays refused
+//   until it pauses for Retry-After seconds.
+// - Nothing is keyed by the client id alone: anyone can send failures for a known id, and they must
+//   not change what the client's own requests get, from any address.
+// - Memory is bounded: each table keeps at most `maxEntries` entries, evicting the least recently
+//   written. An evicted source starts again with a full budget, which costs availability nothing.
 
 export interface BruteForcePolicy {
-  /** Failures allowed per client id within the window. */
-  clientFailures: number;
-  /** Failures allowed per source address within the window. */
+  /** Failures allowed per (source address, client id) within the window. */
+  pairFailures: number;
+  /** Failures allowed per source address, over every client id, within the window. */
   addressFailures: number;
   /** Time in which a used-up budget refills completely. */
   windowMs: number;
-  /** How long a successful (address, client) pair stays known good. Default 24 h. */
-  knownGoodMs?: number;
-  /** Consecutive failures after which a known good pair is treated like anyone else. Default 3. */
-  knownGoodFailures?: number;
   /** Entries per table. Default 10 000. */
   maxEntries?: number;
 }
 
-/** How stale a known-good entry may get before a success writes it again (and renews its place). */
-const SUCCESS_REFRESH_MS = 60_000;
+/** What a failed authentication gets. */
+export interface FailureVerdict {
+  /** 0: answer 401. Otherwise the source is over a budget: answer 429 with this Retry-After (s). */
+  readonly retryAfter: number;
+  /** Budgets this very failure used up (they had room before it): worth a log line. */
+  readonly exhausted: readonly ('address' | 'client')[];
+}
 
 interface Bucket {
   tokens: number;
   updatedAt: number;
-}
-
-interface KnownGood {
-  until: number;
-  failures: number;
 }
 
 /** A Map that forgets its least recently written entry when full. */
@@ -61,83 +58,50 @@ class BoundedMap<V> {
     this.#entries.set(key, value);
   }
 
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-
   get size(): number {
     return this.#entries.size;
   }
 }
 
 export class BruteForceLimiter {
-  readonly #clients: BoundedMap<Bucket>;
   readonly #addresses: BoundedMap<Bucket>;
-  readonly #knownGood: BoundedMap<KnownGood>;
+  readonly #pairs: BoundedMap<Bucket>;
   readonly #policy: Required<BruteForcePolicy>;
 
   constructor(
     policy: BruteForcePolicy,
     private readonly now: () => number,
   ) {
-    this.#policy = { knownGoodMs: 24 * 3_600_000, knownGoodFailures: 3, maxEntries: 10_000, ...policy };
+    this.#policy = { maxEntries: 10_000, ...policy };
     for (const [name, value] of Object.entries(this.#policy)) {
       if (!Number.isFinite(value) || value < 1) throw new TypeError(`${name} must be at least 1`);
     }
-    this.#clients = new BoundedMap(this.#policy.maxEntries);
     this.#addresses = new BoundedMap(this.#policy.maxEntries);
-    this.#knownGood = new BoundedMap(this.#policy.maxEntries);
-  }
-
-  /** Seconds to wait before `clientId` may be tried from `address`, or 0 to go ahead. */
-  retryAfter(address: string, clientId: string | undefined): number {
-    const now = this.now();
-    if (clientId !== undefined && this.#isKnownGood(address, clientId, now)) return 0;
-    const { clientFailures, addressFailures } = this.#policy;
-    const addressWait = this.#wait(this.#addresses.get(address), addressFailures, now);
-    if (clientId === undefined) return addressWait;
-    return Math.max(addressWait, this.#wait(this.#clients.get(clientId), clientFailures, now));
+    this.#pairs = new BoundedMap(this.#policy.maxEntries);
   }
 
   /**
-   * Counts a failed authentication; `clientId` is undefined when the request named no usable id.
-   * Returns what this failure locked ('client', 'address'), for a log line at the moment it happens.
+   * Counts one failed authentication from `address`; `clientId` is undefined when the request named
+   * no id worth a budget of its own. Says whether to answer it 401 or 429.
    */
-  recordFailure(address: string, clientId: string | undefined): ('client' | 'address')[] {
+  recordFailure(address: string, clientId: string | undefined): FailureVerdict {
     const now = this.now();
-    const locked: ('client' | 'address')[] = [];
-    if (this.#consume(this.#addresses, address, this.#policy.addressFailures, now)) locked.push('address');
-    if (clientId === undefined) return locked;
-    if (this.#consume(this.#clients, clientId, this.#policy.clientFailures, now)) locked.push('client');
-    const pair = pairKey(address, clientId);
-    const known = this.#knownGood.get(pair);
-    if (known) {
-      if (known.failures + 1 >= this.#policy.knownGoodFailures) this.#knownGood.delete(pair);
-      else known.failures += 1;
+    const exhausted: ('address' | 'client')[] = [];
+    const { addressFailures, pairFailures } = this.#policy;
+    const byAddress = this.#consume(this.#addresses, address, addressFailures, now);
+    if (byAddress.exhausted) exhausted.push('address');
+    let retryAfter = byAddress.retryAfter;
+    if (clientId !== undefined) {
+      const byPair = this.#consume(this.#pairs, pairKey(address, clientId), pairFailures, now);
+      if (byPair.exhausted) exhausted.push('client');
+      retryAfter = Math.max(retryAfter, byPair.retryAfter);
     }
-    return locked;
+    return { retryAfter, exhausted };
   }
 
-  recordSuccess(address: string, clientId: string): void {
-    const now = this.now();
-    const pair = pairKey(address, clientId);
-    const known = this.#knownGood.get(pair);
-    const { knownGoodMs } = this.#policy;
-    // Written within the last minute (or half its lifetime, when that is shorter) and clean: nothing
-    // worth a table write on every token.
-    const refreshAfter = Math.min(SUCCESS_REFRESH_MS, knownGoodMs / 2);
-    if (known?.failures === 0 && known.until - knownGoodMs > now - refreshAfter) return;
-    this.#knownGood.set(pair, { until: now + knownGoodMs, failures: 0 });
-  }
-
-  /** Sizes of the three tables, to show that memory stays bounded. */
-  get trackedEntries(): { clients: number; addresses: number; knownGood: number } {
-    return { clients: this.#clients.size, addresses: this.#addresses.size, knownGood: this.#knownGood.size };
-  }
-
-  #isKnownGood(address: string, clientId: string, now: number): boolean {
-    const known = this.#knownGood.get(pairKey(address, clientId));
-    return known !== undefined && known.until > now;
+  /** Sizes of the two tables, to show that memory stays bounded. */
+  get trackedEntries(): { addresses: number; pairs: number } {
+    return { addresses: this.#addresses.size, pairs: this.#pairs.size };
   }
 
   #tokens(bucket: Bucket | undefined, capacity: number, now: number): number {
@@ -146,19 +110,21 @@ export class BruteForceLimiter {
     return Math.min(capacity, bucket.tokens + refilled);
   }
 
-  /** 0 when at least one failure is left in the budget, else whole seconds until one is. */
-  #wait(bucket: Bucket | undefined, capacity: number, now: number): number {
-    const tokens = this.#tokens(bucket, capacity, now);
-    if (tokens >= 1) return 0;
-    return Math.max(1, Math.ceil(((1 - tokens) * this.#policy.windowMs) / capacity / 1000));
-  }
-
-  /** Takes one failure from the budget; true when that used up the budget. */
-  #consume(table: BoundedMap<Bucket>, key: string, capacity: number, now: number): boolean {
+  /**
+   * Takes one failure from the budget. A budget with no whole failure left refuses it (retryAfter:
+   * whole seconds until one is back); `exhausted` when this failure took the last one.
+   */
+  #consume(
+    table: BoundedMap<Bucket>,
+    key: string,
+    capacity: number,
+    now: number,
+  ): { retryAfter: number; exhausted: boolean } {
     const before = this.#tokens(table.get(key), capacity, now);
     const after = Math.max(0, before - 1);
     table.set(key, { tokens: after, updatedAt: now });
-    return before >= 1 && after < 1;
+    if (before >= 1) return { retryAfter: 0, exhausted: after < 1 };
+    return { retryAfter: Math.max(1, Math.ceil(this.#policy.windowMs / capacity / 1000)), exhausted: false };
   }
 }
 

@@ -47,7 +47,7 @@ export function parseBasicCredentials(authorization: string): { clientId: string
   // RFC 7617 §2: the user-id cannot contain ':', so the first ':' separates it from the password.
   const colon = decoded.indexOf(':');
   if (colon < 0) {
-    throw new InvalidClientError('The Basic credentials must be "client_id:client_secret".');
+    throw new InvalidClientError('The Basic credentials must be client_id:client_secret.');
   }
   return {
     clientId: formUrlDecode(decoded.slice(0, colon)),

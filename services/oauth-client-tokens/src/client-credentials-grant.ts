@@ -19,12 +19,15 @@ export function checkGrantType(grantType: string | undefined): void {
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
-/** At most this many scope names are quoted back in an error description. */
-const QUOTED = 5;
+export function isScopeToken(value: string): boolean {
+  return SCOPE_TOKEN.test(value);
+}
 
-function quote(values: readonly string[]): string {
-  const shown = values.slice(0, QUOTED).map((value) => `"${value}"`);
-  return values.length > QUOTED ? `${shown.join(', ')} and ${values.length - QUOTED} more` : shown.join(', ');
+/** "1 of the requested scopes", "2 of the 3 requested audiences": counts, never the caller's values. */
+function howMany(refused: number, requested: number, noun: string): string {
+  return refused === requested
+    ? `${requested === 1 ? 'the' : `all ${requested}`} requested ${noun}${requested === 1 ? '' : 's'}`
+    : `${refused} of the ${requested} requested ${noun}s`;
 }
 
 /**
@@ -40,12 +43,14 @@ export function grantScopes(requested: string | undefined, allowed: readonly str
   const malformed = tokens.filter((token) => !SCOPE_TOKEN.test(token));
   if (malformed.length > 0) {
     throw new InvalidScopeError(
-      'The scope parameter must be scope tokens separated by spaces (RFC 6749 §3.3).',
+      'The scope parameter must be scope tokens separated by spaces (RFC 6749 section 3.3).',
     );
   }
   const refused = tokens.filter((token) => !allowed.includes(token));
   if (refused.length > 0) {
-    throw new InvalidScopeError(`The client is not allowed the scope ${quote(refused)}.`);
+    throw new InvalidScopeError(
+      `The client is not allowed ${howMany(refused.length, tokens.length, 'scope')}.`,
+    );
   }
   return tokens;
 }
@@ -66,7 +71,7 @@ export function grantAudiences(
   const refused = unique.filter((audience) => !allowed.includes(audience));
   if (refused.length > 0) {
     throw new InvalidTargetError(
-      `The client may not request a token for the audience ${quote(refused.map((value) => value.slice(0, 200)))}.`,
+      `The client may not request a token for ${howMany(refused.length, unique.length, 'audience')}.`,
     );
   }
   return unique;

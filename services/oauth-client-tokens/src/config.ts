@@ -1,5 +1,7 @@
-import { ConfigError, ConfigReader } from '@swarm-oauth/server-kit';
+import { ConfigError, ConfigReader, DEFAULT_MAX_CONNECTIONS } from '@swarm-oauth/server-kit';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@swarm-oauth/signing-keys';
+import proxyAddr from 'proxy-addr';
+import { isScopeToken } from './client-credentials-grant.js';
 
 export interface Config {
   readonly port: number;
@@ -21,12 +23,20 @@ export interface Config {
   /** `aud` for clients without audiences of their own. */
   readonly defaultAudience: string;
   readonly bruteForce: {
-    readonly clientFailures: number;
+    /** Failures per (source address, client id) (OAUTH_AUTH_FAILURES_PER_CLIENT). */
+    readonly pairFailures: number;
     readonly addressFailures: number;
     readonly windowSeconds: number;
   };
-  /** Express "trust proxy": which X-Forwarded-For hops to believe for the client address. */
-  readonly trustProxy: boolean | number | string;
+  /**
+   * Express "trust proxy", only in the two forms that name what to trust: a hop count (0: none) or the
+   * proxies' addresses and CIDR ranges.
+   */
+  readonly trustProxy: number | readonly string[];
+  /** The metadata's scopes_supported (OAUTH_SCOPES_SUPPORTED); undefined: the field is left out. */
+  readonly scopesSupported: readonly string[] | undefined;
+  /** Connections one process holds open at most (OAUTH_MAX_CONNECTIONS); more are closed at once. */
+  readonly maxConnections: number;
   /** OAUTH_TLS_CERT_FILE and OAUTH_TLS_KEY_FILE (PEM): serve HTTPS. Unset: plain HTTP. */
   readonly tls: TlsFiles | undefined;
 }
@@ -76,12 +86,49 @@ function readDefaultAudience(reader: ConfigReader, issuer: string): string {
   return audience;
 }
 
-function readTrustProxy(reader: ConfigReader): boolean | number | string {
-  const raw = reader.optional('OAUTH_TRUST_PROXY');
-  if (raw === undefined) return false;
-  if (/^(true|false)$/i.test(raw)) return reader.bool('OAUTH_TRUST_PROXY', false);
-  if (/^\d+$/.test(raw)) return reader.int('OAUTH_TRUST_PROXY', 0, { min: 0, max: 32 });
-  return raw; // addresses / CIDRs / express names such as "loopback, uniquelocal"
+/**
+ * `true` would believe X-Forwarded-For from every caller, so anyone could pick the address the
+ * brute-force budgets are kept under. Only a hop count or the proxies' own addresses are accepted.
+ */
+function readTrustProxy(reader: ConfigReader): number | readonly string[] {
+  const name = 'OAUTH_TRUST_PROXY';
+  const raw = reader.optional(name);
+  if (raw === undefined || /^(false|no|off)$/i.test(raw)) return 0;
+  if (/^(true|yes|on)$/i.test(raw)) {
+    throw new ConfigError(
+      name,
+      'true would believe X-Forwarded-For from any caller; set the number of proxies in front of the ' +
+        'service (for example 1, when nothing reaches it but through them) or their addresses or CIDR ' +
+        'ranges (for example 10.0.9.0/24, or loopback).',
+    );
+  }
+  if (/^\d+$/.test(raw)) return reader.int(name, 0, { min: 0, max: 32 });
+  const entries = reader.list(name);
+  try {
+    proxyAddr.compile([...entries]); // the very check express makes of `trust proxy`
+  } catch (cause) {
+    throw new ConfigError(
+      name,
+      `must be a hop count or comma-separated proxy addresses or CIDR ranges (or loopback, linklocal, uniquelocal): ${(cause as Error).message}.`,
+      { cause },
+    );
+  }
+  return entries;
+}
+
+/** Scope tokens separated by spaces or commas; unset: none published. */
+function readScopesSupported(reader: ConfigReader): readonly string[] | undefined {
+  const raw = reader.optional('OAUTH_SCOPES_SUPPORTED');
+  if (raw === undefined) return undefined;
+  const scopes = [...new Set(raw.split(/[\s,]+/).filter((scope) => scope !== ''))];
+  const malformed = scopes.find((scope) => !isScopeToken(scope));
+  if (malformed !== undefined) {
+    throw new ConfigError(
+      'OAUTH_SCOPES_SUPPORTED',
+      `must be scope tokens (RFC 6749 section 3.3: printable ASCII without '"' or '\\') separated by spaces or commas, got "${malformed}".`,
+    );
+  }
+  return Object.freeze(scopes);
 }
 
 /** Reads and checks every setting once; the ConfigError names the variable that is wrong. */
@@ -111,11 +158,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     tokenTtlSeconds: reader.int('OAUTH_TOKEN_TTL', 3600, { min: 1, max: 86_400 }),
     defaultAudience: readDefaultAudience(reader, issuer),
     bruteForce: Object.freeze({
-      clientFailures: reader.int('OAUTH_AUTH_FAILURES_PER_CLIENT', 10, { min: 1, max: 1_000_000 }),
+      pairFailures: reader.int('OAUTH_AUTH_FAILURES_PER_CLIENT', 10, { min: 1, max: 1_000_000 }),
       addressFailures: reader.int('OAUTH_AUTH_FAILURES_PER_ADDRESS', 30, { min: 1, max: 1_000_000 }),
       windowSeconds: reader.int('OAUTH_AUTH_FAILURE_WINDOW', 60, { min: 1, max: 86_400 }),
     }),
     trustProxy: readTrustProxy(reader),
+    scopesSupported: readScopesSupported(reader),
+    maxConnections: reader.int('OAUTH_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, { min: 1, max: 1_000_000 }),
     tls: readTls(reader),
   });
 }

@@ -36,10 +36,18 @@ export class FormParameters {
   }
 }
 
-/** A parameter name as it may appear in an error message: short and printable. */
-function displayName(name: string): string {
-  const printable = name.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length > 40 ? `${printable.slice(0, 40)}...` : printable;
+/**
+ * Parameters this endpoint reads, the only names an error description may repeat: any other name is
+ * the caller's input, and descriptions never echo it.
+ */
+const KNOWN_PARAMETERS = new Set(['grant_type', 'scope', 'client_id', 'client_secret']);
+
+function repeated(name: string): InvalidRequestError {
+  return new InvalidRequestError(
+    KNOWN_PARAMETERS.has(name)
+      ? `The ${name} parameter must not be repeated.`
+      : 'A parameter is repeated; only resource and audience may be (RFC 6749 section 3.1).',
+  );
 }
 
 export function parseFormParameters(text: string): FormParameters {
@@ -52,7 +60,7 @@ export function parseFormParameters(text: string): FormParameters {
     } else if (MULTI_VALUED.has(name)) {
       existing.push(value);
     } else {
-      throw new InvalidRequestError(`The "${displayName(name)}" parameter must not be repeated.`);
+      throw repeated(name);
     }
   }
   return new FormParameters(values);
@@ -63,7 +71,7 @@ export function checkFormContentType(contentType: string | undefined): void {
   const mediaType = contentType?.split(';', 1)[0]!.trim().toLowerCase();
   if (mediaType !== 'application/x-www-form-urlencoded') {
     throw new InvalidRequestError(
-      'The request body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2).',
+      'The request body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2).',
     );
   }
 }

@@ -1,6 +1,5 @@
 import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
 import type { KeySet } from '@swarm-oauth/signing-keys';
-import type { ClientStore } from '@swarm-oauth/store';
 import { Router, type RequestHandler } from 'express';
 import { CLIENT_AUTH_METHODS } from './client-authentication.js';
 import { GRANT_TYPE } from './client-credentials-grant.js';
@@ -16,7 +15,12 @@ export const TOKEN_PATH = '/api/token';
 export interface MetadataRoutesOptions {
   issuer: string;
   keys: KeySet;
-  store: Pick<ClientStore, 'list' | 'subscribe'>;
+  /**
+   * scopes_supported as the operator lists it (OAUTH_SCOPES_SUPPORTED); undefined leaves the field
+   * out. Never derived from the clients: on the public port that would tell anyone every scope of
+   * every client, and RFC 8414 §2 lets a server omit scopes it uses.
+   */
+  scopesSupported: readonly string[] | undefined;
 }
 
 /** Endpoint URLs are the issuer plus the path, so a proxy that maps the issuer's path works too. */
@@ -24,7 +28,7 @@ export function endpointUrl(issuer: string, path: string): string {
   return issuer.replace(/\/$/, '') + path;
 }
 
-export function authorizationServerMetadata(issuer: string, scopes: readonly string[]) {
+export function authorizationServerMetadata(issuer: string, scopesSupported: readonly string[] | undefined) {
   return {
     issuer,
     token_endpoint: endpointUrl(issuer, TOKEN_PATH),
@@ -33,38 +37,17 @@ export function authorizationServerMetadata(issuer: string, scopes: readonly str
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     // REQUIRED by RFC 8414 §2; there is no authorization endpoint, so no response type is supported.
     response_types_supported: [],
-    scopes_supported: [...scopes],
-  };
-}
-
-/** Every scope any client may be granted, sorted; recomputed only after the registry changed. */
-function scopeCatalogue(store: MetadataRoutesOptions['store']): () => string[] {
-  let cached: string[] | undefined;
-  store.subscribe(() => {
-    cached = undefined;
-  });
-  return () => {
-    if (cached === undefined) {
-      const scopes = new Set<string>();
-      for (const client of store.list()) for (const scope of client.scopes) scopes.add(scope);
-      cached = [...scopes].sort();
-    }
-    return cached;
+    ...(scopesSupported === undefined ? {} : { scopes_supported: [...scopesSupported] }),
   };
 }
 
 export function metadataRoutes(options: MetadataRoutesOptions): Router {
   const { issuer, keys } = options;
-  const scopes = scopeCatalogue(options.store);
-  let metadataJson: { scopes: string[]; json: string } | undefined;
+  const metadataJson = JSON.stringify(authorizationServerMetadata(issuer, options.scopesSupported));
   const onlyGet = methodNotAllowed('GET', 'HEAD');
 
   const metadata: RequestHandler = (_req, res) => {
-    const current = scopes();
-    if (metadataJson?.scopes !== current) {
-      metadataJson = { scopes: current, json: JSON.stringify(authorizationServerMetadata(issuer, current)) };
-    }
-    res.type('application/json').set('Cache-Control', 'public, max-age=300').send(metadataJson.json);
+    res.type('application/json').set('Cache-Control', 'public, max-age=300').send(metadataJson);
   };
 
   // No caching by intermediaries: a rotated key must be visible as soon as this replica knows it.

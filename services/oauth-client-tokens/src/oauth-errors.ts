@@ -8,7 +8,9 @@ import {
 
 // The token endpoint's errors, one class per RFC 6749 §5.2 error code. server-kit's errorHandler writes
 // every one of them as `{ "error": code, "error_description": message }` with Cache-Control: no-store.
-// Descriptions are for the developer reading them; they never contain a secret or a token.
+// Descriptions are for the developer reading them: fixed sentences that never contain a secret, a
+// token or anything else the caller sent (server-kit's errorAnswer also holds them to RFC 6749 §5.2's
+// character set).
 
 type Options = Omit<AppErrorOptions, 'code'>;
 
@@ -59,16 +61,17 @@ export class InvalidTargetError extends BadRequestError {
 }
 
 /**
- * Too many failed client authentications (RFC 6749 §2.3.1 brute-force protection): 429 with
- * Retry-After (RFC 6585 §4). The body keeps a registered §5.2 code, invalid_client, because the refusal
- * is about client authentication; the description and the status say it is a temporary lock.
+ * A failed client authentication from a source over its failure budget (RFC 6749 §2.3.1 brute-force
+ * protection): 429 with Retry-After (RFC 6585 §4) instead of 401. Only failures get it; the right
+ * secret gets a token. The body keeps a registered §5.2 code, invalid_client, because the failure is
+ * one of client authentication; the description and the status say that retrying now is pointless.
  */
 export class AuthenticationLockedError extends TooManyRequestsError {
   readonly retryAfterSeconds: number;
 
   constructor(retryAfterSeconds: number) {
     super(
-      `Too many failed client authentications for this client or from this address; retry after ${retryAfterSeconds} s.`,
+      `Client authentication failed, and too many have failed from this address; retry after ${retryAfterSeconds} s.`,
       { code: 'invalid_client', headers: { 'Retry-After': String(retryAfterSeconds) } },
     );
     this.retryAfterSeconds = retryAfterSeconds;

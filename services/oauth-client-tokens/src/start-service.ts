@@ -75,6 +75,7 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
+      maxConnections: config.maxConnections,
       ...(tls === undefined ? {} : { tls }),
       onClose: async () => {
         keys.close();

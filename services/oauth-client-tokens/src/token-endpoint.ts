@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorAnswer, methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
+import { CountedWarning, errorAnswer, methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
 import type { ClientStore, ClientView } from '@swarm-oauth/store';
 import { Router } from 'express';
 import type { AccessTokenIssuer } from './access-token.js';
@@ -31,6 +31,8 @@ export interface TokenEndpointOptions {
   store: Pick<ClientStore, 'authenticate'>;
   tokens: AccessTokenIssuer;
   limiter: BruteForceLimiter;
+  /** How often at most the brute-force warning is logged (ms); the first one is logged at once. */
+  bruteForceLogIntervalMs: number;
   defaultAudience: string;
   metrics: TokenMetrics;
   logger: Logger;
@@ -69,11 +71,16 @@ function need<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+export const BRUTE_FORCE_WARNING = 'failed client authentications over a brute-force budget';
+
 /** Longest client id worth a brute-force budget of its own; longer ones cannot exist in the store. */
 const MAX_CLIENT_ID_LENGTH = 128;
 
 export function createTokenHandler(options: TokenEndpointOptions): TokenHandler {
   const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
+  // An attack sends thousands of failures a second: they are counted in the metrics one by one, and
+  // logged as one line per interval with counts (never the secret).
+  const bruteForceWarning = new CountedWarning(logger, BRUTE_FORCE_WARNING, options.bruteForceLogIntervalMs);
   const formLimit = options.formLimitBytes ?? DEFAULT_FORM_LIMIT_BYTES;
   // Label children bound once: prom-client otherwise hashes the label object on every increment.
   const issuedBy: Record<ClientAuthMethod, { inc(): void }> = {
@@ -104,33 +111,35 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
     request.form = parseFormParameters(body.toString('utf8'));
   };
 
+  /**
+   * The secret is checked first, so the right one always gets a token whatever others sent for the
+   * same id or from the same address; only a failure asks the limiter whether to answer 401 or 429.
+   * Unknown ids and wrong secrets take exactly the same path (same budgets, same answers).
+   */
   const authenticateClient: Step = async (request) => {
-    const { address } = request.context;
     // Missing or malformed credentials are answered without touching a budget: they guess nothing,
     // and cost no more than the 401 itself.
-    const credentials = extractClientCredentials(
+    const { clientId, secret, method } = extractClientCredentials(
       request.req.headers.authorization,
       need(request.form, 'form'),
     );
-    const { clientId, secret, method } = credentials;
-    const budgetKey = clientId.length <= MAX_CLIENT_ID_LENGTH ? clientId : undefined;
-    const wait = limiter.retryAfter(address, budgetKey);
-    if (wait > 0) throw new AuthenticationLockedError(wait);
     const client = await store.authenticate(clientId, secret);
-    if (!client) {
-      logger.debug({ client_id: budgetKey, address, method }, 'client authentication failed');
-      const locked = limiter.recordFailure(address, budgetKey);
-      if (locked.length > 0) {
-        logger.warn(
-          { client_id: budgetKey, address, locked },
-          'failed client authentications used up a brute-force budget',
-        );
-      }
-      throw new InvalidClientError();
+    if (client) {
+      request.client = client;
+      request.method = method;
+      return;
     }
-    limiter.recordSuccess(address, clientId);
-    request.client = client;
-    request.method = method;
+    const { address } = request.context;
+    const budgetKey = clientId.length <= MAX_CLIENT_ID_LENGTH ? clientId : undefined;
+    const verdict = limiter.recordFailure(address, budgetKey);
+    if (verdict.retryAfter > 0 || verdict.exhausted.length > 0) {
+      bruteForceWarning.add(
+        { budgets_used_up: verdict.exhausted.length, refused: verdict.retryAfter > 0 ? 1 : 0 },
+        { client_id: budgetKey, address },
+      );
+    }
+    if (verdict.retryAfter > 0) throw new AuthenticationLockedError(verdict.retryAfter);
+    throw new InvalidClientError();
   };
 
   const checkGrant: Step = (request) => {
@@ -186,7 +195,7 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   /** server-kit's errorHandler, for this route: the same bodies, headers and logging. */
   const answerError = (err: unknown, { req, res, context }: TokenRequest) => {
     metrics.failures.inc({ error: failureLabel(err) });
-    const answer = errorAnswer(err);
+    const answer = errorAnswer(err, { oauth: true });
     if (answer.unexpected) {
       // Only the path: a query string may carry a credential a client put in the wrong place.
       logger.error({ err, method: req.method, path: context.url.split('?', 1)[0] }, 'request failed');

@@ -3,13 +3,15 @@ import request from 'supertest';
 import { BruteForceLimiter } from '../src/brute-force-limiter.js';
 import { basic, startHarness, type Harness } from './token-service-harness.js';
 
-// The service trusts X-Forwarded-For here (OAUTH_TRUST_PROXY=true) so one test can speak from several
-// source addresses.
+// supertest connects from loopback, and the service trusts loopback as its proxy here
+// (OAUTH_TRUST_PROXY=loopback), so one test can speak from several source addresses with
+// X-Forwarded-For. lockout.test.ts runs the attack against real processes from real addresses.
 
-const LOCKED = (seconds: number) => ({
+const REFUSED = (seconds: number) => ({
   error: 'invalid_client',
-  error_description: `Too many failed client authentications for this client or from this address; retry after ${seconds} s.`,
+  error_description: `Client authentication failed, and too many have failed from this address; retry after ${seconds} s.`,
 });
+const FAILED = { error: 'invalid_client', error_description: 'Client authentication failed.' };
 
 describe('brute-force protection of POST /api/token', () => {
   let h: Harness;
@@ -18,7 +20,7 @@ describe('brute-force protection of POST /api/token', () => {
   beforeEach(async () => {
     h = await startHarness({
       env: {
-        OAUTH_TRUST_PROXY: 'true',
+        OAUTH_TRUST_PROXY: 'loopback',
         OAUTH_AUTH_FAILURES_PER_CLIENT: '3',
         OAUTH_AUTH_FAILURES_PER_ADDRESS: '5',
         OAUTH_AUTH_FAILURE_WINDOW: '60',
@@ -38,44 +40,85 @@ describe('brute-force protection of POST /api/token', () => {
       .set('Authorization', basic(clientId, secret))
       .send('grant_type=client_credentials');
 
-  it('answers 429 with Retry-After once a client id used up its failures, even for the right secret', async () => {
-    for (let i = 0; i < 3; i++)
-      expect((await attempt('10.0.0.1', client.clientId, 'guess')).status).toBe(401);
-    const locked = await attempt('10.0.0.2', client.clientId, client.secret);
-    expect(locked.status).toBe(429);
-    expect(locked.headers['retry-after']).toBe('20');
-    expect(locked.headers['cache-control']).toBe('no-store');
-    expect(locked.body).toEqual(LOCKED(20));
+  it('answers wrong secrets 401 until the (address, client) budget is used up, then 429 with Retry-After', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await attempt('10.0.0.1', client.clientId, 'guess');
+      expect([res.status, res.body]).toEqual([401, FAILED]);
+      expect(res.headers['retry-after']).toBeUndefined();
+    }
+    const refused = await attempt('10.0.0.1', client.clientId, 'guess');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('20');
+    expect(refused.headers['cache-control']).toBe('no-store');
+    expect(refused.body).toEqual(REFUSED(20));
   });
 
-  it('lets the client id in again after Retry-After seconds', async () => {
-    for (let i = 0; i < 3; i++) await attempt('10.0.0.1', client.clientId, 'guess');
-    expect((await attempt('10.0.0.2', client.clientId, client.secret)).status).toBe(429);
-    h.clock.advance(20_000);
-    expect((await attempt('10.0.0.2', client.clientId, client.secret)).status).toBe(200);
+  it('gives the right secret a token from the refused address itself and from any other', async () => {
+    for (let i = 0; i < 8; i++) await attempt('10.0.0.1', client.clientId, 'guess');
+    expect((await attempt('10.0.0.1', client.clientId, 'guess')).status).toBe(429);
+    for (const from of ['10.0.0.1', '10.0.0.2', '10.0.0.1']) {
+      const res = await attempt(from, client.clientId, client.secret);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ token_type: 'Bearer' });
+    }
   });
 
-  it('keeps serving a client that already succeeded from its address while others lock its id', async () => {
-    expect((await attempt('10.0.0.9', client.clientId, client.secret)).status).toBe(200);
-    for (let i = 0; i < 5; i++) await attempt(`10.0.1.${i}`, client.clientId, 'guess');
-    expect((await attempt('10.0.0.7', client.clientId, client.secret)).status).toBe(429);
-    expect((await attempt('10.0.0.9', client.clientId, client.secret)).status).toBe(200);
+  it('keeps the budgets of one address apart from another: failures elsewhere do not refuse a failure here', async () => {
+    for (let i = 0; i < 5; i++) await attempt('10.0.0.1', client.clientId, 'guess');
+    expect((await attempt('10.0.0.1', client.clientId, 'guess')).status).toBe(429);
+    const elsewhere = await attempt('10.0.0.2', client.clientId, 'guess');
+    expect([elsewhere.status, elsewhere.body]).toEqual([401, FAILED]);
   });
 
-  it('locks a source address that fails across many client ids, but not its known good clients', async () => {
-    expect((await attempt('10.0.0.1', client.clientId, client.secret)).status).toBe(200);
+  it('budgets a source address over every client id it tries', async () => {
     for (let i = 0; i < 5; i++) expect((await attempt('10.0.0.1', `probe-${i}`, 'x')).status).toBe(401);
-    const locked = await attempt('10.0.0.1', 'probe-next', 'x');
-    expect(locked.status).toBe(429);
-    expect(locked.headers['retry-after']).toBe('12');
+    const refused = await attempt('10.0.0.1', 'probe-next', 'x');
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('12');
+    expect(refused.body).toEqual(REFUSED(12));
     expect((await attempt('10.0.0.1', client.clientId, client.secret)).status).toBe(200);
     expect((await attempt('10.0.0.2', 'probe-next', 'x')).status).toBe(401);
   });
 
-  it('never locks the golang.org/x/oauth2 pattern: a failed header try, then the body', async () => {
+  it('answers an unknown client id exactly as a wrong secret, 401 and then 429', async () => {
+    const answers = async (clientId: string, from: string) => {
+      const seen = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await attempt(from, clientId, 'guess');
+        seen.push({ status: res.status, headers: res.headers, text: res.text });
+      }
+      return seen.map(({ status, headers, text }) => ({
+        status,
+        text,
+        headers: Object.fromEntries(
+          [
+            'cache-control',
+            'pragma',
+            'content-type',
+            'content-length',
+            'www-authenticate',
+            'retry-after',
+          ].map((name) => [name, headers[name]]),
+        ),
+      }));
+    };
+    const unknown = await answers('nobody', '10.0.0.1');
+    const wrong = await answers(client.clientId, '10.0.0.2');
+    expect(unknown.map(({ status }) => status)).toEqual([401, 401, 401, 429]);
+    expect(unknown).toEqual(wrong);
+  });
+
+  it('lets a refused source fail with 401 again once it waited Retry-After seconds', async () => {
+    for (let i = 0; i < 3; i++) await attempt('10.0.0.1', client.clientId, 'guess');
+    expect((await attempt('10.0.0.1', client.clientId, 'guess')).status).toBe(429);
+    h.clock.advance(20_000);
+    expect((await attempt('10.0.0.1', client.clientId, 'guess')).status).toBe(401);
+  });
+
+  it('always serves the golang.org/x/oauth2 pattern: a stale header try, then the body', async () => {
     for (let i = 0; i < 12; i++) {
       const header = await attempt('10.0.0.5', client.clientId, 'stale-secret');
-      expect(header.status).toBe(401);
+      expect(header.status).toBe(i < 3 ? 401 : 429);
       const body = await request(h.app)
         .post('/api/token')
         .type('form')
@@ -95,19 +138,25 @@ describe('brute-force protection of POST /api/token', () => {
         .send('grant_type=client_credentials');
       expect(res.status).toBe(401);
     }
-    expect((await attempt('10.0.0.3', client.clientId, client.secret)).status).toBe(200);
+    const wrong = await attempt('10.0.0.3', client.clientId, 'guess');
+    expect([wrong.status, wrong.body]).toEqual([401, FAILED]);
   });
 
-  it('logs the moment a budget is used up, without the secret', async () => {
-    for (let i = 0; i < 3; i++) await attempt('10.0.0.1', client.clientId, 'guess-abc');
-    const warnings = h.logLines.filter((line) => line.includes('used up a brute-force budget'));
+  it('logs one warning when a budget is used up, not one per failure, and never the secret', async () => {
+    for (let i = 0; i < 20; i++) await attempt('10.0.0.1', client.clientId, `guess-abc-${i}`);
+    const warnings = h.logLines.filter((line) => line.includes('over a brute-force budget'));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: 40,
       client_id: 'payments',
       address: '10.0.0.1',
-      locked: ['client'],
+      budgets_used_up: 1,
+      refused: 0,
     });
     expect(h.logLines.join('\n')).not.toContain('guess-abc');
+    const metrics = await request(h.app).get('/metrics');
+    expect(metrics.text).toContain('oauth_token_failures_total{error="invalid_client"} 3');
+    expect(metrics.text).toContain('oauth_token_failures_total{error="rate_limited"} 17');
   });
 });
 
@@ -115,66 +164,45 @@ describe('BruteForceLimiter', () => {
   it('refills a used-up budget evenly over the window', () => {
     let now = 0;
     const limiter = new BruteForceLimiter(
-      { clientFailures: 2, addressFailures: 100, windowMs: 10_000 },
+      { pairFailures: 2, addressFailures: 100, windowMs: 10_000 },
+      () => now,
+    );
+    expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 0, exhausted: [] });
+    expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 0, exhausted: ['client'] });
+    expect(limiter.recordFailure('a', 'c')).toEqual({ retryAfter: 5, exhausted: [] });
+    now = 5_000;
+    expect(limiter.recordFailure('a', 'c').retryAfter).toBe(0);
+  });
+
+  it('keeps refusing a source that goes on failing before its Retry-After has passed', () => {
+    let now = 0;
+    const limiter = new BruteForceLimiter(
+      { pairFailures: 1, addressFailures: 100, windowMs: 10_000 },
       () => now,
     );
     limiter.recordFailure('a', 'c');
-    limiter.recordFailure('a', 'c');
-    expect(limiter.retryAfter('b', 'c')).toBe(5);
-    now = 4_000;
-    expect(limiter.retryAfter('b', 'c')).toBe(1);
-    now = 5_000;
-    expect(limiter.retryAfter('b', 'c')).toBe(0);
+    for (now = 5_000; now <= 50_000; now += 5_000)
+      expect(limiter.recordFailure('a', 'c').retryAfter).toBe(10);
+    now = 60_000; // Retry-After seconds after the last refused failure
+    expect(limiter.recordFailure('a', 'c').retryAfter).toBe(0);
   });
 
-  it('keeps at most maxEntries entries per table', () => {
+  it('budgets failures without a usable client id by address alone', () => {
+    const limiter = new BruteForceLimiter({ pairFailures: 1, addressFailures: 2, windowMs: 60_000 }, () => 0);
+    expect(limiter.recordFailure('a', undefined)).toEqual({ retryAfter: 0, exhausted: [] });
+    expect(limiter.recordFailure('a', undefined)).toEqual({ retryAfter: 0, exhausted: ['address'] });
+    expect(limiter.recordFailure('a', undefined)).toEqual({ retryAfter: 30, exhausted: [] });
+    expect(limiter.trackedEntries).toEqual({ addresses: 1, pairs: 0 });
+  });
+
+  it('keeps at most maxEntries entries per table, the newest ones', () => {
     const limiter = new BruteForceLimiter(
-      { clientFailures: 1, addressFailures: 1, windowMs: 60_000, maxEntries: 100 },
+      { pairFailures: 1, addressFailures: 1, windowMs: 60_000, maxEntries: 100 },
       () => 0,
     );
     for (let i = 0; i < 10_000; i++) limiter.recordFailure(`addr-${i}`, `client-${i}`);
-    expect(limiter.trackedEntries).toEqual({ clients: 100, addresses: 100, knownGood: 0 });
-    // The newest entries are the ones kept.
-    expect(limiter.retryAfter('addr-9999', undefined)).toBe(60);
-    expect(limiter.retryAfter('addr-0', undefined)).toBe(0);
-  });
-
-  it('drops the known good status of a pair after repeated failures', () => {
-    const limiter = new BruteForceLimiter(
-      { clientFailures: 1, addressFailures: 100, windowMs: 60_000 },
-      () => 0,
-    );
-    limiter.recordSuccess('a', 'c');
-    limiter.recordFailure('a', 'c');
-    limiter.recordFailure('a', 'c');
-    expect(limiter.retryAfter('a', 'c')).toBe(0);
-    limiter.recordFailure('a', 'c');
-    expect(limiter.retryAfter('a', 'c')).toBe(60);
-  });
-
-  it('keeps a pair that goes on succeeding known good past its lifetime, and a success clears its failures', () => {
-    let now = 0;
-    const limiter = new BruteForceLimiter(
-      {
-        clientFailures: 1,
-        addressFailures: 100,
-        windowMs: 60_000,
-        knownGoodMs: 10_000,
-        knownGoodFailures: 2,
-      },
-      () => now,
-    );
-    for (; now <= 30_000; now += 4_000) limiter.recordSuccess('a', 'c');
-    // Someone else locks the client id; the pair that kept succeeding is still let through.
-    limiter.recordFailure('b', 'c');
-    expect(limiter.retryAfter('b', 'c')).toBe(60);
-    expect(limiter.retryAfter('a', 'c')).toBe(0);
-    // One failure of the pair, then a success: the count starts again, so one more failure is allowed.
-    limiter.recordFailure('a', 'c');
-    limiter.recordSuccess('a', 'c');
-    limiter.recordFailure('a', 'c');
-    expect(limiter.retryAfter('a', 'c')).toBe(0);
-    limiter.recordFailure('a', 'c');
-    expect(limiter.retryAfter('a', 'c')).toBeGreaterThan(0);
+    expect(limiter.trackedEntries).toEqual({ addresses: 100, pairs: 100 });
+    expect(limiter.recordFailure('addr-9999', undefined).retryAfter).toBe(60);
+    expect(limiter.recordFailure('addr-0', undefined).retryAfter).toBe(0);
   });
 });

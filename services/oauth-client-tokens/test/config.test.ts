@@ -24,8 +24,10 @@ describe('loadConfig', () => {
       signingKeyFile: undefined,
       tokenTtlSeconds: 3600,
       defaultAudience: 'http://oauth-client-tokens',
-      bruteForce: { clientFailures: 10, addressFailures: 30, windowSeconds: 60 },
-      trustProxy: false,
+      bruteForce: { pairFailures: 10, addressFailures: 30, windowSeconds: 60 },
+      trustProxy: 0,
+      scopesSupported: undefined,
+      maxConnections: 4096,
       tls: undefined,
     });
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
@@ -71,10 +73,48 @@ describe('loadConfig', () => {
     ).toEqual({ certFile: '/run/secrets/tls_cert', keyFile: '/run/secrets/tls_key' });
   });
 
-  it('reads OAUTH_TRUST_PROXY as a boolean, a hop count or a list of addresses', () => {
-    expect(loadConfig({ OAUTH_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  it('reads OAUTH_TRUST_PROXY as a hop count or a list of proxy addresses and ranges', () => {
+    expect(loadConfig({ OAUTH_TRUST_PROXY: 'false' }).trustProxy).toBe(0);
     expect(loadConfig({ OAUTH_TRUST_PROXY: '1' }).trustProxy).toBe(1);
-    expect(loadConfig({ OAUTH_TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(loadConfig({ OAUTH_TRUST_PROXY: '10.0.0.0/8, loopback,192.0.2.7' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+      '192.0.2.7',
+    ]);
+  });
+
+  it.each(['true', 'TRUE', 'yes', 'on'])(
+    'refuses OAUTH_TRUST_PROXY=%s, which would believe X-Forwarded-For from anyone, saying what to write',
+    (value) => {
+      expect(() => loadConfig({ OAUTH_TRUST_PROXY: value })).toThrow(
+        'OAUTH_TRUST_PROXY: true would believe X-Forwarded-For from any caller; set the number of proxies in front of the service (for example 1, when nothing reaches it but through them) or their addresses or CIDR ranges (for example 10.0.9.0/24, or loopback).',
+      );
+    },
+  );
+
+  it.each(['10.0.0.0/33', 'proxy.internal', '10.0.0.1, nowhere'])(
+    'refuses OAUTH_TRUST_PROXY=%s naming the variable',
+    (value) => {
+      expect(() => loadConfig({ OAUTH_TRUST_PROXY: value })).toThrow(
+        /^OAUTH_TRUST_PROXY: must be a hop count or comma-separated proxy addresses or CIDR ranges/,
+      );
+    },
+  );
+
+  it('reads OAUTH_SCOPES_SUPPORTED as scope tokens separated by spaces or commas', () => {
+    expect(
+      loadConfig({ OAUTH_SCOPES_SUPPORTED: 'orders:read, orders:write  audit,orders:read' }).scopesSupported,
+    ).toEqual(['orders:read', 'orders:write', 'audit']);
+    expect(() => loadConfig({ OAUTH_SCOPES_SUPPORTED: 'good b"ad' })).toThrow(
+      /^OAUTH_SCOPES_SUPPORTED: must be scope tokens .* got "b"ad"\.$/,
+    );
+  });
+
+  it('reads OAUTH_MAX_CONNECTIONS as a whole number of at least 1', () => {
+    expect(loadConfig({ OAUTH_MAX_CONNECTIONS: '20' }).maxConnections).toBe(20);
+    expect(() => loadConfig({ OAUTH_MAX_CONNECTIONS: '0' })).toThrow(
+      'OAUTH_MAX_CONNECTIONS: must be a whole number from 1 to 1000000, got "0".',
+    );
   });
 
   it('keeps replaced keys published for the token lifetime plus poll and clock allowances', () => {

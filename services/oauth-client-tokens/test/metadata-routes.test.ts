@@ -15,12 +15,13 @@ describe('metadata, keys and health', () => {
   });
 
   describe('GET /.well-known/oauth-authorization-server', () => {
-    it('answers the RFC 8414 metadata built from OAUTH_ISSUER', async () => {
+    it('answers the RFC 8414 metadata built from OAUTH_ISSUER, without scopes_supported by default', async () => {
       await h.addClient({ clientId: 'a', scopes: ['orders:read', 'orders:write'] });
       await h.addClient({ clientId: 'b', scopes: ['orders:read', 'audit'] });
       const res = await request(h.app).get('/.well-known/oauth-authorization-server');
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      // Nothing of the clients' scopes: the port is public.
       expect(res.body).toEqual({
         issuer: 'https://auth.example.test',
         token_endpoint: 'https://auth.example.test/api/token',
@@ -28,18 +29,22 @@ describe('metadata, keys and health', () => {
         grant_types_supported: ['client_credentials'],
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         response_types_supported: [],
-        scopes_supported: ['audit', 'orders:read', 'orders:write'],
       });
     });
 
-    it('lists a scope as soon as a client with it is added', async () => {
-      expect(
-        (await request(h.app).get('/.well-known/oauth-authorization-server')).body.scopes_supported,
-      ).toEqual([]);
-      await h.addClient({ clientId: 'c', scopes: ['reports'] });
-      expect(
-        (await request(h.app).get('/.well-known/oauth-authorization-server')).body.scopes_supported,
-      ).toEqual(['reports']);
+    it('publishes exactly the scopes OAUTH_SCOPES_SUPPORTED lists, whatever the clients hold', async () => {
+      const listed = await startHarness({
+        env: { OAUTH_ISSUER: 'https://auth.example.test', OAUTH_SCOPES_SUPPORTED: 'orders:read reports' },
+      });
+      try {
+        await listed.addClient({ clientId: 'a', scopes: ['orders:read', 'secret-project:admin'] });
+        const res = await request(listed.app).get('/.well-known/oauth-authorization-server');
+        expect(res.status).toBe(200);
+        expect(res.body.scopes_supported).toEqual(['orders:read', 'reports']);
+        expect(res.text).not.toContain('secret-project');
+      } finally {
+        await listed.close();
+      }
     });
 
     it('keeps the issuer byte-exact, trailing slash and path included, and serves RFC 8414 §3.1 paths', async () => {

@@ -1,8 +1,12 @@
 // A real token-service process (dist/src/main.cjs, its start file) started with the given settings, ready once it has
 // logged "listening". Stopped with SIGTERM by the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { generateStoreKey, openStore, type ClientStore } from '@swarm-oauth/store';
 
 export const MAIN = fileURLToPath(new URL('../src/main.cjs', import.meta.url));
 
@@ -50,4 +54,30 @@ export function startService(env: Record<string, string>): Promise<ServiceProces
 
 export function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+}
+
+export interface ServiceStore {
+  /** OAUTH_STORE_DIR and OAUTH_STORE_KEY_FILE for startService. */
+  env: Record<string, string>;
+  store: ClientStore;
+  /** Closes the store and removes every file. */
+  remove(): Promise<void>;
+}
+
+/** A fresh store directory with its key file, opened through the real store to add clients. */
+export async function createServiceStore(): Promise<ServiceStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'oauth-service-'));
+  const storeDir = join(dir, 'clients');
+  const keyFile = join(dir, 'store.key');
+  const encodedKey = generateStoreKey();
+  await writeFile(keyFile, `${encodedKey}\n`, { mode: 0o600 });
+  const store = await openStore({ dir: storeDir, key: Buffer.from(encodedKey, 'base64'), watch: false });
+  return {
+    env: { OAUTH_STORE_DIR: storeDir, OAUTH_STORE_KEY_FILE: keyFile },
+    store,
+    async remove() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -355,7 +355,7 @@ describe('POST /api/token', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_request',
-        error_description: `The "${name}" parameter must not be repeated.`,
+        error_description: `The ${name} parameter must not be repeated.`,
       });
     });
 
@@ -372,7 +372,8 @@ describe('POST /api/token', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_request',
-        error_description: 'The request body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2).',
+        error_description:
+          'The request body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2).',
       });
     });
 
@@ -448,7 +449,7 @@ describe('POST /api/token', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_scope',
-        error_description: 'The client is not allowed the scope "admin".',
+        error_description: 'The client is not allowed 1 of the 2 requested scopes.',
       });
     });
 
@@ -503,7 +504,7 @@ describe('POST /api/token', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_target',
-        error_description: 'The client may not request a token for the audience "http://elsewhere".',
+        error_description: 'The client may not request a token for the requested audience.',
       });
     });
 
