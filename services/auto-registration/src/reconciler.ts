@@ -143,8 +143,13 @@ export class Reconciler {
    * configured with com.df.shortName strips the stack prefix) asks for a full pass, spaced out.
    */
   notify(serviceName: string): NotifyResult {
-    if (this.services.offer(serviceName) === undefined) return 'full';
+    // Marked first: on an idle queue the pass starts inside offer() and reads the mark at once.
+    const marked = !this.notified.has(serviceName);
     this.notified.add(serviceName);
+    if (this.services.offer(serviceName) === undefined) {
+      if (marked) this.notified.delete(serviceName);
+      return 'full';
+    }
     this.reportPeak();
     return 'queued';
   }
