@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Creates the two operator-owned Docker secrets the stack mounts (stack.yml declares them external):
+# Creates the operator-owned Docker secrets the stack mounts (stack.yml declares them external):
 #
 #   oauth_store_key    32 random bytes, base64: seals and opens the client registry on the volume
 #                      (oauth-clients and oauth-client-tokens)
 #   oauth_admin_token  the bearer token of the admin API (oauth-clients and auto-registration)
+#   oauth_notify_token the token swarm-listener's notifications carry (auto-registration)
+#   df_notify_create_service_url, df_notify_remove_service_url
+#                      the listener's notify URLs, that token in their query (swarm-listener)
 #
-#   scripts/create-secrets.sh                  generate both (a secret that already exists is kept)
+#   scripts/create-secrets.sh                  generate them (a secret that already exists is kept)
 #   scripts/create-secrets.sh --out DIR        also keep a copy of what it generates in DIR (mode 0600)
-#   scripts/create-secrets.sh --from DIR       create them from DIR/oauth_store_key, DIR/oauth_admin_token
+#   scripts/create-secrets.sh --from DIR       create them from DIR/oauth_store_key, DIR/oauth_admin_token,
+#                                              DIR/oauth_notify_token (the URLs are made from the token)
 #   scripts/create-secrets.sh --prefix P       name them P<name> (e.g. a second stack, or the e2e test,
 #                                              whose override points the stack at oauthe2e_*)
+#   scripts/create-secrets.sh --notify-base URL
+#                                              where the listener reaches auto-registration (default
+#                                              http://oauth-clients-auto-registration, stack.yml's name)
 #
 # Keep a copy of the store key somewhere safe (--out): Docker never gives a secret back, and without
 # the same key the registry on the volume cannot be read (restore, a new swarm, a second stack).
@@ -27,8 +34,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=""
 from=""
 prefix=""
+notify_base="http://oauth-clients-auto-registration"
 usage() {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -46,6 +54,11 @@ while [ $# -gt 0 ]; do
     --prefix)
       [ $# -ge 2 ] || usage
       prefix=$2
+      shift 2
+      ;;
+    --notify-base)
+      [ $# -ge 2 ] || usage
+      notify_base=${2%/}
       shift 2
       ;;
     -h | --help) usage ;;
@@ -101,3 +114,41 @@ create() {
 
 create oauth_store_key generate_store_key
 create oauth_admin_token generate_admin_token
+
+# The notification token and the two listener URLs that carry it are made together: Docker never
+# gives a secret back, so URLs can only be made while the token is at hand.
+exists() { docker secret inspect "$prefix$1" >/dev/null 2>&1; }
+url_secret() {
+  local kind=$1 token=$2
+  printf '%s/api/notify/%s?token=%s' "$notify_base" "$kind" "$token" |
+    docker secret create --label swarm-oauth.operator=true "${prefix}df_notify_${kind}_service_url" - >/dev/null
+  log "${prefix}df_notify_${kind}_service_url created ($notify_base/api/notify/$kind?token=...)"
+}
+if exists oauth_notify_token; then
+  if exists df_notify_create_service_url && exists df_notify_remove_service_url; then
+    log "${prefix}oauth_notify_token and the listener URLs exist; kept"
+  elif [ -n "$from" ] && [ -s "$from/oauth_notify_token" ]; then
+    token=$(cat "$from/oauth_notify_token")
+    exists df_notify_create_service_url || url_secret create "$token"
+    exists df_notify_remove_service_url || url_secret remove "$token"
+  else
+    die "${prefix}oauth_notify_token exists but a listener URL secret does not; give --from DIR with its copy, or remove ${prefix}oauth_notify_token to make a new one."
+  fi
+else
+  if exists df_notify_create_service_url || exists df_notify_remove_service_url; then
+    die "a ${prefix}df_notify_*_service_url secret exists without ${prefix}oauth_notify_token; remove it (its token is unknown) and run this again."
+  fi
+  if [ -n "$from" ]; then
+    [ -s "$from/oauth_notify_token" ] || die "$from/oauth_notify_token is missing or empty."
+    token=$(cat "$from/oauth_notify_token")
+  else
+    # The same alphabet as the admin token: letters, digits, - and _, safe in a URL's query as it is.
+    token=$(generate_admin_token)
+    if [ -n "$out" ]; then printf '%s' "$token" >"$out/oauth_notify_token"; fi
+  fi
+  printf '%s' "$token" |
+    docker secret create --label swarm-oauth.operator=true "${prefix}oauth_notify_token" - >/dev/null
+  log "${prefix}oauth_notify_token created${out:+ (copy in $out/oauth_notify_token)}"
+  url_secret create "$token"
+  url_secret remove "$token"
+fi

@@ -28,6 +28,10 @@ export interface AutoRegistrationOptions {
   followEvents: boolean;
   /** First retry delay after a failed service (the reconciler's default unless set). */
   retryBaseMs?: number;
+  /** Notified passes waiting at most (the reconciler's default unless set). */
+  queueLimit?: number;
+  /** The token notifications must carry; undefined accepts every caller. */
+  notifyToken?: string | undefined;
   /** Called after each write of a registration (tests stand for a crash there). */
   afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
 }
@@ -62,12 +66,14 @@ export function createAutoRegistration(options: AutoRegistrationOptions): AutoRe
     intervalMs: options.intervalMs,
     followEvents: options.followEvents,
     ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
+    ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
   });
   const app = createApp({
     reconciler,
     logger,
     metrics,
     checks: { docker: () => swarm.assertManager(), admin_api: () => admin.assertReachable() },
+    notifyToken: options.notifyToken,
   });
   return { secrets, reconciler, app };
 }

@@ -23,6 +23,10 @@ export interface Config {
   /** Written into every registered service's environment as OAUTH_TOKEN_URL. */
   readonly tokenUrl: string;
   readonly reconcileIntervalMs: number;
+  /** Notifications must carry the token in this file (`?token=`); unset leaves the callbacks open. */
+  readonly notifyTokenFile: string | undefined;
+  /** Notified passes waiting at most; beyond it a notification is answered 503. */
+  readonly notifyQueueLimit: number;
   /** Follow the engine's service events as a third trigger, besides notifications and the interval. */
   readonly followDockerEvents: boolean;
   /** Set when a swarm runs more than one auto-registration (see registration-scope.ts). */
@@ -98,6 +102,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminTimeoutMs: read.int('OAUTH_ADMIN_TIMEOUT', 10, { min: 1, max: 300 }) * 1000,
     tokenUrl: read.url('OAUTH_TOKEN_URL', 'http://oauth-client-tokens/api/token'),
     reconcileIntervalMs: read.int('OAUTH_RECONCILE_INTERVAL', 60, { min: 1, max: 86_400 }) * 1000,
+    notifyTokenFile: read.optional('OAUTH_NOTIFY_TOKEN_FILE'),
+    notifyQueueLimit: read.int('OAUTH_NOTIFY_QUEUE_LIMIT', 1000, { min: 1, max: 100_000 }),
     followDockerEvents: read.bool('OAUTH_FOLLOW_DOCKER_EVENTS', true),
     instance: readInstance(read),
     stackNamespace: read.optional('OAUTH_STACK_NAMESPACE'),

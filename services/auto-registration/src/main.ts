@@ -4,6 +4,7 @@ import { AdminClient } from './admin-client.js';
 import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
 import { createDockerClient } from './docker-connection.js';
+import { parseNotifyToken } from './notification-token.js';
 import { RegistrationScope } from './registration-scope.js';
 import { detectSelf } from './self-identity.js';
 import { SwarmApi } from './swarm-api.js';
@@ -14,6 +15,13 @@ async function main(): Promise<void> {
     const config = loadConfig();
     logger = createLogger({ service: 'auto-registration', level: config.logLevel });
     const token = await readSecretFile('OAUTH_ADMIN_TOKEN_FILE', config.adminTokenFile);
+    const notifyToken =
+      config.notifyTokenFile === undefined
+        ? undefined
+        : parseNotifyToken(
+            'OAUTH_NOTIFY_TOKEN_FILE',
+            await readSecretFile('OAUTH_NOTIFY_TOKEN_FILE', config.notifyTokenFile),
+          );
     const swarm = new SwarmApi(createDockerClient(config.docker));
     const admin = new AdminClient({
       addUrl: config.notifyNewServiceUrl,
@@ -33,7 +41,14 @@ async function main(): Promise<void> {
       metrics: createMetrics(),
       intervalMs: config.reconcileIntervalMs,
       followEvents: config.followDockerEvents,
+      queueLimit: config.notifyQueueLimit,
+      notifyToken,
     });
+    if (notifyToken === undefined) {
+      logger.warn(
+        'OAUTH_NOTIFY_TOKEN_FILE is not set: any caller on the management network can send notifications (docs/deploy.md shows the token setup)',
+      );
+    }
     await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });
     reconciler.start();
   } catch (err) {

@@ -1,10 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@swarm-oauth/server-kit';
 import { AdminApiError, type AdminClient } from './admin-client.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
 import type { DockerSecrets } from './docker-secrets.js';
+import { FailureLog, type FailureSource } from './failure-log.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { KeyedWorkQueue } from './keyed-work-queue.js';
+import { ManagedNames } from './managed-names.js';
 import type { RegistrationMetrics } from './registration-metrics.js';
+import { RetrySchedule } from './retry-schedule.js';
 import { hasCredentials } from './service-credentials.js';
 import type { RegistrationOutcome, ServiceRegistration } from './service-registration.js';
 import { DockerApiError, type SwarmApi } from './swarm-api.js';
@@ -31,13 +35,28 @@ export interface ReconcilerOptions {
   followEvents: boolean;
   /** Services reconciled side by side. Default 4. */
   concurrency?: number;
+  /** Notified passes waiting at most; further names are refused (the caller answers 503). Default 1000. */
+  queueLimit?: number;
   /** First retry delay after a failed service; doubles up to the period. Default 1000 ms. */
   retryBaseMs?: number;
+  /** Failed passes in a row after which a name waits for the periodic reconcile. Default 8. */
+  retryAttempts?: number;
+  /** Full reconciles asked for by notifications of unknown names start at least this far apart. Default 10 s. */
+  nudgeSpacingMs?: number;
+  /** While a dependency keeps failing, one log line per this period. Default 60 s. */
+  failureSummaryMs?: number;
+  clock?: Clock;
 }
+
+/** What a notification got: a pass queued (or joined), or refused because the queue is full. */
+export type NotifyResult = 'queued' | 'full';
 
 const noop = () => undefined;
 
-function sourceOf(err: unknown): 'docker' | 'admin_api' | 'other' {
+/** Outcomes after which the service holds something of ours (client, mounted secret). */
+const REGISTERED = new Set(['registered', 'repaired', 'updated', 'unchanged']);
+
+function sourceOf(err: unknown): FailureSource {
   if (err instanceof DockerApiError) return 'docker';
   if (err instanceof AdminApiError) return 'admin_api';
   return 'other';
@@ -48,18 +67,54 @@ function sourceOf(err: unknown): 'docker' | 'admin_api' | 'other' {
  * (all of them), on engine events, and again with back-off after a failure. Work for one service is
  * serialised and duplicates coalesce (KeyedWorkQueue); nothing is kept in memory that a restart would
  * need, because the engine and the admin API are the state.
+ *
+ * Anyone on the management network can send notifications, so what one costs is bounded: the queue
+ * refuses names beyond its limit, a name Docker does not know and nothing of ours points to
+ * (ManagedNames) costs one inspect, full reconciles run one at a time with one more pending and,
+ * when unknown names ask for them, no closer than the nudge spacing; retries back off, stop when
+ * the name turns out not to exist, and are bounded in number; a failing dependency is logged once
+ * with a count (FailureLog).
  */
 export class Reconciler {
   private readonly services: KeyedWorkQueue<RegistrationOutcome>;
   private readonly full: KeyedWorkQueue<FullReconcileResult>;
-  private readonly retries = new Map<string, { attempt: number; timer: NodeJS.Timeout | undefined }>();
+  private readonly retries: RetrySchedule;
+  private readonly failures: FailureLog;
+  private readonly managed = new ManagedNames();
+  /** Names whose waiting pass a notification asked for (bounded by the queue). */
+  private readonly notified = new Set<string>();
+  private readonly clock: Clock;
+  private readonly nudgeSpacingMs: number;
   private readonly background = new AbortController();
   private interval: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
+  private nudge: Timer | undefined;
+  private lastFullStart = Number.NEGATIVE_INFINITY;
+  private reportedPeak = 0;
 
   constructor(private readonly options: ReconcilerOptions) {
-    this.services = new KeyedWorkQueue((name) => this.runService(name), options.concurrency ?? 4);
+    this.clock = options.clock ?? systemClock;
+    const queueLimit = options.queueLimit ?? 1000;
+    this.services = new KeyedWorkQueue((name) => this.runService(name), options.concurrency ?? 4, queueLimit);
     this.full = new KeyedWorkQueue(() => this.runFull(), 1);
+    const retryBaseMs = options.retryBaseMs ?? 1000;
+    this.retries = new RetrySchedule({
+      clock: this.clock,
+      baseMs: retryBaseMs,
+      capMs: Math.max(retryBaseMs, options.intervalMs),
+      maxAttempts: options.retryAttempts ?? 8,
+      maxNames: queueLimit,
+      run: (name) => {
+        if (this.services.offer(name) === undefined) this.retryLater(name);
+      },
+    });
+    this.failures = new FailureLog({
+      logger: options.logger,
+      clock: this.clock,
+      summaryMs: options.failureSummaryMs ?? 60_000,
+      waiting: () => this.services.waiting + this.retries.size,
+    });
+    this.nudgeSpacingMs = Math.min(options.nudgeSpacingMs ?? 10_000, options.intervalMs);
   }
 
   /** Full reconcile now and every period; follow engine events if configured. */
@@ -75,21 +130,33 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.background.abort();
     clearInterval(this.interval);
-    for (const retry of this.retries.values()) clearTimeout(retry.timer);
-    this.retries.clear();
+    this.retries.stop();
+    this.nudge?.cancel();
+    this.nudge = undefined;
     await this.following;
     await this.idle();
   }
 
   /**
-   * A listener notification: reconcile that service. A name that is not a service (a removal, or a
-   * listener configured with com.df.shortName, which strips the stack prefix) triggers a full pass,
-   * which finds whatever it referred to.
+   * A listener notification: reconcile that service, unless the queue is full. A removed service's
+   * leftovers are found through ManagedNames; a name that is not a service and has none (a listener
+   * configured with com.df.shortName strips the stack prefix) asks for a full pass, spaced out.
    */
-  notify(serviceName: string): void {
-    this.reconcileService(serviceName).then((outcome) => {
-      if (!outcome.found) void this.reconcileAll().catch(noop);
-    }, noop);
+  notify(serviceName: string): NotifyResult {
+    // Marked first: on an idle queue the pass starts inside offer() and reads the mark at once.
+    const marked = !this.notified.has(serviceName);
+    this.notified.add(serviceName);
+    if (this.services.offer(serviceName) === undefined) {
+      if (marked) this.notified.delete(serviceName);
+      return 'full';
+    }
+    this.reportPeak();
+    return 'queued';
+  }
+
+  /** Passes waiting to start (what the queue limit bounds for notifications). */
+  get waiting(): number {
+    return this.services.waiting;
   }
 
   /** Resolves once no pass is running or waiting. */
@@ -110,21 +177,31 @@ export class Reconciler {
   }
 
   private async runService(name: string): Promise<RegistrationOutcome> {
-    const { metrics, logger } = this.options;
+    const { metrics } = this.options;
+    this.reportPeak();
+    const notified = this.notified.delete(name);
+    const leftovers = this.managed.mayHaveLeftovers(name) !== false;
     const stopTimer = metrics.serviceSeconds.startTimer();
     try {
-      const outcome = await this.options.registration.reconcile(name);
+      const outcome = await this.options.registration.reconcile(name, { leftovers });
       metrics.reconcileRuns.inc({ scope: 'service', result: 'ok' });
       if (outcome.action === 'registered') metrics.registrations.inc({ kind: 'new' });
       if (outcome.action === 'repaired') metrics.registrations.inc({ kind: 'repaired' });
       if (outcome.action === 'deregistered') metrics.deregistrations.inc();
+      this.failures.succeeded('docker');
+      // Only these passes asked the admin API anything.
+      if (outcome.found || leftovers) this.failures.succeeded('admin_api');
+      if (outcome.found && REGISTERED.has(outcome.action)) this.managed.add(name);
+      else if (!outcome.incomplete) this.managed.delete(name);
       if (outcome.incomplete) this.retryLater(name);
-      else this.clearRetry(name);
+      else this.retries.succeeded(name);
+      if (notified && !outcome.found && outcome.action === 'ignored') this.nudgeFull();
       return outcome;
     } catch (err) {
+      const source = sourceOf(err);
       metrics.reconcileRuns.inc({ scope: 'service', result: 'error' });
-      metrics.errors.inc({ source: sourceOf(err) });
-      logger.error({ service: name, err }, 'reconciling the service failed; trying again later');
+      metrics.errors.inc({ source });
+      this.failures.failed(source, err, { service: name });
       this.retryLater(name);
       throw err;
     } finally {
@@ -132,11 +209,23 @@ export class Reconciler {
     }
   }
 
+  /** The queue's peak as a counter that only grows, so /metrics shows how close it came to the limit. */
+  private reportPeak(): void {
+    const peak = this.services.peak;
+    if (peak > this.reportedPeak) {
+      this.options.metrics.queuePeak.inc(peak - this.reportedPeak);
+      this.reportedPeak = peak;
+    }
+  }
+
   private async runFull(): Promise<FullReconcileResult> {
     const { swarm, secrets, admin, scope, metrics, logger } = this.options;
+    this.lastFullStart = this.clock.now();
+    this.managed.beginRebuild();
     try {
       const [services, managed] = await Promise.all([swarm.listServices(), secrets.listAll()]);
       const names = new Set<string>();
+      const ours = new Set<string>();
       for (const service of services) {
         // Our labelled services, and our services still mounting a secret of ours (label switched off).
         if (!scope.includesService(service.spec.Labels)) continue;
@@ -145,10 +234,14 @@ export class Reconciler {
         }
       }
       // Whatever our secrets and clients point to, so removals nobody told us about are found.
-      for (const secret of managed) if (secret.serviceName !== '') names.add(secret.serviceName);
+      for (const secret of managed) if (secret.serviceName !== '') ours.add(secret.serviceName);
       for await (const client of admin.listClients()) {
-        if (scope.ownsClient(client)) names.add(client.client_id);
+        if (scope.ownsClient(client)) ours.add(client.client_id);
       }
+      this.managed.completeRebuild(ours);
+      this.failures.succeeded('docker');
+      this.failures.succeeded('admin_api');
+      for (const name of ours) names.add(name);
       const results = await Promise.allSettled([...names].map((name) => this.reconcileService(name)));
       const failed = results.filter((result) => result.status === 'rejected').length;
       const changed = results.filter(
@@ -162,36 +255,32 @@ export class Reconciler {
       );
       return { services: names.size, changed, failed };
     } catch (err) {
+      this.managed.abandonRebuild();
+      const source = sourceOf(err);
       metrics.reconcileRuns.inc({ scope: 'full', result: 'error' });
-      metrics.errors.inc({ source: sourceOf(err) });
-      logger.error({ err }, 'full reconcile failed; trying again at the next period');
+      metrics.errors.inc({ source });
+      this.failures.failed(source, err, { scope: 'full' });
       throw err;
     }
   }
 
-  /** Another pass over a failed service soon, doubling the delay up to the period. */
+  /** Another pass over a failed service soon, doubling the delay up to the period (RetrySchedule). */
   private retryLater(name: string): void {
     if (this.background.signal.aborted) return;
-    const retry = this.retries.get(name) ?? { attempt: 0, timer: undefined };
-    if (retry.timer !== undefined) return;
-    retry.attempt += 1;
-    const delay = Math.min(
-      (this.options.retryBaseMs ?? 1000) * 2 ** (retry.attempt - 1),
-      this.options.intervalMs,
-    );
-    retry.timer = setTimeout(() => {
-      retry.timer = undefined;
-      void this.reconcileService(name).catch(noop);
-    }, delay);
-    retry.timer.unref();
-    this.retries.set(name, retry);
+    const decision = this.retries.failed(name);
+    if (decision.kind === 'gave-up' || decision.kind === 'full') {
+      this.options.metrics.retriesAbandoned.inc({ reason: decision.kind === 'full' ? 'full' : 'attempts' });
+    }
   }
 
-  private clearRetry(name: string): void {
-    const retry = this.retries.get(name);
-    if (retry === undefined) return;
-    clearTimeout(retry.timer);
-    this.retries.delete(name);
+  /** A full pass soon, but never closer than the nudge spacing to the last one; one timer at most. */
+  private nudgeFull(): void {
+    if (this.nudge !== undefined || this.background.signal.aborted) return;
+    const wait = Math.max(0, this.lastFullStart + this.nudgeSpacingMs - this.clock.now());
+    this.nudge = this.clock.setTimer(() => {
+      this.nudge = undefined;
+      void this.reconcileAll().catch(noop);
+    }, wait);
   }
 
   /** Engine events until stopped; after a broken stream, a full pass covers what it missed. */
@@ -205,7 +294,7 @@ export class Reconciler {
           if (event.serviceName) void this.reconcileService(event.serviceName).catch(noop);
         }, signal);
       } catch (err) {
-        this.options.logger.warn({ err }, 'the Docker event stream failed; following it again shortly');
+        this.failures.failed(sourceOf(err), err, { scope: 'events' });
       }
       if (signal.aborted) break;
       void this.reconcileAll().catch(noop);

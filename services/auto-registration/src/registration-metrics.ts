@@ -9,6 +9,8 @@ export interface RegistrationMetrics {
   readonly reconcileRuns: Counter;
   readonly errors: Counter;
   readonly serviceSeconds: Histogram;
+  readonly queuePeak: Counter;
+  readonly retriesAbandoned: Counter;
 }
 
 /** The reconciler's counters, on the app's one registry (create once per registry). */
@@ -39,6 +41,15 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
       [] as const,
       [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     ),
+    queuePeak: metrics.counter(
+      'auto_registration_queue_peak',
+      'The most service passes ever waiting at once; notifications beyond OAUTH_NOTIFY_QUEUE_LIMIT are refused with 503 (only grows)',
+    ),
+    retriesAbandoned: metrics.counter(
+      'auto_registration_retries_abandoned_total',
+      'Failed services left to the periodic reconcile instead of retried: reason=attempts after the last back-off, full when too many names wait for a retry',
+      ['reason'] as const,
+    ),
   };
   // Every series from the start at 0, so a dashboard sees "no errors" rather than "no data".
   for (const kind of ['new', 'repaired']) created.registrations.inc({ kind }, 0);
@@ -47,5 +58,7 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
     for (const result of ['ok', 'error']) created.reconcileRuns.inc({ scope, result }, 0);
   }
   for (const source of ['docker', 'admin_api', 'other']) created.errors.inc({ source }, 0);
+  created.queuePeak.inc(0);
+  for (const reason of ['attempts', 'full']) created.retriesAbandoned.inc({ reason }, 0);
   return created;
 }

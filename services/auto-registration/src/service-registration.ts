@@ -81,8 +81,18 @@ export class ServiceRegistration {
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 5;
   }
 
-  async reconcile(serviceName: string): Promise<RegistrationOutcome> {
+  /**
+   * `leftovers: false` says nothing of ours points to the name (the caller keeps that index), so a
+   * name Docker does not know costs one inspect and no admin call.
+   */
+  async reconcile(
+    serviceName: string,
+    { leftovers = true }: { leftovers?: boolean } = {},
+  ): Promise<RegistrationOutcome> {
     const service = await this.options.swarm.inspectService(serviceName);
+    if (service === undefined && !leftovers) {
+      return { service: serviceName, action: 'ignored', found: false, incomplete: false };
+    }
     if (service === undefined) return this.deregister(serviceName, undefined);
     // Another instance's service: whatever of ours is left goes, but its spec is the other's to write.
     if (!this.options.scope.includesService(service.spec.Labels))

@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       adminTimeoutMs: 10_000,
       tokenUrl: 'http://oauth-client-tokens/api/token',
       reconcileIntervalMs: 60_000,
+      notifyTokenFile: undefined,
+      notifyQueueLimit: 1000,
       followDockerEvents: true,
       instance: undefined,
       stackNamespace: undefined,
@@ -51,5 +53,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OAUTH_TOKEN_URL: 'oauth-client-tokens/api/token' })).toThrow(
       /^OAUTH_TOKEN_URL: /,
     );
+  });
+
+  it('reads the notification token file and queue limit, and refuses a limit out of range naming it', () => {
+    const config = loadConfig({
+      OAUTH_NOTIFY_TOKEN_FILE: '/run/secrets/oauth_notify_token',
+      OAUTH_NOTIFY_QUEUE_LIMIT: '50',
+    });
+    expect(config.notifyTokenFile).toBe('/run/secrets/oauth_notify_token');
+    expect(config.notifyQueueLimit).toBe(50);
+    expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: '0' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
+    expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: 'lots' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
   });
 });

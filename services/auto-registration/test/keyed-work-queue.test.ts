@@ -81,4 +81,106 @@ describe('KeyedWorkQueue', () => {
     await b;
     expect(started).toEqual(['a', 'b']);
   });
+
+  it('refuses an offered key once capacity runs wait, and takes keys again as runs start', async () => {
+    const first = gate();
+    const started: string[] = [];
+    const queue = new KeyedWorkQueue(
+      async (key: string) => {
+        started.push(key);
+        if (key === 'running') await first.promise;
+        return key;
+      },
+      1,
+      2,
+    );
+
+    const running = queue.offer('running'); // starts at once: nothing waits
+    const a = queue.offer('a');
+    const b = queue.offer('b');
+    expect(queue.waiting).toBe(2);
+    expect(queue.offer('c')).toBeUndefined();
+    expect(queue.offer('d')).toBeUndefined();
+    expect(queue.waiting).toBe(2);
+    expect(queue.peak).toBe(2);
+
+    first.open();
+    expect(await Promise.all([running, a, b])).toEqual(['running', 'a', 'b']);
+    expect(started).toEqual(['running', 'a', 'b']);
+    expect(queue.offer('c')).toBeDefined();
+    await queue.idle();
+    expect(started).toEqual(['running', 'a', 'b', 'c']);
+    expect(queue.peak).toBe(2);
+  });
+
+  it('lets a duplicate of a waiting key join its run even when the queue is full', async () => {
+    const first = gate();
+    let runs = 0;
+    const queue = new KeyedWorkQueue(
+      async (key: string) => {
+        runs += 1;
+        if (key === 'busy') await first.promise;
+        return key;
+      },
+      1,
+      1,
+    );
+
+    void queue.offer('busy');
+    const waiting = queue.offer('svc');
+    for (let i = 0; i < 1000; i += 1) expect(queue.offer('svc')).toBe(waiting);
+    expect(queue.offer('other')).toBeUndefined();
+    expect(queue.waiting).toBe(1);
+    first.open();
+    expect(await waiting).toBe('svc');
+    await queue.idle();
+    expect(runs).toBe(2);
+  });
+
+  it('never holds more than capacity waiting runs through a flood of distinct keys', async () => {
+    const first = gate();
+    let runs = 0;
+    let maxWaiting = 0;
+    const queue = new KeyedWorkQueue(
+      async () => {
+        runs += 1;
+        maxWaiting = Math.max(maxWaiting, queue.waiting);
+        await first.promise;
+      },
+      4,
+      100,
+    );
+
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i += 1) if (queue.offer(`forged-${i}`) !== undefined) accepted += 1;
+    expect(accepted).toBe(104); // 4 running, 100 waiting
+    expect(queue.waiting).toBe(100);
+    expect(queue.size).toBe(104);
+    first.open();
+    await queue.idle();
+    expect(runs).toBe(104);
+    expect(maxWaiting).toBeLessThanOrEqual(100);
+    expect(queue.peak).toBe(100);
+  });
+
+  it('queues scheduled keys beyond capacity: schedule is for sources the swarm bounds', async () => {
+    const first = gate();
+    const queue = new KeyedWorkQueue(async () => first.promise, 1, 1);
+    void queue.schedule('a');
+    void queue.schedule('b');
+    void queue.schedule('c');
+    expect(queue.waiting).toBe(2);
+    expect(queue.offer('d')).toBeUndefined();
+    first.open();
+    await queue.idle();
+  });
+
+  it('does not turn a failed run nobody awaits into an unhandled rejection', async () => {
+    const queue = new KeyedWorkQueue(async () => {
+      throw new Error('engine unreachable');
+    });
+    void queue.offer('fire-and-forget');
+    await queue.idle();
+    await expect(queue.schedule('awaited')).rejects.toThrow('engine unreachable');
+  });
 });

@@ -1,20 +1,44 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { createLogger, createMetrics } from '@swarm-oauth/server-kit';
 import request from 'supertest';
+import { ConfigError } from '@swarm-oauth/server-kit';
 import { createApp } from '../src/app.js';
+import { parseNotifyToken } from '../src/notification-token.js';
 
 // The HTTP side alone: what reaches the reconciler for each request the listener can send. The
 // reconciler here only records names; the engine-backed suites run the real one behind these routes.
 
-function appWith(checks: Record<string, () => Promise<void>> = {}) {
+function appWith(
+  checks: Record<string, () => Promise<void>> = {},
+  options: { notifyToken?: string; capacity?: number } = {},
+) {
   const notified: string[] = [];
+  const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
   const app = createApp({
-    reconciler: { notify: (name: string) => void notified.push(name) },
+    // Stands for the reconciler's queue: records names, refuses beyond `capacity` as a full queue does.
+    reconciler: {
+      notify: (name: string) => {
+        if (notified.length >= capacity) return 'full';
+        notified.push(name);
+        return 'queued';
+      },
+    },
     logger: createLogger({ service: 'auto-registration', level: 'silent' }),
     metrics: createMetrics({ defaultMetrics: false }),
     checks,
+    ...(options.notifyToken === undefined ? {} : { notifyToken: options.notifyToken }),
   });
   return { app, notified };
+}
+
+// 43 characters of base64url, as scripts/create-secrets.sh makes it.
+const TOKEN = randomBytes(32).toString('base64url');
+
+/** The token with its first character changed to a different one (never equal by chance). */
+function otherToken(token: string): string {
+  const first = token[0] === 'A' ? 'B' : 'A';
+  return first + token.slice(1);
 }
 
 // url.Values.Encode() in the listener: keys sorted, `+` for spaces, labels with dots kept.
@@ -92,6 +116,22 @@ describe('GET|POST /api/notify/create and /api/notify/remove', () => {
     expect(notified).toEqual([]);
   });
 
+  it('answers 503 temporarily_unavailable with Retry-After when the queue is full, and counts it', async () => {
+    const { app, notified } = appWith({}, { capacity: 1 });
+    expect((await request(app).get('/api/notify/create?serviceName=first')).status).toBe(200);
+    const refused = await request(app).post('/api/notify/remove?serviceName=second');
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(refused.body).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'The notification queue is full; send it again later.',
+    });
+    expect(notified).toEqual(['first']);
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toContain('auto_registration_notifications_refused_total{kind="remove"} 1');
+    expect(metrics.text).toContain('auto_registration_notifications_refused_total{kind="create"} 0');
+  });
+
   it('counts accepted notifications by kind on /metrics', async () => {
     const { app } = appWith();
     await request(app).get('/api/notify/create?serviceName=a');
@@ -100,6 +140,88 @@ describe('GET|POST /api/notify/create and /api/notify/remove', () => {
     const metrics = await request(app).get('/metrics');
     expect(metrics.text).toContain('auto_registration_notifications_total{kind="create"} 2');
     expect(metrics.text).toContain('auto_registration_notifications_total{kind="remove"} 1');
+  });
+});
+
+describe('the notification token (OAUTH_NOTIFY_TOKEN_FILE)', () => {
+  it('accepts a notification whose query carries the token before the listener parameters', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const response = await request(app).post(
+      `/api/notify/create?token=${TOKEN}&distribute=true&replicas=1&serviceName=shop_orders`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'queued', kind: 'create', service_name: 'shop_orders' });
+    expect(notified).toEqual(['shop_orders']);
+  });
+
+  it('accepts the token anywhere in the query, as a listener that sorts the keys sends it', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const response = await request(app).get(
+      `/api/notify/remove?distribute=true&serviceName=api&token=${TOKEN}`,
+    );
+    expect(response.status).toBe(200);
+    expect(notified).toEqual(['api']);
+  });
+
+  it('answers 401 unauthorized without the token, and queues nothing', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    for (const url of ['/api/notify/create?serviceName=api', '/api/notify/remove?serviceName=api&token=']) {
+      const response = await request(app).post(url);
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual({
+        error: 'unauthorized',
+        error_description:
+          'token: is required in the query string; configure the listener with the notify URL that carries it.',
+      });
+    }
+    expect(notified).toEqual([]);
+  });
+
+  it('answers 403 forbidden to another token, a prefix of it, or the token twice, and queues nothing', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    for (const query of [
+      `token=${otherToken(TOKEN)}`,
+      `token=${TOKEN.slice(0, -1)}`,
+      `token=${TOKEN}x`,
+      `token=${TOKEN}&token=${TOKEN}`,
+    ]) {
+      const response = await request(app).get(`/api/notify/create?${query}&serviceName=api`);
+      expect(response.status).toBe(403);
+      expect(response.body).toEqual({
+        error: 'forbidden',
+        error_description: 'token: is not the notification token.',
+      });
+    }
+    expect(notified).toEqual([]);
+  });
+
+  it('checks the token before anything else: a bad serviceName without it is 401, not 400', async () => {
+    const { app } = appWith({}, { notifyToken: TOKEN });
+    expect((await request(app).get('/api/notify/create?serviceName=a%2Fb')).status).toBe(401);
+    expect((await request(app).get('/api/notify/create')).status).toBe(401);
+  });
+
+  it('refuses a token file that is short or needs escaping in a URL, naming the variable and not the value', () => {
+    for (const value of ['a'.repeat(31), `${TOKEN}&x=1`, `${TOKEN} `, `${TOKEN}%41`]) {
+      let thrown: unknown;
+      try {
+        parseNotifyToken('OAUTH_NOTIFY_TOKEN_FILE', value);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      expect((thrown as Error).message).toMatch(
+        /^OAUTH_NOTIFY_TOKEN_FILE: the token must be 32 to 512 characters/,
+      );
+      expect((thrown as Error).message).not.toContain(TOKEN);
+    }
+    expect(parseNotifyToken('OAUTH_NOTIFY_TOKEN_FILE', TOKEN)).toBe(TOKEN);
+  });
+
+  it('leaves health and metrics open (they carry no notification)', async () => {
+    const { app } = appWith({}, { notifyToken: TOKEN });
+    expect((await request(app).get('/healthz')).status).toBe(200);
+    expect((await request(app).get('/metrics')).status).toBe(200);
   });
 });
 
