@@ -6,7 +6,8 @@
 #   oauth_admin_token  the bearer token of the admin API (oauth-clients and auto-registration)
 #   oauth_notify_token the token swarm-listener's notifications carry (auto-registration)
 #   df_notify_create_service_url, df_notify_remove_service_url
-#                      the listener's notify URLs, that token in their query (swarm-listener)
+#                      the listener's notify URLs, that token as their last path segment
+#                      (<base>/api/notify/create/<token>; swarm-listener)
 #
 #   scripts/create-secrets.sh                  generate them (a secret that already exists is kept)
 #   scripts/create-secrets.sh --out DIR        also keep a copy of what it generates in DIR (mode 0600)
@@ -120,9 +121,10 @@ create oauth_admin_token generate_admin_token
 exists() { docker secret inspect "$prefix$1" >/dev/null 2>&1; }
 url_secret() {
   local kind=$1 token=$2
-  printf '%s/api/notify/%s?token=%s' "$notify_base" "$kind" "$token" |
+  # In the path, not the query: the listener replaces a configured URL's query with its parameters.
+  printf '%s/api/notify/%s/%s' "$notify_base" "$kind" "$token" |
     docker secret create --label swarm-oauth.operator=true "${prefix}df_notify_${kind}_service_url" - >/dev/null
-  log "${prefix}df_notify_${kind}_service_url created ($notify_base/api/notify/$kind?token=...)"
+  log "${prefix}df_notify_${kind}_service_url created ($notify_base/api/notify/$kind/<token>)"
 }
 if exists oauth_notify_token; then
   if exists df_notify_create_service_url && exists df_notify_remove_service_url; then
@@ -142,7 +144,7 @@ else
     [ -s "$from/oauth_notify_token" ] || die "$from/oauth_notify_token is missing or empty."
     token=$(cat "$from/oauth_notify_token")
   else
-    # The same alphabet as the admin token: letters, digits, - and _, safe in a URL's query as it is.
+    # The same alphabet as the admin token: letters, digits, - and _, safe in a URL's path as it is.
     token=$(generate_admin_token)
     if [ -n "$out" ]; then printf '%s' "$token" >"$out/oauth_notify_token"; fi
   fi

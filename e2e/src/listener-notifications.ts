@@ -3,9 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Stands in for docker-flow-swarm-listener, whose image cannot be pulled here, by sending exactly
  * what it sends (service/parameters.go, service/notifier.go in its repository) with
- * DF_NOTIFY_*_SERVICE_METHOD=POST:
- *   create/update: POST <create url>?serviceName=<name>&replicas=<n>&distribute=true  (empty body)
- *   remove:        POST <remove url>?serviceName=<name>&distribute=true              (empty body)
+ * DF_NOTIFY_*_SERVICE_METHOD=POST, to the URLs scripts/create-secrets.sh puts in its secrets
+ * (the notification token as their last path segment; the listener replaces a URL's query with
+ * its parameters, so the token could not travel there):
+ *   create/update: POST <base>/api/notify/create/<token>?serviceName=<name>&replicas=<n>&distribute=true
+ *   remove:        POST <base>/api/notify/remove/<token>?serviceName=<name>&distribute=true
+ * with an empty body.
  * `distribute` is "true" unless the service has a com.df.distribute label; com.df.* labels would be
  * added too (the test's services have none). Like the listener, anything but a 200 is retried
  * (DF_RETRY times, DF_RETRY_INTERVAL apart: 50 x 5 s there, 60 x 1 s here to keep the run short).
@@ -18,6 +21,8 @@ export interface NotificationResult {
 export class ListenerNotifications {
   constructor(
     private readonly baseUrl: string,
+    /** The notification token (the oauth_notify_token copy create-secrets.sh --out keeps). */
+    private readonly token: () => string,
     private readonly retries = 60,
     private readonly retryIntervalMs = 1000,
   ) {}
@@ -31,7 +36,7 @@ export class ListenerNotifications {
   }
 
   private async send(kind: 'create' | 'remove', params: Record<string, string>): Promise<NotificationResult> {
-    const url = `${this.baseUrl}/api/notify/${kind}?${new URLSearchParams(params).toString()}`;
+    const url = `${this.baseUrl}/api/notify/${kind}/${this.token()}?${new URLSearchParams(params).toString()}`;
     let last = 'no answer';
     for (let attempt = 1; attempt <= this.retries; attempt++) {
       try {

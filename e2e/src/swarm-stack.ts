@@ -50,7 +50,11 @@ export class SwarmStack {
     };
   }
 
-  /** scripts/create-secrets.sh --prefix <stack>_ --out <dir>: the operator's two secrets, copies in dir. */
+  /**
+   * scripts/create-secrets.sh --prefix <stack>_ --out <dir>: the operator's five secrets (store key,
+   * admin token, notification token and the listener's two URLs), copies of the first three in dir.
+   * The URLs name auto-registration where the test's host-network stack listens.
+   */
   createOperatorSecrets(outDir: string): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(
@@ -61,6 +65,8 @@ export class SwarmStack {
           `${this.settings.stack}_`,
           '--out',
           outDir,
+          '--notify-base',
+          `http://127.0.0.1:${this.settings.ports.autoRegistration}`,
         ],
         { env: { ...process.env, DOCKER_HOST: this.settings.dockerHost }, timeout: 60_000 },
         (err, _stdout, stderr) =>

@@ -32,7 +32,12 @@ const settings = loadE2eSettings();
 const docker = new DockerCli({ ...process.env, DOCKER_HOST: settings.dockerHost });
 const stack = new SwarmStack(docker, settings);
 const demo = new DemoServices(docker, settings);
-const listener = new ListenerNotifications(`http://127.0.0.1:${settings.ports.autoRegistration}`);
+// The token is read in step 1, once create-secrets.sh has made it.
+let notifyToken: string | undefined;
+const listener = new ListenerNotifications(`http://127.0.0.1:${settings.ports.autoRegistration}`, () => {
+  if (notifyToken === undefined) throw new Error('no notification token yet (step 1 creates it)');
+  return notifyToken;
+});
 const clock = new StepClock();
 
 const CLIENTS = stack.serviceName('oauth-clients');
@@ -41,6 +46,14 @@ const TOKENS = stack.serviceName('oauth-client-tokens');
 const LISTENER = stack.serviceName('swarm-listener');
 const TOKEN_URL = `${tokensUrl(settings)}/api/token`;
 const caller = (letter: string): string => `${settings.stack}-caller-${letter}`;
+/** What scripts/create-secrets.sh --prefix <stack>_ makes, sorted: stack.test.yml's external names. */
+const OPERATOR_SECRETS = [
+  'df_notify_create_service_url',
+  'df_notify_remove_service_url',
+  'oauth_admin_token',
+  'oauth_notify_token',
+  'oauth_store_key',
+].map((name) => `${settings.stack}_${name}`);
 
 let secretsDir = '';
 let admin: AdminApi;
@@ -182,6 +195,11 @@ describe('the stack on a real Docker Swarm', () => {
       `http://127.0.0.1:${settings.ports.clients}`,
       (await readFile(join(secretsDir, 'oauth_admin_token'), 'utf8')).trim(),
     );
+    notifyToken = (await readFile(join(secretsDir, 'oauth_notify_token'), 'utf8')).trim();
+    const operatorSecrets = (await docker.secrets('label=swarm-oauth.operator=true'))
+      .map((secret) => secret.Name)
+      .filter((name) => name.startsWith(`${settings.stack}_`));
+    expect(operatorSecrets.sort()).toEqual(OPERATOR_SECRETS);
     clock.mark('operator secrets created (scripts/create-secrets.sh)');
     await stack.labelNode();
     await stack.deploy();
@@ -207,6 +225,13 @@ describe('the stack on a real Docker Swarm', () => {
       status: 200,
       body: { status: 'ready', checks: { docker: 'ok', admin_api: 'ok' } },
     });
+    // The stack's notification token is on: a notification without it is refused before any work.
+    const unauthenticated = await fetch(
+      `http://127.0.0.1:${settings.ports.autoRegistration}/api/notify/create?serviceName=${caller('x')}`,
+      { method: 'POST', signal: AbortSignal.timeout(5000) },
+    );
+    expect(unauthenticated.status).toBe(401);
+    await unauthenticated.arrayBuffer();
     const metadata = await getJson(`${tokensUrl(settings)}/.well-known/oauth-authorization-server`);
     expect(metadata.status).toBe(200);
     expect(metadata.body).toMatchObject({ issuer: tokensUrl(settings), token_endpoint: TOKEN_URL });
@@ -423,8 +448,8 @@ describe('the stack on a real Docker Swarm', () => {
     const ours = (await docker.secrets())
       .filter((secret) => secret.Name.includes(settings.stack))
       .map((s) => s.Name);
-    expect(ours.sort()).toEqual([`${settings.stack}_oauth_admin_token`, `${settings.stack}_oauth_store_key`]);
+    expect(ours.sort()).toEqual(OPERATOR_SECRETS);
     expect(await docker.secrets(`label=swarm-oauth.managed=${settings.instance}`)).toEqual([]);
-    clock.mark("only the operator's two secrets are left");
+    clock.mark("only the operator's five secrets are left");
   });
 });

@@ -23,7 +23,7 @@ export interface Config {
   /** Written into every registered service's environment as OAUTH_TOKEN_URL. */
   readonly tokenUrl: string;
   readonly reconcileIntervalMs: number;
-  /** Notifications must carry the token in this file (`?token=`); unset leaves the callbacks open. */
+  /** Notifications must carry the token in this file (`/api/notify/<kind>/<token>`); unset leaves the callbacks open. */
   readonly notifyTokenFile: string | undefined;
   /** Notified passes waiting at most; beyond it a notification is answered 503. */
   readonly notifyQueueLimit: number;

@@ -5,7 +5,7 @@ import {
   ServiceUnavailableError,
   type Metrics,
 } from '@swarm-oauth/server-kit';
-import { requireNotifyToken } from './notification-token.js';
+import { requireNotifyToken, TOKEN_PARAMETER } from './notification-token.js';
 
 /**
  * docker-flow-swarm-listener callbacks (DF_NOTIFY_CREATE_SERVICE_URL / DF_NOTIFY_REMOVE_SERVICE_URL).
@@ -27,7 +27,10 @@ export interface NotificationTarget {
 }
 
 export interface NotificationRoutesOptions {
-  /** The shared token the listener's URLs carry (`?token=`); undefined accepts every caller. */
+  /**
+   * The shared token the listener's URLs carry (`/api/notify/<kind>/<token>`, or `?token=`);
+   * undefined accepts every caller.
+   */
   token?: string | undefined;
   /** Seconds the 503 for a full queue asks the caller to wait. Default 5 (the listener's own interval). */
   retryAfterSeconds?: number;
@@ -103,12 +106,20 @@ export function swarmNotificationRoutes(
   const authenticate: RequestHandler[] =
     options.token === undefined ? [] : [requireNotifyToken(options.token)];
   const router = Router();
+  // With a token, `/api/notify/<kind>/<token>` too (the form the listener keeps, see
+  // notification-token.ts); without one that path stays unknown (404), as every other path.
+  const paths = (kind: NotificationKind): string[] =>
+    options.token === undefined
+      ? [`/api/notify/${kind}`]
+      : [`/api/notify/${kind}`, `/api/notify/${kind}/:${TOKEN_PARAMETER}`];
   for (const kind of ['create', 'remove'] as const) {
-    router
-      .route(`/api/notify/${kind}`)
-      .get(...authenticate, accept(kind))
-      .post(...authenticate, accept(kind))
-      .all(methodNotAllowed('GET', 'POST'));
+    for (const path of paths(kind)) {
+      router
+        .route(path)
+        .get(...authenticate, accept(kind))
+        .post(...authenticate, accept(kind))
+        .all(methodNotAllowed('GET', 'POST'));
+    }
   }
   return router;
 }

@@ -184,7 +184,7 @@ describe('a 20,000-name notification flood (real process, real engine, real admi
     expect(rssAfter - rssBefore).toBeLessThan(128 * MB);
   }, 300_000);
 
-  it('with OAUTH_NOTIFY_TOKEN_FILE, refuses notifications without the token before any work, and registers from the URL that carries it', async () => {
+  it('with OAUTH_NOTIFY_TOKEN_FILE, refuses notifications without the token before any work, and registers from the URL whose path carries it', async () => {
     const token = randomBytes(32).toString('base64url');
     const tokenFile = join(dir, 'notify-token');
     await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
@@ -198,7 +198,7 @@ describe('a 20,000-name notification flood (real process, real engine, real admi
 
     const refused = await flood(
       (forged, i) =>
-        `${service.url}/api/notify/create?${i % 2 === 0 ? '' : `token=${token.slice(1)}&`}distribute=true&serviceName=${forged}`,
+        `${service.url}/api/notify/create${i % 2 === 0 ? '' : `/${token.slice(1)}`}?distribute=true&serviceName=${forged}`,
       forgedNames(2_000),
       32,
     );
@@ -210,11 +210,12 @@ describe('a 20,000-name notification flood (real process, real engine, real admi
     expect(sample(afterRefused, 'auto_registration_queue_peak')).toBe(peakBefore);
     expect(service.lines.join('\n')).not.toContain(token);
 
-    // The listener's URL from its Docker secret carries the token; it adds its own parameters.
+    // The listener's URL from its Docker secret carries the token in its path; the listener sets
+    // the query to its own parameters.
     const name = services.uniqueName('token');
     await services.create(name, { 'oauth.client': 'true' });
     const answer = await fetch(
-      `${service.url}/api/notify/create?token=${token}&distribute=true&replicas=0&serviceName=${name}`,
+      `${service.url}/api/notify/create/${token}?distribute=true&replicas=0&serviceName=${name}`,
       { method: 'POST' },
     );
     expect(answer.status).toBe(200);

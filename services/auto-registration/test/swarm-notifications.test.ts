@@ -11,20 +11,29 @@ import { parseNotifyToken } from '../src/notification-token.js';
 
 function appWith(
   checks: Record<string, () => Promise<void>> = {},
-  options: { notifyToken?: string; capacity?: number } = {},
+  options: { notifyToken?: string; capacity?: number; logLines?: string[]; failWith?: Error } = {},
 ) {
   const notified: string[] = [];
   const capacity = options.capacity ?? Number.POSITIVE_INFINITY;
+  const logLines = options.logLines;
   const app = createApp({
     // Stands for the reconciler's queue: records names, refuses beyond `capacity` as a full queue does.
     reconciler: {
       notify: (name: string) => {
+        if (options.failWith !== undefined) throw options.failWith;
         if (notified.length >= capacity) return 'full';
         notified.push(name);
         return 'queued';
       },
     },
-    logger: createLogger({ service: 'auto-registration', level: 'silent' }),
+    logger:
+      logLines === undefined
+        ? createLogger({ service: 'auto-registration', level: 'silent' })
+        : createLogger({
+            service: 'auto-registration',
+            level: 'debug',
+            destination: { write: (line: string) => void logLines.push(line) },
+          }),
     metrics: createMetrics({ defaultMetrics: false }),
     checks,
     ...(options.notifyToken === undefined ? {} : { notifyToken: options.notifyToken }),
@@ -171,7 +180,7 @@ describe('the notification token (OAUTH_NOTIFY_TOKEN_FILE)', () => {
       expect(response.body).toEqual({
         error: 'unauthorized',
         error_description:
-          'token: is required in the query string; configure the listener with the notify URL that carries it.',
+          'token: is required, as the last path segment (/api/notify/<kind>/<token>) or in the query string; configure the listener with the notify URL that carries it.',
       });
     }
     expect(notified).toEqual([]);
@@ -199,6 +208,98 @@ describe('the notification token (OAUTH_NOTIFY_TOKEN_FILE)', () => {
     const { app } = appWith({}, { notifyToken: TOKEN });
     expect((await request(app).get('/api/notify/create?serviceName=a%2Fb')).status).toBe(401);
     expect((await request(app).get('/api/notify/create')).status).toBe(401);
+  });
+
+  it('accepts the token as the last path segment, the form the listener keeps, for GET and POST', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const create = await request(app).post(`/api/notify/create/${TOKEN}?${CREATE_QUERY}`);
+    expect(create.status).toBe(200);
+    expect(create.body).toEqual({ status: 'queued', kind: 'create', service_name: 'shop_orders' });
+    const remove = await request(app).get(`/api/notify/remove/${TOKEN}?distribute=true&serviceName=api`);
+    expect(remove.status).toBe(200);
+    expect(remove.body).toEqual({ status: 'queued', kind: 'remove', service_name: 'api' });
+    expect(notified).toEqual(['shop_orders', 'api']);
+  });
+
+  it('accepts a path token with every character a token file may hold', async () => {
+    const token = `${TOKEN}.~_-`;
+    const { app, notified } = appWith({}, { notifyToken: token });
+    expect((await request(app).post(`/api/notify/create/${token}?serviceName=api`)).status).toBe(200);
+    expect(notified).toEqual(['api']);
+  });
+
+  it('accepts the same token in the path and the query', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const response = await request(app).post(`/api/notify/create/${TOKEN}?token=${TOKEN}&serviceName=api`);
+    expect(response.status).toBe(200);
+    expect(notified).toEqual(['api']);
+  });
+
+  it('answers 403 forbidden to another path token, or a path and a query token that differ, and queues nothing', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    for (const url of [
+      `/api/notify/create/${otherToken(TOKEN)}?serviceName=api`,
+      `/api/notify/create/${TOKEN.slice(0, -1)}?serviceName=api`,
+      `/api/notify/remove/${TOKEN}x?serviceName=api`,
+      `/api/notify/create/${TOKEN}?token=${otherToken(TOKEN)}&serviceName=api`,
+      `/api/notify/create/${otherToken(TOKEN)}?token=${TOKEN}&serviceName=api`,
+      `/api/notify/remove/${TOKEN}?token=${TOKEN}&token=${TOKEN}&serviceName=api`,
+    ]) {
+      const response = await request(app).post(url);
+      expect(response.status).toBe(403);
+      expect(response.body).toEqual({
+        error: 'forbidden',
+        error_description: 'token: is not the notification token.',
+      });
+    }
+    expect(notified).toEqual([]);
+  });
+
+  it('checks a path token before anything else: a bad serviceName with a wrong one is 403, not 400', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    expect((await request(app).get(`/api/notify/create/${otherToken(TOKEN)}?serviceName=a%2Fb`)).status).toBe(
+      403,
+    );
+    expect((await request(app).get(`/api/notify/create/${otherToken(TOKEN)}`)).status).toBe(403);
+    expect(notified).toEqual([]);
+  });
+
+  it('answers 401 to an empty last segment (a trailing slash), as to no token at all', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const response = await request(app).post('/api/notify/create/?serviceName=api');
+    expect(response.status).toBe(401);
+    expect(response.body.error).toBe('unauthorized');
+    expect(notified).toEqual([]);
+  });
+
+  it('answers 405 with Allow: GET, POST to other methods on the path form', async () => {
+    const { app, notified } = appWith({}, { notifyToken: TOKEN });
+    const response = await request(app).put(`/api/notify/create/${TOKEN}?serviceName=api`);
+    expect(response.status).toBe(405);
+    expect(response.headers.allow).toBe('GET, POST');
+    expect(notified).toEqual([]);
+  });
+
+  it('never logs a path token, even when the request fails unexpectedly and its path is logged', async () => {
+    const logLines: string[] = [];
+    const failing = appWith({}, { notifyToken: TOKEN, logLines, failWith: new Error('the queue broke') });
+    const failed = await request(failing.app).post(`/api/notify/create/${TOKEN}?serviceName=api`);
+    expect(failed.status).toBe(500);
+    expect(failed.body.error).toBe('server_error');
+    const logged = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logged.map((line) => [line.msg, line.path])).toEqual([
+      ['request failed', '/api/notify/create/[token]'],
+    ]);
+
+    const { app } = appWith({}, { notifyToken: TOKEN, logLines });
+    expect((await request(app).post(`/api/notify/create/${TOKEN}?serviceName=api`)).status).toBe(200);
+    expect((await request(app).post(`/api/notify/create/${otherToken(TOKEN)}?serviceName=api`)).status).toBe(
+      403,
+    );
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).toContain('route="/api/notify/create/:token"');
+    expect(metrics.text).not.toContain(TOKEN.slice(1));
+    expect(logLines.join('\n')).not.toContain(TOKEN.slice(1));
   });
 
   it('refuses a token file that is short or needs escaping in a URL, naming the variable and not the value', () => {
@@ -243,6 +344,19 @@ describe('health', () => {
         admin_api: 'Admin API list failed: no answer from http://oauth-clients (ECONNREFUSED)',
       },
     });
+  });
+
+  it('answers /api/notify/<kind>/<anything> 404 like any unknown path when no token is configured', async () => {
+    const { app, notified } = appWith();
+    for (const kind of ['create', 'remove']) {
+      const response = await request(app).post(`/api/notify/${kind}/${TOKEN}?serviceName=api`);
+      expect(response.status).toBe(404);
+      expect(response.body).toEqual({
+        error: 'not_found',
+        error_description: `No route for POST /api/notify/${kind}/${TOKEN}.`,
+      });
+    }
+    expect(notified).toEqual([]);
   });
 
   it('answers 404 in the one error shape for unknown paths', async () => {
