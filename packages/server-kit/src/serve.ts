@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { CountedWarning } from './counted-warning.js';
+import { IdleConnections } from './idle-connections.js';
 import type { Logger } from './logger.js';
 
 export interface ServeOptions {
@@ -85,6 +86,7 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
     ? (createHttpsServer({ ...serverOptions, ...options.tls }, app) as unknown as Server)
     : createHttpServer(serverOptions, app);
   server.on('clientError', answerClientError);
+  const idle = new IdleConnections(server, options.tls !== undefined);
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const dropped = new CountedWarning(
     options.logger,
@@ -96,7 +98,7 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
     // Keep-alive connections between two requests make room at once: otherwise one cheap request per
     // connection holds a place for keepAliveTimeout. Requests in flight keep theirs; silent and slow
     // senders keep theirs until the header or request timeout.
-    server.closeIdleConnections();
+    idle.close();
   });
   server.keepAliveTimeout = 65_000; // above common proxy idle timeouts, so they close first
   await new Promise<void>((resolve, reject) => {
@@ -117,8 +119,8 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections whose last response finishes during the drain become idle later; close
       // them as they do, so shutdown takes as long as the slowest request, not the drain timeout.
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      idle.close();
+      const sweep = setInterval(() => idle.close(), 50);
       const timer = setTimeout(() => server.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
       await drained;
       clearInterval(sweep);
