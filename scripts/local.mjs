@@ -63,7 +63,9 @@ async function dockerReachable() {
 }
 
 async function main() {
-  await mkdir(join(runDir, 'clients'), { recursive: true });
+  // The store directory as the services demand it (no access for others, no group write).
+  await mkdir(join(runDir, 'clients'), { recursive: true, mode: 0o700 });
+  await chmod(join(runDir, 'clients'), 0o700);
   const storeKeyFile = await secretFile('store.key', () => randomBytes(32).toString('base64'));
   const adminTokenFile = await secretFile('admin.token', () => randomBytes(32).toString('base64url'));
   const common = {

@@ -161,7 +161,7 @@ async function keyIdsOnDisk(): Promise<Record<string, number>> {
   const ids: Record<string, number> = {};
   const visit = async (dir: string, names: string[]): Promise<void> => {
     for (const name of names) {
-      if (!/\.client$|^\.store-meta$|\.sealed$|^\.oauth-clients-secret-grace$/.test(name)) continue;
+      if (!/\.client$|^\.store-meta$|\.sealed$/.test(name)) continue;
       const head = await readFile(join(dir, name));
       const id = head.subarray(5, 13).toString('hex');
       ids[id] = (ids[id] ?? 0) + 1;

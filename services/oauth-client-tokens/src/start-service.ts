@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { createLogger, createMetrics, readSecretFile, serve } from '@swarm-oauth/server-kit';
-import { openStore } from '@swarm-oauth/store';
+import { checkStorePermissions, openStore } from '@swarm-oauth/store';
 import { createTokenService } from './app.js';
 import { systemClock } from './clock.js';
 import { loadConfig, loadWorkerCount, type TlsFiles } from './config.js';
@@ -36,6 +36,10 @@ async function main(): Promise<void> {
     // Read before anything is opened: a wrong file stops the start at once. With OAUTH_WORKERS each
     // worker reads them and serves HTTPS on the shared port.
     const tls = await readTls(config.tls);
+    await checkStorePermissions({
+      dir: config.storeDir,
+      keyFiles: [config.storeKeyFile, ...config.storePreviousKeyFiles],
+    });
     const storeKeys = await loadStoreKeys(config);
     const store = await openStore({
       dir: config.storeDir,

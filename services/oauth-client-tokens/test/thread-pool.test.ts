@@ -62,7 +62,7 @@ describe('the service process', () => {
     storeDir = join(dir, 'clients');
     keyFile = join(dir, 'store.key');
     const storeKey = generateStoreKey();
-    await writeFile(keyFile, storeKey);
+    await writeFile(keyFile, storeKey, { mode: 0o600 });
     const store = await openStore({ dir: storeDir, key: Buffer.from(storeKey, 'base64'), watch: false });
     ({ secret } = await store.add({ clientId: 'pool-test', scopes: ['a'] }));
     await store.close();

@@ -36,7 +36,7 @@ describe('the service with OAUTH_WORKERS=2', () => {
     const storeDir = join(dir, 'clients');
     const keyFile = join(dir, 'store.key');
     const storeKey = generateStoreKey();
-    await writeFile(keyFile, storeKey);
+    await writeFile(keyFile, storeKey, { mode: 0o600 });
     const store = await openStore({ dir: storeDir, key: Buffer.from(storeKey, 'base64'), watch: false });
     const { secret } = await store.add({ clientId: 'worker-test', scopes: ['a'] });
     await store.close();
