@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { chmod, readdir } from 'node:fs/promises';
+import { chmod, chown, copyFile, readdir } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
@@ -513,15 +513,34 @@ async function readOnlyVolume(): Promise<Record<string, unknown>> {
   let writer: RunningService;
   if (asRoot) {
     // Root ignores file modes: run a second admin API as "nobody" on a volume it can read, not write.
-    for (const dir of paths) await chmod(dir, 0o755);
-    for (const file of [fixture.keyFile, fixture.adminTokenFile]) await chmod(file, 0o644);
+    // The store directory stays closed to others (the services check it): nobody reads it through
+    // its group, and gets its own owner-only copies of the key and the admin token.
+    const NOBODY = 65534;
+    await chmod(fixture.root, 0o755);
+    for (const dir of paths.slice(1)) {
+      await chown(dir, 0, NOBODY);
+      await chmod(dir, 0o750);
+    }
     for (const name of await readdir(fixture.storeDir)) {
-      if (!name.startsWith('signing-keys')) await chmod(join(fixture.storeDir, name), 0o644);
+      if (name.startsWith('signing-keys')) continue;
+      await chown(join(fixture.storeDir, name), 0, NOBODY);
+      await chmod(join(fixture.storeDir, name), 0o640);
+    }
+    const own: Record<string, string> = {};
+    for (const [variable, file] of [
+      ['OAUTH_STORE_KEY_FILE', fixture.keyFile],
+      ['OAUTH_ADMIN_TOKEN_FILE', fixture.adminTokenFile],
+    ] as const) {
+      const copy = `${file}.nobody`;
+      await copyFile(file, copy);
+      await chown(copy, NOBODY, NOBODY);
+      await chmod(copy, 0o400);
+      own[variable] = copy;
     }
     writer = await startService(
       'oauth-clients',
-      { ...serviceEnv, LOG_LEVEL: 'info' },
-      { uid: 65534, gid: 65534 },
+      { ...serviceEnv, ...own, LOG_LEVEL: 'info' },
+      { uid: NOBODY, gid: NOBODY },
     );
   } else {
     await chmod(fixture.storeDir, 0o555);
