@@ -1,7 +1,9 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { BadRequestError } from './app-error.js';
 import { CountedWarning } from './counted-warning.js';
+import { errorAnswer } from './error-handler.js';
 import { IdleConnections } from './idle-connections.js';
 import type { Logger } from './logger.js';
 
@@ -64,6 +66,28 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+/**
+ * A request target that starts with `//` is not a path (RFC 9112 §3.2.1's origin-form is an absolute
+ * path) and some of them (`//#x@y`) parse to no path at all: express's router then skips every route
+ * and error handler and answers its own HTML page. They get the one error shape here, before the app.
+ */
+function withPathTargets(app: RequestListener): RequestListener {
+  return (req, res) => {
+    if (req.url?.startsWith('//') !== true) {
+      app(req, res);
+      return;
+    }
+    const answer = errorAnswer(new BadRequestError('The request target must be a path starting with one /.'));
+    const body = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      ...answer.headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+}
+
 export interface RunningServer {
   readonly server: Server;
   readonly url: string;
@@ -83,8 +107,8 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
     connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
   };
   const server: Server = options.tls
-    ? (createHttpsServer({ ...serverOptions, ...options.tls }, app) as unknown as Server)
-    : createHttpServer(serverOptions, app);
+    ? (createHttpsServer({ ...serverOptions, ...options.tls }, withPathTargets(app)) as unknown as Server)
+    : createHttpServer(serverOptions, withPathTargets(app));
   server.on('clientError', answerClientError);
   const idle = new IdleConnections(server, options.tls !== undefined);
   server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;

@@ -99,6 +99,34 @@ function rawRequest(url: string, bytes: string): Promise<string> {
   });
 }
 
+describe('serve, for request targets that are not a path', () => {
+  it('answers 400 in the one error shape where express would find no path and answer HTML', async () => {
+    const app = express();
+    app.use((_req, res) => res.status(404).json({ error: 'not_found', error_description: 'No route.' }));
+    const running = await serve(app, { port: 0, host: '127.0.0.1', logger: silent, handleSignals: false });
+    try {
+      // Found by the hostile-input suite: url.parse gives this target no pathname at all.
+      for (const target of ['//#%20%20@%20', '//x']) {
+        const answer = await rawRequest(
+          running.url,
+          `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        );
+        expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+        expect(answer).toMatch(/\r\ncontent-type: application\/json; charset=utf-8\r\n/i);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+          error: 'invalid_request',
+          error_description: 'The request target must be a path starting with one /.',
+        });
+      }
+      expect(
+        await rawRequest(running.url, 'GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
 describe('serve, for requests the HTTP parser rejects', () => {
   it('answers malformed HTTP and oversized headers in the one error shape', async () => {
     const running = await serve(express(), {
