@@ -20,6 +20,9 @@ count="${1:-1}"
 mkdir -p "$ROOT/.local"
 for i in $(seq 1 "$count"); do
   work=$(mktemp -d /tmp/ci-rehearsal.XXXXXX)
+  # mktemp makes the directory 0700; a checkout's parent is normally searchable by everyone, and the
+  # tests that run a reader as nobody need that (they say so when it is missing).
+  chmod 0755 "$work"
   git clone -q "$ROOT" "$work/main"
   cp -r "$ROOT/../shared" "$work/shared"
   chmod -R a-w "$work/shared"

@@ -97,7 +97,23 @@ export function startService(
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code} before listening:\n${lines.join('\n')}`));
     });
+    // A process that cannot start (EACCES, ENOENT) emits 'error' and never 'exit': without this
+    // listener the error would crash the caller and leave the services it already started running.
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(spawnFailure(name, err, options.uid)));
+    });
   });
+}
+
+/** What went wrong when a service could not even start, with what to do about it. */
+function spawnFailure(name: ServiceName, err: NodeJS.ErrnoException, uid: number | undefined): string {
+  const message = `${name} could not start: ${err.message}`;
+  if (err.code !== 'EACCES' || uid === undefined) return message;
+  return (
+    `${message}. It runs as uid ${uid}, which must be able to reach ${process.execPath} and ` +
+    `${REPO_ROOT}: every directory above them needs search permission for others (chmod o+x).`
+  );
 }
 
 function splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {

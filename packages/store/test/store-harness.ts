@@ -107,6 +107,13 @@ export async function runUnprivileged(snippet: string): Promise<WorkerResult> {
       ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
     },
   );
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EACCES' && asRoot) {
+      err.message +=
+        ` (the reader runs as nobody, which must reach ${process.execPath} and the checkout:` +
+        ' every directory above them needs search permission for others, chmod o+x)';
+    }
+  });
   return waitForExit(child);
 }
 
