@@ -20,7 +20,7 @@ export default {
   // machine: past jest's default 500 ms it is killed and reported as "failed to exit gracefully". A
   // worker that really leaks a handle never exits and is still reported, after these 5 s.
   workerGracefulExitTimeout: 5000,
-  projects: [...folders, 'reliability', 'bench']
+  projects: [...folders, 'reliability', 'bench', 'monitoring']
     .map((folder) => join(root, folder, 'jest.config.js'))
     .filter((config) => existsSync(config)),
 };

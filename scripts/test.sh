@@ -29,6 +29,7 @@ results="$PWD/.local/jest-results.json"
 e2e_results="$PWD/.local/jest-e2e-results.json"
 rm -f "$results" "$e2e_results"
 status=0
+bash scripts/debian-packages.sh # promtool and the other languages' OAuth libraries the tests drive
 NODE_OPTIONS="--experimental-vm-modules --no-warnings" pnpm exec jest --ci --json --outputFile="$results" "$@" || status=$?
 
 # The whole stack on a real swarm (images, stack.yml, the lifecycle), on the same engine. Skipped only

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -13,6 +13,16 @@ export interface Metrics {
     labelNames?: readonly L[],
     buckets?: number[],
   ): Histogram<L>;
+  /**
+   * A gauge; with `collect`, its value is read at each scrape (state such as a count or a key's
+   * expiry, read where it lives instead of being kept in step by hand).
+   */
+  gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames?: readonly L[],
+    collect?: (gauge: Gauge<L>) => void,
+  ): Gauge<L>;
 }
 
 /** One registry per app (no global default registry), so two apps in one test never share numbers. */
@@ -47,5 +57,24 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     counter: (name, help, labelNames = []) => new Counter({ name, help, labelNames, registers: [registry] }),
     histogram: (name, help, labelNames = [], buckets) =>
       new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) }),
+    gauge: <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[] = [],
+      collect?: (gauge: Gauge<L>) => void,
+    ) =>
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        ...(collect === undefined
+          ? {}
+          : {
+              collect(this: Gauge<L>) {
+                collect(this);
+              },
+            }),
+      }),
   };
 }

@@ -76,6 +76,13 @@ export class ClientIndex {
     );
   }
 
+  /** Names of the files present whose current version was rejected (failed to decrypt or parse). */
+  rejectedFiles(): string[] {
+    const names: string[] = [];
+    for (const [name, state] of this.files) if (state.signature && state.corrupt) names.push(name);
+    return names;
+  }
+
   /** Names of the files believed present (live or rejected). */
   presentFiles(): string[] {
     const names: string[] = [];

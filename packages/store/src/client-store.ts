@@ -70,6 +70,11 @@ export interface ClientStore {
   readonly dir: string;
   /** Number of clients in the index. */
   readonly size: number;
+  /**
+   * Client files present that failed to decrypt, parse or read, as of the last scan or read (each is
+   * logged once and skipped; the other clients keep working).
+   */
+  readonly unreadableFiles: number;
   /** Creates a client with one new secret, shown only here. ClientExistsError if the id is taken. */
   add(input: NewClient): Promise<{ client: ClientView; secret: string }>;
   /** From the index, reading the file on a miss. Undefined for unknown (and for malformed) ids. */
@@ -205,6 +210,10 @@ class FileClientStore implements ClientStore {
 
   get size(): number {
     return this.index.size;
+  }
+
+  get unreadableFiles(): number {
+    return this.sync.unreadableFiles();
   }
 
   async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {

@@ -117,6 +117,14 @@ export class StoreSync {
     await Promise.all(this.readThroughs.values());
   }
 
+  /**
+   * Client files present that the index cannot use: rejected (failed to decrypt or parse) or failing
+   * to read. Each was logged once; this is the count that stays visible (the store's metrics).
+   */
+  unreadableFiles(): number {
+    return new Set([...this.options.index.rejectedFiles(), ...this.reportedIo.keys()]).size;
+  }
+
   /** A complete scan including the sweep, after any scan already running (so it sees the directory now). */
   refresh(): Promise<void> {
     this.scanChain = this.scanChain.then(() => this.scan(true));
@@ -227,6 +235,9 @@ export class StoreSync {
       for (const fileName of index.presentFiles()) {
         if (!listed.has(fileName)) this.options.emit(index.applyUnlisted(fileName, token));
       }
+      // A file that could not be read and is gone now is no longer a problem to count.
+      for (const fileName of this.reportedIo.keys())
+        if (!listed.has(fileName)) this.reportedIo.delete(fileName);
       const known: string[] = [];
       const unknown: string[] = [];
       for (const fileName of clientFiles) (index.signature(fileName) ? known : unknown).push(fileName);

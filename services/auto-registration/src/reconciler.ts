@@ -115,6 +115,7 @@ export class Reconciler {
       waiting: () => this.services.waiting + this.retries.size,
     });
     this.nudgeSpacingMs = Math.min(options.nudgeSpacingMs ?? 10_000, options.intervalMs);
+    options.metrics.reconcileInterval.set(options.intervalMs / 1000);
   }
 
   /** Full reconcile now and every period; follow engine events if configured. */
@@ -249,6 +250,8 @@ export class Reconciler {
           result.status === 'fulfilled' && !['unchanged', 'ignored', 'refused'].includes(result.value.action),
       ).length;
       metrics.reconcileRuns.inc({ scope: 'full', result: failed === 0 ? 'ok' : 'error' });
+      // The lag alert's clock: a pass with failures leaves services behind, so it does not count.
+      if (failed === 0) metrics.lastCleanFullReconcile.set(this.clock.now() / 1000);
       logger[changed + failed > 0 ? 'info' : 'debug'](
         { services: names.size, changed, failed },
         'full reconcile',

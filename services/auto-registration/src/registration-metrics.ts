@@ -2,6 +2,7 @@ import type { Metrics } from '@swarm-oauth/server-kit';
 
 type Counter = ReturnType<Metrics['counter']>;
 type Histogram = ReturnType<Metrics['histogram']>;
+type Gauge = ReturnType<Metrics['gauge']>;
 
 export interface RegistrationMetrics {
   readonly registrations: Counter;
@@ -11,6 +12,10 @@ export interface RegistrationMetrics {
   readonly serviceSeconds: Histogram;
   readonly queuePeak: Counter;
   readonly retriesAbandoned: Counter;
+  /** When the last full reconcile in which every service succeeded ended (Unix s; 0: none yet). */
+  readonly lastCleanFullReconcile: Gauge;
+  /** OAUTH_RECONCILE_INTERVAL, so an alert can compare the lag with the period. */
+  readonly reconcileInterval: Gauge;
 }
 
 /** The reconciler's counters, on the app's one registry (create once per registry). */
@@ -50,6 +55,14 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
       'Failed services left to the periodic reconcile instead of retried: reason=attempts after the last back-off, full when too many names wait for a retry',
       ['reason'] as const,
     ),
+    lastCleanFullReconcile: metrics.gauge(
+      'auto_registration_last_clean_full_reconcile_timestamp_seconds',
+      'When the last full reconcile that succeeded for every service ended (Unix time; 0 until one has)',
+    ),
+    reconcileInterval: metrics.gauge(
+      'auto_registration_reconcile_interval_seconds',
+      'The full reconcile period (OAUTH_RECONCILE_INTERVAL)',
+    ),
   };
   // Every series from the start at 0, so a dashboard sees "no errors" rather than "no data".
   for (const kind of ['new', 'repaired']) created.registrations.inc({ kind }, 0);
@@ -59,6 +72,7 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
   }
   for (const source of ['docker', 'admin_api', 'other']) created.errors.inc({ source }, 0);
   created.queuePeak.inc(0);
+  created.lastCleanFullReconcile.set(0);
   for (const reason of ['attempts', 'full']) created.retriesAbandoned.inc({ reason }, 0);
   return created;
 }

@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { metadataRoutes } from './metadata-routes.js';
 import { createTokenHandler, tokenEndpoint } from './token-endpoint.js';
 import { tokenFastPath } from './token-fast-path.js';
-import { createTokenMetrics } from './token-metrics.js';
+import { createTokenMetrics, registerStateGauges } from './token-metrics.js';
 
 export interface AppDeps {
   config: Pick<
@@ -49,6 +49,7 @@ export function createTokenService(deps: AppDeps): TokenService {
   app.set('trust proxy', typeof config.trustProxy === 'number' ? config.trustProxy : [...config.trustProxy]);
 
   app.use(metrics.requestMetrics);
+  registerStateGauges(metrics, keys, store);
   // The token endpoint first: it carries nearly all the traffic, and the routers below would only be
   // walked past on every token request.
   const tokenHandler = createTokenHandler({

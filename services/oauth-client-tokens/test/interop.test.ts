@@ -1,57 +1,17 @@
-// The token service driven by client libraries and request shapes other people wrote: oauth4webapi and
-// openid-client (discovery + client credentials), jose (RFC 9068 verification against the JWKS),
-// jsonwebtoken with nothing but /api/cert, and byte-exact requests as curl, Python requests and Go's
-// golang.org/x/oauth2 send them.
+// The token service driven by client libraries other people wrote, in this process: oauth4webapi and
+// openid-client (discovery + client credentials; both need allowInsecureRequests for http:// and
+// algorithm 'oauth2' for RFC 8414 metadata), jose (RFC 9068 verification against the JWKS),
+// jsonwebtoken with nothing but /api/cert, and the curl command. Python's and Go's libraries run in
+// interop-python.test.ts and interop-go.test.ts.
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
+import { runProgram } from './interop-service.js';
 import { startHarness, type Harness } from './token-service-harness.js';
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Sends `head` and `body` byte for byte and reads one response (Content-Length framed). */
-function rawRequest(port: number, head: string, body: string): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const [statusLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers['content-length']);
-      if (buffer.length - end - 4 < length) return;
-      socket.end();
-      resolve({
-        status: Number(statusLine!.split(' ')[1]),
-        headers,
-        body: buffer.subarray(end + 4, end + 4 + length).toString('utf8'),
-      });
-    });
-    socket.on('error', reject);
-    socket.write(head.replace(/\n/g, '\r\n') + '\r\n' + body);
-  });
-}
-
-/** Go's url.QueryEscape, which x/oauth2 applies to the id and secret before Basic encoding. */
-function goQueryEscape(value: string): string {
-  return encodeURIComponent(value)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
-}
 
 describe('interoperability', () => {
   let server: Server;
@@ -171,102 +131,30 @@ describe('interoperability', () => {
     );
   });
 
-  it('serves a request exactly as curl -u id:secret -d ... sends it (unescaped Basic, raw space)', async () => {
-    const body = 'grant_type=client_credentials&scope=invoices:read invoices:write';
-    const res = await rawRequest(
-      port,
-      `POST /api/token HTTP/1.1
-Host: 127.0.0.1:${port}
-Authorization: Basic ${Buffer.from(`${svc.clientId}:${svc.secret}`).toString('base64')}
-User-Agent: curl/7.88.1
-Accept: */*
-Content-Length: ${body.length}
-Content-Type: application/x-www-form-urlencoded
-`,
-      body,
+  it('gives curl -u id:secret -d grant_type=... -d scope=... (the README command) a token, scope as asked', async () => {
+    const run = await runProgram(
+      'curl',
+      [
+        '--silent',
+        '--show-error',
+        '--user',
+        `${svc.clientId}:${svc.secret}`,
+        '--data',
+        'grant_type=client_credentials',
+        '--data',
+        'scope=invoices:read invoices:write',
+        `${issuer}/api/token`,
+      ],
+      {},
+      'Debian package curl',
     );
-    expect(res.status).toBe(200);
-    expect(res.headers['cache-control']).toBe('no-store');
-    expect(JSON.parse(res.body)).toMatchObject({
+    expect(run.code).toBe(0);
+    expect(run.result).toMatchObject({
       token_type: 'Bearer',
       scope: 'invoices:read invoices:write',
+      expires_in: 3600,
     });
-  });
-
-  it('serves a request exactly as Python requests.post(url, auth=(id, secret), data=...) sends it', async () => {
-    const body = 'grant_type=client_credentials&scope=invoices:read+invoices:write';
-    const res = await rawRequest(
-      port,
-      `POST /api/token HTTP/1.1
-Host: 127.0.0.1:${port}
-User-Agent: python-requests/2.34.2
-Accept-Encoding: gzip, deflate
-Accept: */*
-Connection: keep-alive
-Content-Length: ${body.length}
-Content-Type: application/x-www-form-urlencoded
-Authorization: Basic ${Buffer.from(`${svc.clientId}:${svc.secret}`).toString('base64')}
-`,
-      body,
-    );
-    expect(res.status).toBe(200);
-    const parsed = JSON.parse(res.body);
-    // oauthlib raises unless the granted scope is the requested one.
-    expect(parsed.scope).toBe('invoices:read invoices:write');
-    const { payload } = await verifyWithJose(parsed.access_token);
-    expect(payload.sub).toBe('svc.billing_api-1');
-  });
-
-  it('serves golang.org/x/oauth2 clientcredentials: QueryEscaped Basic on the first try', async () => {
-    const basicCredentials = `${goQueryEscape(svc.clientId)}:${goQueryEscape(svc.secret)}`;
-    const body = 'grant_type=client_credentials&scope=invoices%3Aread';
-    const res = await rawRequest(
-      port,
-      `POST /api/token HTTP/1.1
-Host: 127.0.0.1:${port}
-User-Agent: Go-http-client/1.1
-Content-Length: ${body.length}
-Authorization: Basic ${Buffer.from(basicCredentials).toString('base64')}
-Content-Type: application/x-www-form-urlencoded
-Accept-Encoding: gzip
-`,
-      body,
-    );
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body).scope).toBe('invoices:read');
-  });
-
-  it('serves the golang.org/x/oauth2 auto-detect retry: header refused, then credentials in the body', async () => {
-    // falcoctl keeps AuthStyleAutoDetect: when the header try fails, x/oauth2 retries with the
-    // credentials in the body (sorted by key, as url.Values.Encode writes them).
-    for (let round = 0; round < 3; round++) {
-      const first = await rawRequest(
-        port,
-        `POST /api/token HTTP/1.1
-Host: 127.0.0.1:${port}
-User-Agent: Go-http-client/1.1
-Content-Length: 29
-Authorization: Basic ${Buffer.from(`${svc.clientId}:not-${svc.secret}`).toString('base64')}
-Content-Type: application/x-www-form-urlencoded
-Accept-Encoding: gzip
-`,
-        'grant_type=client_credentials',
-      );
-      expect(first.status).toBe(401);
-      expect(first.headers['www-authenticate']).toBe('Basic realm="oauth-client-tokens"');
-      const body = `client_id=${goQueryEscape(svc.clientId)}&client_secret=${goQueryEscape(svc.secret)}&grant_type=client_credentials`;
-      const second = await rawRequest(
-        port,
-        `POST /api/token HTTP/1.1
-Host: 127.0.0.1:${port}
-User-Agent: Go-http-client/1.1
-Content-Length: ${body.length}
-Content-Type: application/x-www-form-urlencoded
-Accept-Encoding: gzip
-`,
-        body,
-      );
-      expect(second.status).toBe(200);
-    }
+    const { payload } = await verifyWithJose(run.result!.access_token as string);
+    expect(payload.sub).toBe(svc.clientId);
   });
 });
