@@ -18,11 +18,20 @@ import {
   WrongStoreKeyError,
   type ArchiveEntry,
   type ClientStore,
+  type StoreBackup,
 } from '../src/index.js';
-import { newKey, RecordingLogger, startWorker, storeHarness, waitUntil } from './store-harness.js';
+import {
+  newKey,
+  RecordingLogger,
+  startWorker,
+  storeHarness,
+  waitForExit,
+  waitUntil,
+} from './store-harness.js';
 
 const harness = storeHarness();
 const CLI = fileURLToPath(new URL('../src/store-cli.js', import.meta.url));
+const MOVE_FIXTURE = fileURLToPath(new URL('./fixtures/backup-during-move.js', import.meta.url));
 const SIGNING_KEYS = VOLUME_SEALED_FILES[0]!;
 
 async function addClients(store: ClientStore, prefix: string, count: number): Promise<Map<string, string>> {
@@ -161,23 +170,61 @@ describe('backupStore and restoreStore', () => {
     churn.kill('SIGKILL');
   }, 60_000);
 
-  it('keep every client when a store key rotation moves every file during the backup', async () => {
+  it('keep every client in backup after backup taken while a store key rotation moves every file', async () => {
     const dir = await harness.tempDir();
     const [oldKey, nextKey] = [newKey(), newKey()];
     const writer = await harness.open({ dir, key: oldKey });
-    const secrets = await addClients(writer, 'client', 80);
+    const secrets = await addClients(writer, 'client', 40);
     await writer.close();
 
-    const [backup] = await Promise.all([
-      backupStore({ dir, key: nextKey, previousKeys: [oldKey] }),
-      rotateStoreKey({ dir, oldKey, newKey: nextKey }),
-    ]);
-    const target = join(await harness.tempDir(), 'restored');
-    await restoreStore({ dir: target, key: nextKey, previousKeys: [oldKey], entries: backup.entries });
+    let rotating = true;
+    const rotation = rotateStoreKey({ dir, oldKey, newKey: nextKey }).finally(() => (rotating = false));
+    const backups: StoreBackup[] = [];
+    while (rotating) {
+      backups.push(await backupStore({ dir, key: nextKey, previousKeys: [oldKey] }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await rotation).toMatchObject({ moved: 40 });
 
-    expect(backup.clients).toBe(80);
+    expect(backups.map((backup) => backup.clients)).toEqual(backups.map(() => 40));
+    // The one that listed the directory most often: it caught files moving, if any backup did.
+    const chosen = backups.reduce((a, b) => (b.listings > a.listings ? b : a));
+    const target = join(await harness.tempDir(), 'restored');
+    await restoreStore({ dir: target, key: nextKey, previousKeys: [oldKey], entries: chosen.entries });
     const store = await harness.open({ dir: target, key: nextKey, previousKeys: [oldKey] });
-    expect(store.size).toBe(80);
+    expect(store.size).toBe(40);
+    for (const [id, secret] of secrets) expect((await store.authenticate(id, secret))?.clientId).toBe(id);
+  }, 60_000);
+
+  it('keeps every client when a store key rotation moves every file between its listing and its reads', async () => {
+    const dir = await harness.tempDir();
+    const [oldKey, nextKey] = [newKey(), newKey()];
+    const writer = await harness.open({ dir, key: oldKey });
+    const secrets = await addClients(writer, 'client', 40);
+    await writer.close();
+    const archive = join(await harness.tempDir(), 'backup.tar');
+
+    const child = harness.track(
+      spawn(process.execPath, [MOVE_FIXTURE, dir, archive], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          OLD_KEY: oldKey.toString('base64'),
+          NEW_KEY: nextKey.toString('base64'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    const result = await waitForExit(child);
+
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const summary = JSON.parse(result.stdout) as { clients: number; listings: number; rotation: unknown };
+    // The first file it read was gone (moved): it listed again and found every client under its new name.
+    expect(summary).toMatchObject({ clients: 40, listings: 2, rotation: { moved: 40 } });
+    const target = join(await harness.tempDir(), 'restored');
+    const entries = decodeArchive(await readFile(archive));
+    await restoreStore({ dir: target, key: nextKey, previousKeys: [oldKey], entries });
+    const store = await harness.open({ dir: target, key: nextKey, previousKeys: [oldKey] });
+    expect(store.size).toBe(40);
     for (const [id, secret] of secrets) expect((await store.authenticate(id, secret))?.clientId).toBe(id);
   });
 
