@@ -13,6 +13,12 @@ export { checkStorePermissions } from './store-permissions.js';
 export type { RotateStoreKeyOptions, SealedFileFamily, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
 export { writeFileAtomic } from './atomic-file.js';
+export { backupStore } from './store-backup.js';
+export type { BackupStoreOptions, StoreBackup } from './store-backup.js';
+export { restoreStore } from './store-restore.js';
+export type { RestoreStoreOptions, StoreRestore } from './store-restore.js';
+export { decodeArchive, encodeArchive } from './store-archive.js';
+export type { ArchiveEntry } from './store-archive.js';
 export {
   StoreError,
   InvalidClientIdError,
@@ -29,5 +35,7 @@ export {
   StorePermissionError,
   FileExistsError,
   StoreClosedError,
+  InvalidBackupError,
+  RestoreTargetNotEmptyError,
 } from './store-errors.js';
 export type { StoreErrorCode, CorruptReason } from './store-errors.js';

@@ -15,7 +15,9 @@ export type StoreErrorCode =
   | 'store_io'
   | 'store_permissions'
   | 'file_exists'
-  | 'store_closed';
+  | 'store_closed'
+  | 'invalid_backup'
+  | 'restore_target_not_empty';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
@@ -155,6 +157,24 @@ export class FileExistsError extends StoreError {
   constructor(path: string) {
     super('file_exists', `${path} already exists`);
     this.path = path;
+  }
+}
+
+/** A backup archive that cannot be restored: damaged, truncated, not one of ours, or under another key. */
+export class InvalidBackupError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_backup', message, options);
+  }
+}
+
+/** A restore into a directory that already holds something, without being told to replace it. */
+export class RestoreTargetNotEmptyError extends StoreError {
+  constructor(dir: string, entries: number) {
+    super(
+      'restore_target_not_empty',
+      `${dir} is not empty (${entries} ${entries === 1 ? 'entry' : 'entries'}); restore into an empty or new ` +
+        'directory, or pass --replace to replace the store files in it with the backup',
+    );
   }
 }
 

@@ -101,7 +101,8 @@ async function readMeta(path: string): Promise<Buffer | undefined> {
   }
 }
 
-function checkMeta(dir: string, ring: StoreKeyRing, sealed: Buffer): StoreMeta {
+/** Opens the meta file's bytes with the ring; WrongStoreKeyError or CorruptRecordError when it does not. */
+export function checkMeta(dir: string, ring: StoreKeyRing, sealed: Buffer): StoreMeta {
   try {
     const meta = JSON.parse(openWithRing(ring, META_AAD, sealed).plaintext.toString('utf8')) as {
       store?: unknown;
