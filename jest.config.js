@@ -13,7 +13,7 @@ export default {
   // Global options: jest ignores these inside the project configs. Many suites spawn real processes
   // and a Docker Engine, so they wait more than they compute: two workers on two cores, and time
   // enough for a loaded machine.
-  testTimeout: 30000,
+  testTimeout: 120000,
   maxWorkers: 2,
   // A worker leaves nothing running (its 'exit' event fires within a millisecond of jest's end
   // message), but tearing down its heap of compiled modules takes 140-330 ms here, more on a loaded

@@ -60,7 +60,7 @@ export function startService(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${name} did not log 'listening' within the timeout:\n${lines.join('\n')}`));
-    }, options.startTimeoutMs ?? 20_000);
+    }, options.startTimeoutMs ?? 60_000); // only bounds a hang: a loaded machine starts processes slowly
     const onLine = (line: string): void => {
       lines.push(line);
       if (!line.includes('"listening"')) return;

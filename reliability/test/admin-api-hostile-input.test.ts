@@ -47,7 +47,7 @@ beforeAll(async () => {
     body: Buffer.from(JSON.stringify({ client_id: 'fuzz-client', scope: 'a b' })),
   });
   expect(created.status).toBe(201);
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await service?.stop();

@@ -39,7 +39,7 @@ beforeAll(async () => {
     OAUTH_NOTIFY_REMOVE_SERVICE_URL: 'http://127.0.0.1:9/api/clients/remove',
     LOG_LEVEL: 'info',
   });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await service?.stop();

@@ -52,7 +52,7 @@ beforeAll(async () => {
       OAUTH_AUTH_FAILURES_PER_ADDRESS: '1000000',
     }),
   );
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await service?.stop();

@@ -40,8 +40,8 @@ async function start(folder: string, env: Record<string, string>): Promise<Servi
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${folder} did not log 'listening' within 20 s:\n${lines.join('\n')}`));
-    }, 20_000);
+      reject(new Error(`${folder} did not log 'listening' within 60 s:\n${lines.join('\n')}`));
+    }, 60_000); // only bounds a hang: a loaded machine can take many seconds to start a process
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
       try {

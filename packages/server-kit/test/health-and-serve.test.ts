@@ -64,7 +64,10 @@ describe('health routes', () => {
 describe('serve', () => {
   it('listens on a free port, answers, and drains an in-flight request before closing', async () => {
     const slow = express();
+    let arrived: () => void = () => undefined;
+    const requestArrived = new Promise<void>((resolve) => (arrived = resolve));
     slow.get('/slow', (_req, res) => {
+      arrived();
       setTimeout(() => res.json({ done: true }), 150);
     });
     let closed = false;
@@ -79,7 +82,8 @@ describe('serve', () => {
     });
     expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const inFlight = fetch(`${running.url}/slow`).then((r) => r.json());
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Close only once the request is in the handler: before that it is not in flight yet.
+    await requestArrived;
     const closing = running.close();
     await expect(inFlight).resolves.toEqual({ done: true });
     await closing;

@@ -46,7 +46,7 @@ beforeAll(async () => {
     OAUTH_FOLLOW_DOCKER_EVENTS: 'false',
     OAUTH_NOTIFY_QUEUE_LIMIT: String(QUEUE_LIMIT),
   });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await service?.stop();

@@ -28,7 +28,11 @@ function startReplica(env: Record<string, string>): Promise<Replica> {
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('replica did not log "listening" within 15 s')), 15_000);
+    // Only bounds a hang: a loaded machine can take many seconds to start a process.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('replica did not log "listening" within 60 s'));
+    }, 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const entry = JSON.parse(line) as { msg?: string; url?: string };
       if (entry.msg === 'listening' && entry.url) {

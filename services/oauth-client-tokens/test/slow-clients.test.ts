@@ -124,7 +124,7 @@ describe('slow and idle connections to a real token service', () => {
     const warnings = service.lines.filter((line) => line.includes('the connection limit is reached'));
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, max_connections: 5, dropped: 1 });
-  }, 30_000);
+  }, 120_000);
 
   it('refuses a connection beyond the limit while slow senders hold every place, and serves again once the header limit closed them', async () => {
     const { secret } = await fixture.store.add({ clientId: 'payments' });
@@ -154,5 +154,5 @@ describe('slow and idle connections to a real token service', () => {
     } finally {
       agent.destroy();
     }
-  }, 30_000);
+  }, 120_000);
 });

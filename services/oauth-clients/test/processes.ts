@@ -26,7 +26,8 @@ export interface RunningProcess {
 export function startService(
   main: string,
   env: Record<string, string>,
-  timeoutMs = 10_000,
+  // Only bounds a hang: a loaded machine can take many seconds to start a process.
+  timeoutMs = 60_000,
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, [main], {
     env: { ...baseEnv(), ...env },

@@ -20,6 +20,8 @@ export const TOKEN_SERVICE_MAIN = fileURLToPath(
 /** As in the swarm: the issuer is the service name, not the loopback address the tests reach it on. */
 export const ISSUER = 'http://oauth-client-tokens';
 const POLL_MS = 100;
+/** Only bounds a hang: a loaded machine can take many seconds to start a process. */
+const START_TIMEOUT_MS = 60_000;
 const PROBE_CLIENT = 'key-rotation-probe';
 
 /** Resolves with the url of the 'listening' log line; keeps draining stdout so the child never blocks. */
@@ -29,10 +31,10 @@ function waitForListening(
   remember: (line: string) => void,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`token service did not listen in 10 s: ${output()}`)),
-      10_000,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`token service did not listen in ${START_TIMEOUT_MS / 1000} s: ${output()}`));
+    }, START_TIMEOUT_MS);
     let listening = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       remember(line);

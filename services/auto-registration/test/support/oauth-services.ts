@@ -45,8 +45,8 @@ function startProcess(
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${main} did not listen within 20 s: ${stderr}`));
-    }, 20_000);
+      reject(new Error(`${main} did not listen within 60 s: ${stderr}`));
+    }, 60_000); // only bounds a hang: a loaded machine can take many seconds to start a process
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
