@@ -86,6 +86,7 @@ export function createTokenService(deps: AppDeps): TokenService {
         },
       },
       metrics,
+      details: () => ({ clients: store.size }),
     }),
   );
   app.use(metadataRoutes({ issuer: config.issuer, keys, scopesSupported: config.scopesSupported }));

@@ -18,6 +18,7 @@ beforeAll(async () => {
   tokenFile = join(dir, 'admin.token');
   await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`, { mode: 0o600 });
   await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+  await mkdir(join(dir, 'clients'), { mode: 0o700 });
   serviceEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
