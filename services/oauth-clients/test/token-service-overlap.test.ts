@@ -134,3 +134,20 @@ describe('oauthctl token get against the real token service', () => {
     expect(wrong.stderr).toMatch(/^oauthctl: .+ \(invalid_client, HTTP 401\)\n$/);
   });
 });
+
+describe('oauthctl clients pointed at the real token service', () => {
+  it('exits 2 with a hint that the URL is not the admin API', async () => {
+    const result = await runProcess(CLI_MAIN, ['clients', 'list'], {
+      OAUTH_ADMIN_URL: tokens.url,
+      OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token'),
+    });
+    expect([result.code, result.stdout, result.stderr]).toEqual([
+      2,
+      '',
+      'oauthctl: No route for GET /api/clients. (not_found, HTTP 404) ' +
+        `${tokens.url} is not the admin API: point --url (or OAUTH_ADMIN_URL) at oauth-clients, e.g. ` +
+        'http://oauth-clients in the swarm or http://127.0.0.1:5002 for a local run, not at the token ' +
+        'service (oauth-client-tokens), and without a path.\n',
+    ]);
+  });
+});
