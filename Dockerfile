@@ -33,6 +33,11 @@ ARG BASE_IMAGE=node:26-trixie-slim
 # runtime-base: what every image is, before the application is in it.
 FROM ${BASE_IMAGE} AS runtime-base
 ENV NODE_ENV=production
+# The package's own commands (/app/bin: oauthctl in the oauth-clients image, with that container's
+# settings) and every command of its production dependencies (/app/node_modules/.bin, where pnpm
+# deploy links them: the store's swarm-oauth-rotate-store-key, ...), so `docker exec <task> <command>`
+# finds them by name. /app/bin comes first: its oauthctl, not the plain one of packages/cli, answers.
+ENV PATH=/app/bin:/app/node_modules/.bin:$PATH
 WORKDIR /app
 # /clients is where the shared `clients` volume is mounted. Docker initialises an empty named volume
 # from the image's directory, owner included, so the unprivileged user can write to a fresh volume.
@@ -92,12 +97,13 @@ RUN pnpm install --frozen-lockfile
 COPY --from=pruned /src/out/full/ .
 # turbo prune copies packages, not root configuration the packages extend.
 COPY tsconfig.base.json ./
+# Deployed to /app, the path it runs from: the command links pnpm writes (node_modules/.bin) name it.
 RUN turbo run build --filter="${PACKAGE}..." \
-  && pnpm --filter "${PACKAGE}" deploy --prod --legacy /out
+  && pnpm --filter "${PACKAGE}" deploy --prod --legacy /app
 
 FROM runtime-base AS worker
-COPY --from=build /out /app
+COPY --from=build /app /app
 
 # The default target (last): an HTTP service.
 FROM service-base AS service
-COPY --from=build /out /app
+COPY --from=build /app /app

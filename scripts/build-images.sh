@@ -135,6 +135,32 @@ bash scripts/with-pnpm.sh exec turbo run build "${filters[@]}" --output-logs=err
   die "the workspace build failed."
 log "workspace built in $(($(date +%s) - started))s"
 
+# The commands of a deployed tree, as the image's PATH finds them (Dockerfile: /app/bin, then
+# /app/node_modules/.bin). pnpm writes each link in node_modules/.bin as a small sh script naming the
+# tree's path on this machine (its NODE_PATH); in the image the tree is /app. Every link must reach a
+# file that is there, or `docker exec <task> <command>` would fail only when an operator needs it.
+link_commands() {
+  local tree=$1 abs link target
+  abs=$(cd "$tree" && pwd)
+  [ -d "$tree/node_modules/.bin" ] || return 0
+  for link in "$tree"/node_modules/.bin/*; do
+    [ -f "$link" ] || continue
+    sed -i "s#$abs#/app#g" "$link"
+    target=$(sed -n 's#^ *exec node  *"$basedir/\([^"]*\)".*#\1#p' "$link" | head -n 1)
+    if [ -z "$target" ] || [ ! -f "$tree/node_modules/.bin/$target" ]; then
+      log "error: $link does not lead to a file (${target:-no target found})"
+      return 1
+    fi
+  done
+  for link in "$tree"/bin/*; do
+    [ -f "$link" ] || continue
+    [ -x "$link" ] || {
+      log "error: $link is not executable"
+      return 1
+    }
+  done
+}
+
 mkdir -p .local/images
 for name in "${selected[@]}"; do
   started=$(date +%s)
@@ -148,6 +174,7 @@ for name in "${selected[@]}"; do
     die "pnpm deploy of ${PACKAGE[$name]} failed."
   }
   rm -f "$tree.log"
+  link_commands "$tree" || die "the command links of $tree are broken."
   target=prebuilt
   if [ "${TARGET[$name]}" = worker ]; then target=prebuilt-worker; fi
   docker build --quiet -f Dockerfile --target "$target" --build-arg "BASE_IMAGE=$base" "${labels[@]}" \

@@ -3,21 +3,33 @@
 // key and admin token under .local/run/, the token service and the admin API as processes, and
 // auto-registration too when a Docker Engine is reachable. Registers a demo client and prints a
 // copy-paste example. Ctrl-C stops everything. `--smoke` gets one token and exits (used by tests).
+//
+// Settings (README, "Quick start"): LOCAL_TOKENS_PORT (5001), LOCAL_CLIENTS_PORT (5002),
+// LOCAL_REGISTRATION_PORT (5003), LOCAL_RUN_DIR (.local/run: the store, its key and the admin token).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const runDir = join(root, '.local', 'run');
+const runDir = resolve(process.env.LOCAL_RUN_DIR || join(root, '.local', 'run'));
 const smoke = process.argv.includes('--smoke');
+
+function port(name, fallback) {
+  const raw = process.env[name]?.trim() || String(fallback);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+    console.error(`local run failed: ${name} must be a port number from 1 to 65535, got "${raw}"`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
 const ports = {
-  tokens: Number(process.env.LOCAL_TOKENS_PORT ?? 5001),
-  clients: Number(process.env.LOCAL_CLIENTS_PORT ?? 5002),
-  registration: Number(process.env.LOCAL_REGISTRATION_PORT ?? 5003),
+  tokens: port('LOCAL_TOKENS_PORT', 5001),
+  clients: port('LOCAL_CLIENTS_PORT', 5002),
+  registration: port('LOCAL_REGISTRATION_PORT', 5003),
 };
 const children = [];
 
@@ -64,6 +76,7 @@ async function dockerReachable() {
 
 async function main() {
   // The store directory as the services demand it (no access for others, no group write).
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
   await mkdir(join(runDir, 'clients'), { recursive: true, mode: 0o700 });
   await chmod(join(runDir, 'clients'), 0o700);
   const storeKeyFile = await secretFile('store.key', () => randomBytes(32).toString('base64'));
@@ -96,7 +109,9 @@ async function main() {
     registration = url;
   }
 
-  // A demo client, so the example below works as pasted. On a second run it exists: rotate instead.
+  // A demo client, so the example below works as pasted. On a later run it exists: rotate instead,
+  // with the old secrets expiring at once (`expires_in: 0`). Only the secret printed below is of use;
+  // kept, the old ones would pile up to the store's limit of 16 and the 17th start would fail.
   const adminToken = (await readFile(adminTokenFile, 'utf8')).trim();
   const admin = (path, body) =>
     fetch(`${clientsUrl}${path}`, {
@@ -104,8 +119,14 @@ async function main() {
       headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
       body: JSON.stringify(body),
     });
-  let res = await admin('/api/clients/add', { client_id: 'demo-client', scope: 'demo.read demo.write' });
-  if (res.status === 409) res = await admin('/api/clients/demo-client/secrets', {});
+  const demo = { client_id: 'demo-client', scope: 'demo.read demo.write' };
+  let res = await admin('/api/clients/add', demo);
+  if (res.status === 409) res = await admin('/api/clients/demo-client/secrets', { expires_in: 0 });
+  if (res.status === 409 && (await res.clone().json()).error === 'too_many_secrets') {
+    // A demo client already at the limit of 16 secrets cannot rotate: start it afresh.
+    await admin('/api/clients/remove', { client_id: 'demo-client' });
+    res = await admin('/api/clients/add', demo);
+  }
   if (!res.ok) throw new Error(`registering the demo client failed: ${res.status} ${await res.text()}`);
   const { client_secret: secret } = await res.json();
 
@@ -138,7 +159,12 @@ swarm-oauth is running locally (Ctrl-C stops it):
 A demo client was registered. Get a token:
   curl -s -u 'demo-client:${secret}' -d grant_type=client_credentials -d scope=demo.read ${tokensUrl}/api/token
 
-Register another client:
+Register another client with oauthctl, the admin API's command line (these two settings are all it needs):
+  export OAUTH_ADMIN_URL=${clientsUrl} OAUTH_ADMIN_TOKEN_FILE=${adminTokenFile}
+  pnpm oauthctl clients add my-service --scope orders.read     # or: npm run oauthctl -- clients add ...
+  pnpm oauthctl clients list
+
+or with curl:
   curl -s -H "Authorization: Bearer $(cat ${adminTokenFile})" -H 'Content-Type: application/json' \\
        -d '{"client_id":"my-service","scope":"orders.read"}' ${clientsUrl}/api/clients/add
 `);

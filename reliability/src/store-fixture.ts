@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateStoreKey } from '@swarm-oauth/store';
@@ -20,6 +20,8 @@ export interface StoreFixture {
 export async function createStoreFixture(prefix = 'swarm-oauth-reliability-'): Promise<StoreFixture> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   const storeDir = join(root, 'clients');
+  // The services never create the store directory (a missing volume must not pass for an empty one).
+  await mkdir(storeDir, { mode: 0o700 });
   const keyText = generateStoreKey();
   const keyFile = join(root, 'store.key');
   await writeFile(keyFile, `${keyText}\n`, { mode: 0o600 });

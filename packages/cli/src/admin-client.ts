@@ -47,6 +47,15 @@ export interface ClientPatchInput {
 
 const HINT_401 = 'Give the admin token with --token-file or OAUTH_ADMIN_TOKEN_FILE.';
 
+/** The URL answers, but has no admin routes: most often it is the token service's. */
+function noRouteHint(url: string): string {
+  return (
+    `${url} is not the admin API: point --url (or OAUTH_ADMIN_URL) at oauth-clients, e.g. ` +
+    'http://oauth-clients in the swarm or http://127.0.0.1:5002 for a local run, not at the token ' +
+    'service (oauth-client-tokens), and without a path.'
+  );
+}
+
 /** A small typed client of the oauth-clients admin API (global fetch). */
 export class AdminClient {
   constructor(private readonly settings: AdminSettings) {}
@@ -60,6 +69,7 @@ export class AdminClient {
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       hint401: HINT_401,
+      hintNoRoute: noRouteHint(this.settings.url),
     }) as Promise<T>;
   }
 

@@ -3,7 +3,7 @@ export const ExitCode = {
   ok: 0,
   /** The server answered with an error (4xx/5xx): the message is its error_description. */
   refused: 1,
-  /** Wrong flags or settings (a missing token file, a bad URL). */
+  /** Wrong flags or settings (a missing token file, a bad URL, a URL that is not the admin API). */
   usage: 2,
   /** The server could not be reached, or answered with something that is not the API. */
   unreachable: 3,

@@ -9,6 +9,7 @@ import {
   SECRET_ONCE_NOTE,
 } from './client-output.js';
 import type { CliIo } from './cli-io.js';
+import { listOption, scopeOption } from './list-options.js';
 import { resolveAdminSettings, type AdminFlags } from './settings.js';
 
 interface GlobalFlags extends AdminFlags {
@@ -57,10 +58,15 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .argument('<client-id>', 'letters, digits, ".", "_" and "-"')
     .option(
       '--scope <scope>',
-      'space-separated scopes the client may ask for, e.g. "orders.read orders.write"',
+      'scopes the client may ask for, e.g. "orders.read orders.write" (spaces or commas; repeatable)',
+      scopeOption,
     )
-    .option('--audience <audience...>', 'audiences (resource servers) its tokens may name')
-    .option('--metadata <key=value...>', 'free-form labels', metadataPair)
+    .option(
+      '--audience <audience>',
+      'audiences (resource servers) its tokens may name (spaces or commas; repeatable)',
+      listOption,
+    )
+    .option('--metadata <key=value>', 'a free-form label (repeatable)', metadataPair)
     .action(
       async (
         clientId: string,
@@ -101,6 +107,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   clients
     .command('get')
+    .alias('show')
     .description('show one client and its secrets (ids and dates, never the secrets)')
     .argument('<client-id>')
     .action(async (clientId: string, _opts: unknown, cmd: Command) => {
@@ -113,10 +120,10 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .command('update')
     .description('change scope, audience or metadata (metadata is merged key by key)')
     .argument('<client-id>')
-    .option('--scope <scope>', 'replace the scopes ("" for none)')
-    .option('--audience <audience...>', 'replace the audiences')
+    .option('--scope <scope>', 'replace the scopes (spaces or commas; repeatable; "" for none)', scopeOption)
+    .option('--audience <audience>', 'replace the audiences (spaces or commas; repeatable)', listOption)
     .option('--clear-audience', 'remove every audience')
-    .option('--metadata <key=value...>', 'set these metadata keys', metadataPair)
+    .option('--metadata <key=value>', 'set this metadata key (repeatable)', metadataPair)
     .option('--unset-metadata <key>', 'remove this metadata key (repeatable)', collect)
     .action(
       async (

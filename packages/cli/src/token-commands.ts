@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
+import { listOption, scopeOption } from './list-options.js';
 import { DEFAULT_TOKEN_URL, httpUrl, readSecret } from './settings.js';
 import { formatFields } from './table.js';
 import { decodeJwt, requestToken } from './token-request.js';
@@ -31,8 +32,8 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
     .option('--client-id <id>', 'client id (env OAUTH_CLIENT_ID)')
     .option('--client-secret <secret>', 'client secret (visible in ps and history: prefer the file)')
     .option('--client-secret-file <file>', 'file holding the client secret (env OAUTH_CLIENT_SECRET_FILE)')
-    .option('--scope <scope>', 'space-separated scopes to ask for')
-    .option('--audience <audience...>', 'audiences to ask for')
+    .option('--scope <scope>', 'scopes to ask for (spaces or commas; repeatable)', scopeOption)
+    .option('--audience <audience>', 'audiences to ask for (spaces or commas; repeatable)', listOption)
     .option(
       '--auth <method>',
       'client authentication: basic (client_secret_basic) or post (client_secret_post)',

@@ -27,7 +27,7 @@ describe('oauthctl usage', () => {
   it.each([
     [
       ['clients', 'add', 'x', '--metadata', 'novalue'],
-      "error: option '--metadata <key=value...>' argument 'novalue' is invalid. expected key=value.\n",
+      "error: option '--metadata <key=value>' argument 'novalue' is invalid. expected key=value.\n",
     ],
     [
       ['clients', 'rotate', 'x', '--grace', '-1'],
@@ -65,6 +65,21 @@ describe('oauthctl usage', () => {
   });
 });
 
+/** A client as the admin API answers an add (the stand-in's answer; the tests check the requests). */
+function created(clientId: string) {
+  return {
+    client_id: clientId,
+    client_secret: 's',
+    secret_id: 'i',
+    scope: '',
+    audience: [],
+    metadata: {},
+    secrets: [],
+    created_at: 't',
+    updated_at: 't',
+  };
+}
+
 describe('oauthctl clients (checking requests against a stand-in admin API)', () => {
   it('sends the admin token as a Bearer header and the JSON bodies of the contract', async () => {
     server = await standInServer((req) => ({
@@ -94,7 +109,21 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
     }));
     const env = { OAUTH_ADMIN_URL: server.url, OAUTH_ADMIN_TOKEN: 'the-token' };
     await run(
-      ['clients', 'add', 'x', '--scope', 'a b', '--audience', 'u1', 'u2', '--metadata', 'k=v=w', 'e='],
+      [
+        'clients',
+        'add',
+        'x',
+        '--scope',
+        'a b',
+        '--audience',
+        'u1',
+        '--audience',
+        'u2',
+        '--metadata',
+        'k=v=w',
+        '--metadata',
+        'e=',
+      ],
       env,
     );
     await run(
@@ -157,6 +186,106 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
       '/api/clients?limit=1000',
       '/api/clients?after=b&limit=1000',
     ]);
+  });
+
+  it('registers the client id that follows --audience, --scope or --metadata, not one more value', async () => {
+    server = await standInServer(() => ({ status: 201, body: created('billing2') }));
+    const env = { OAUTH_ADMIN_URL: server.url };
+    expect((await run(['clients', 'add', '--audience', 'x', 'billing2'], env)).code).toBe(0);
+    expect((await run(['clients', 'add', '--metadata', 'team=pay', 'billing2'], env)).code).toBe(0);
+    expect((await run(['clients', 'add', '--scope', 'a', 'billing2'], env)).code).toBe(0);
+    expect(server.requests.map((req) => JSON.parse(req.body) as unknown)).toEqual([
+      { client_id: 'billing2', audience: ['x'] },
+      { client_id: 'billing2', metadata: { team: 'pay' } },
+      { client_id: 'billing2', scope: 'a' },
+    ]);
+  });
+
+  it('splits --scope and --audience on commas and white space, and adds repeated ones up', async () => {
+    server = await standInServer(() => ({ status: 201, body: created('x') }));
+    const env = { OAUTH_ADMIN_URL: server.url };
+    await run(['clients', 'add', 'x', '--scope', 'a,b', '--audience', 'u1, u2'], env);
+    await run(
+      ['clients', 'add', 'x', '--scope', 'a', '--scope', ' b  c,', '--audience', 'u1', '--audience', 'u2'],
+      env,
+    );
+    await run(['clients', 'update', 'x', '--scope', ''], env);
+    expect(server.requests.map((req) => JSON.parse(req.body) as unknown)).toEqual([
+      { client_id: 'x', scope: 'a b', audience: ['u1', 'u2'] },
+      { client_id: 'x', scope: 'a b c', audience: ['u1', 'u2'] },
+      { scope: '' },
+    ]);
+  });
+
+  it('asks the token endpoint for the scopes and audiences of --scope a,b and repeated --audience', async () => {
+    server = await standInServer(() => ({
+      status: 200,
+      body: { access_token: 'not-a-jwt', token_type: 'Bearer', expires_in: 60 },
+    }));
+    const result = await run([
+      'token',
+      'get',
+      '--token-url',
+      `${server.url}/api/token`,
+      '--client-id',
+      'c',
+      '--client-secret',
+      's',
+      '--scope',
+      'a,b',
+      '--audience',
+      'x',
+      '--audience',
+      'y',
+      '--raw',
+    ]);
+    expect(result).toEqual({ code: 0, out: 'not-a-jwt\n', err: '' });
+    expect(server.requests.map((req) => req.body)).toEqual([
+      'grant_type=client_credentials&scope=a+b&audience=x&audience=y',
+    ]);
+  });
+
+  it('shows a client with "show" as with "get", and the help names both', async () => {
+    server = await standInServer(() => ({ status: 200, body: created('x') }));
+    const env = { OAUTH_ADMIN_URL: server.url };
+    const get = await run(['clients', 'get', 'x'], env);
+    const show = await run(['clients', 'show', 'x'], env);
+    expect(get.code).toBe(0);
+    expect(show).toEqual(get);
+    expect(server.requests.map(({ method, url }) => [method, url])).toEqual([
+      ['GET', '/api/clients/x'],
+      ['GET', '/api/clients/x'],
+    ]);
+    expect((await run(['clients', '--help'])).out).toMatch(/^ {2}get\|show <client-id> +show one client/m);
+  });
+
+  it('exits 2 naming the admin API when the URL answers 404 not_found (no such route)', async () => {
+    server = await standInServer((req) => ({
+      status: 404,
+      body: { error: 'not_found', error_description: `No route for ${req.method} ${req.url}.` },
+    }));
+    const result = await run(['clients', 'list'], { OAUTH_ADMIN_URL: server.url });
+    expect(result).toEqual({
+      code: 2,
+      out: '',
+      err:
+        'oauthctl: No route for GET /api/clients?limit=1000. (not_found, HTTP 404) ' +
+        `${server.url} is not the admin API: point --url (or OAUTH_ADMIN_URL) at oauth-clients, e.g. ` +
+        'http://oauth-clients in the swarm or http://127.0.0.1:5002 for a local run, not at the token ' +
+        'service (oauth-client-tokens), and without a path.\n',
+    });
+  });
+
+  it('exits 1 without the admin API hint for a client that does not exist', async () => {
+    server = await standInServer(() => ({
+      status: 404,
+      body: { error: 'client_not_found', error_description: 'Client x does not exist.' },
+    }));
+    expect(await run(['clients', 'get', 'x'], { OAUTH_ADMIN_URL: server.url })).toEqual({
+      code: 1,
+      out: '',
+      err: 'oauthctl: Client x does not exist. (client_not_found, HTTP 404)\n',
+    });
   });
 
   it('exits 3 when the answer is not the API', async () => {

@@ -9,6 +9,11 @@ export interface HealthRoutesOptions {
   metrics: Metrics;
   /** A check slower than this counts as failed, so /readyz always answers. Default 2000 ms. */
   checkTimeoutMs?: number;
+  /**
+   * Facts added to every /readyz body beside the checks (the store services: how many clients they
+   * serve), so a ready service that serves nothing is visible as such.
+   */
+  details?: () => Record<string, unknown>;
 }
 
 async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<string> {
@@ -45,7 +50,7 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
     res
       .status(ready ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json({ status: ready ? 'ready' : 'not_ready', checks });
+      .json({ status: ready ? 'ready' : 'not_ready', checks, ...options.details?.() });
   });
   router.get('/metrics', async (_req, res) => {
     res

@@ -25,6 +25,8 @@ export interface ServeOptions {
   headersTimeoutMs?: number;
   /** Time a client has to send the whole request, body included. Default 30 s. */
   requestTimeoutMs?: number;
+  /** Added to the 'listening' line: what the service starts with (clients served, signing key id). */
+  details?: Record<string, unknown>;
   /** Called after the server stopped accepting and drained (close stores, timers). */
   onClose?: () => Promise<void> | void;
   /** Handle SIGTERM / SIGINT (default true; tests that start several servers pass false). */
@@ -135,7 +137,7 @@ export async function serve(app: RequestListener, options: ServeOptions): Promis
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tls ? 'https' : 'http'}://${host}:${address.port}`;
-  options.logger.info({ url }, 'listening');
+  options.logger.info({ ...options.details, url }, 'listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

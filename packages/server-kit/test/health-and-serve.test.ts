@@ -49,6 +49,35 @@ describe('health routes', () => {
     });
   });
 
+  it('adds the details to every /readyz body, ready or not', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let clients = 2;
+    let storeProblem: string | undefined = undefined;
+    const server = express().use(
+      healthRoutes({
+        checks: {
+          store: () => {
+            if (storeProblem !== undefined) throw new Error(storeProblem);
+          },
+        },
+        metrics,
+        details: () => ({ clients }),
+      }),
+    );
+    const ready = await request(server).get('/readyz');
+    expect([ready.status, ready.body]).toEqual([
+      200,
+      { status: 'ready', checks: { store: 'ok' }, clients: 2 },
+    ]);
+    clients = 0;
+    storeProblem = 'store directory is read-only';
+    const notReady = await request(server).get('/readyz');
+    expect([notReady.status, notReady.body]).toEqual([
+      503,
+      { status: 'not_ready', checks: { store: 'store directory is read-only' }, clients: 0 },
+    ]);
+  });
+
   it('serves Prometheus text with the request histogram', async () => {
     const server = app({});
     await request(server).get('/healthz');

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, createMetrics, readSecretFile, serve } from '@swarm-oauth/server-kit';
+import {
+  createLogger,
+  createMetrics,
+  exitOnStartFailure,
+  readSecretFile,
+  serve,
+} from '@swarm-oauth/server-kit';
 import { AdminClient } from './admin-client.js';
 import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
@@ -52,10 +58,7 @@ async function main(): Promise<void> {
     await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });
     reconciler.start();
   } catch (err) {
-    // A start-up problem is one clear line naming the setting; no stack for configuration mistakes.
-    if (err instanceof ConfigError) logger.fatal({ variable: err.variable }, `cannot start: ${err.message}`);
-    else logger.fatal({ err }, 'cannot start');
-    process.exit(1);
+    exitOnStartFailure(logger, err);
   }
 }
 

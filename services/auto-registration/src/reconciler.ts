@@ -202,7 +202,7 @@ export class Reconciler {
       const source = sourceOf(err);
       metrics.reconcileRuns.inc({ scope: 'service', result: 'error' });
       metrics.errors.inc({ source });
-      this.failures.failed(source, err, { service: name });
+      this.failures.failed(source, err, { swarm_service: name });
       this.retryLater(name);
       throw err;
     } finally {

@@ -101,7 +101,7 @@ export class ServiceRegistration {
     const excluded = exclusionReason(serviceName, service.spec.Labels ?? {}, this.options.self);
     if (labels.enabled && excluded === undefined) return this.register(service, labels);
     if (labels.enabled)
-      this.options.logger.warn({ service: serviceName, reason: excluded }, 'not registering');
+      this.options.logger.warn({ swarm_service: serviceName, reason: excluded }, 'not registering');
     return this.deregister(serviceName, service);
   }
 
@@ -136,7 +136,7 @@ export class ServiceRegistration {
     }
     if (record !== undefined && !scope.ownsClient(record)) {
       logger.warn(
-        { service: name },
+        { swarm_service: name },
         'an OAuth client with this service name exists that auto-registration did not add; leaving it and the service alone',
       );
       return { service: name, action: 'refused', found: true, incomplete: false };
@@ -183,7 +183,7 @@ export class ServiceRegistration {
     }
     const incomplete = await this.removeSecrets(managed.filter((secret) => secret.id !== current.id));
     if (action !== 'unchanged')
-      logger.info({ service: name, action, dockerSecret: current.name }, 'service registered');
+      logger.info({ swarm_service: name, action, dockerSecret: current.name }, 'service registered');
     return { service: name, action, found: true, incomplete };
   }
 
@@ -211,7 +211,7 @@ export class ServiceRegistration {
     if (managed.length > 0) action = 'deregistered';
     if (action === 'deregistered') {
       logger.info(
-        { service: name, found: service !== undefined, secrets: managed.length },
+        { swarm_service: name, found: service !== undefined, secrets: managed.length },
         'service deregistered',
       );
     }

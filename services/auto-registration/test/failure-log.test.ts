@@ -28,12 +28,12 @@ const unreachable = () =>
 describe('FailureLog', () => {
   it('logs the first failure once with the message and what waits, and no stack', () => {
     const { lines, log } = failureLog(20_000);
-    log.failed('docker', unreachable(), { service: 'forged-1' });
+    log.failed('docker', unreachable(), { swarm_service: 'forged-1' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 50,
       source: 'docker',
-      service: 'forged-1',
+      swarm_service: 'forged-1',
       error: 'Docker service inspect failed: connect ECONNREFUSED /var/run/docker.sock',
       waiting: 20_000,
     });

@@ -87,6 +87,7 @@ export function createTokenService(deps: AppDeps): TokenService {
         },
       },
       metrics,
+      details: () => ({ clients: store.size }),
     }),
   );
   app.use(metadataRoutes({ issuer: config.issuer, keys, scopesSupported: config.scopesSupported }));

@@ -1,5 +1,12 @@
 import cluster from 'node:cluster';
-import { createLogger, createMetrics, readSecretFile, serve } from '@swarm-oauth/server-kit';
+import {
+  createLogger,
+  createMetrics,
+  exitOnStartFailure,
+  readSecretFile,
+  requireDirectory,
+  serve,
+} from '@swarm-oauth/server-kit';
 import { checkStorePermissions, openStore } from '@swarm-oauth/store';
 import { createTokenService } from './app.js';
 import { systemClock } from './clock.js';
@@ -24,18 +31,20 @@ async function readTls(files: TlsFiles | undefined): Promise<{ cert: string; key
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger({ service: SERVICE, level: config.logLevel });
-  const workers = loadWorkerCount();
-  if (workers > 1 && cluster.isPrimary) {
-    // OAUTH_WORKERS: this process only supervises; each worker runs main() below and listens.
-    await superviseWorkers({ workers, logger });
-    return;
-  }
+  let logger = createLogger({ service: SERVICE });
   try {
+    const config = loadConfig();
+    logger = createLogger({ service: SERVICE, level: config.logLevel });
+    const workers = loadWorkerCount();
+    if (workers > 1 && cluster.isPrimary) {
+      // OAUTH_WORKERS: this process only supervises; each worker runs main() below and listens.
+      await superviseWorkers({ workers, logger });
+      return;
+    }
     // Read before anything is opened: a wrong file stops the start at once. With OAUTH_WORKERS each
     // worker reads them and serves HTTPS on the shared port.
     const tls = await readTls(config.tls);
+    await requireDirectory('OAUTH_STORE_DIR', config.storeDir);
     await checkStorePermissions({
       dir: config.storeDir,
       keyFiles: [config.storeKeyFile, ...config.storePreviousKeyFiles],
@@ -79,6 +88,7 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
+      details: { clients: store.size, kid: active.kid },
       maxConnections: config.maxConnections,
       ...(tls === undefined ? {} : { tls }),
       onClose: async () => {
@@ -87,15 +97,8 @@ async function main(): Promise<void> {
       },
     });
   } catch (err) {
-    logger.fatal({ err }, 'cannot start');
-    process.exitCode = 1;
-    // Let pino flush, then leave even if a timer or handle would keep the process alive.
-    setTimeout(() => process.exit(1), 100).unref();
+    exitOnStartFailure(logger, err);
   }
 }
 
-main().catch((err: unknown) => {
-  // loadConfig failed before a logger existed: one JSON line, the message names the variable.
-  console.error(JSON.stringify({ level: 'fatal', service: SERVICE, msg: 'cannot start', err: String(err) }));
-  process.exit(1);
-});
+await main();

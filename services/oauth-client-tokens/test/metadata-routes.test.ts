@@ -169,10 +169,18 @@ describe('metadata, keys and health', () => {
       expect(res.body).toEqual({ status: 'ok' });
     });
 
-    it('answers /readyz 200 while the store and the keys are usable', async () => {
+    it('answers /readyz 200 while the store and the keys are usable, with the number of clients it serves', async () => {
       const res = await request(h.app).get('/readyz');
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } });
+      expect(res.body).toEqual({ status: 'ready', checks: { store: 'ok', signing_keys: 'ok' }, clients: 0 });
+      await h.addClient({ clientId: 'counted-1' });
+      await h.addClient({ clientId: 'counted-2' });
+      const after = await request(h.app).get('/readyz');
+      expect(after.body).toEqual({
+        status: 'ready',
+        checks: { store: 'ok', signing_keys: 'ok' },
+        clients: 2,
+      });
     });
 
     it('answers /readyz 503 once the store is closed', async () => {

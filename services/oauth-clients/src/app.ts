@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps): Express {
     healthRoutes({
       checks: { store: storeReadiness(store.dir), ...deps.readinessChecks },
       metrics,
+      details: () => ({ clients: store.size }),
     }),
   );
   app.use('/api', noStore, auth);

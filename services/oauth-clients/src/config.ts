@@ -78,3 +78,25 @@ function readConfig(env: Readonly<Record<string, string | undefined>>): Config {
     bodyLimitBytes: read.int('OAUTH_ADMIN_BODY_LIMIT', 128 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
   });
 }
+
+/**
+ * What oauthctl needs to reach this service from inside its own container (src/oauthctl.ts): the
+ * admin API on this process's PORT, at a loopback address when the service listens on every address,
+ * and the admin token file the service itself reads. Only these settings are read, so a setting the
+ * CLI does not need cannot stop it.
+ */
+export function localAdminDefaults(env: Readonly<Record<string, string | undefined>>): {
+  OAUTH_ADMIN_URL: string;
+  OAUTH_ADMIN_TOKEN_FILE?: string;
+} {
+  const read = new ConfigReader(env);
+  const port = read.int('PORT', 80, { min: 1, max: 65535 });
+  const host = read.string('HOST', '0.0.0.0');
+  const address = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : isIP(host) === 6 ? `[${host}]` : host;
+  const url = `http://${address}:${port}`;
+  if (read.bool('OAUTH_ADMIN_AUTH_DISABLED', false)) return { OAUTH_ADMIN_URL: url };
+  return {
+    OAUTH_ADMIN_URL: url,
+    OAUTH_ADMIN_TOKEN_FILE: read.string('OAUTH_ADMIN_TOKEN_FILE', '/run/secrets/oauth_admin_token'),
+  };
+}

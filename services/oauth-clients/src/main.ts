@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { ConfigError, createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
+import {
+  createLogger,
+  createMetrics,
+  exitOnStartFailure,
+  requireDirectory,
+  serve,
+} from '@swarm-oauth/server-kit';
 import { checkStorePermissions, openStore } from '@swarm-oauth/store';
 import { readAdminToken } from './admin-auth.js';
 import { createApp } from './app.js';
@@ -22,6 +28,7 @@ async function main(): Promise<void> {
     } else {
       adminToken = await readAdminToken(config.adminTokenFile);
     }
+    await requireDirectory('OAUTH_STORE_DIR', config.storeDir);
     await checkStorePermissions({
       dir: config.storeDir,
       keyFiles: [config.storeKeyFile, ...config.storePreviousKeyFiles],
@@ -48,16 +55,11 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       logger,
+      details: { clients: store.size },
       onClose: () => store.close(),
     });
   } catch (err) {
-    // A start-up problem is one clear line naming the setting; no stack for configuration mistakes.
-    if (err instanceof ConfigError || (err as { code?: unknown }).code !== undefined) {
-      logger.fatal({ code: (err as { code?: unknown }).code }, `cannot start: ${(err as Error).message}`);
-    } else {
-      logger.fatal({ err }, 'cannot start');
-    }
-    process.exit(1);
+    exitOnStartFailure(logger, err);
   }
 }
 

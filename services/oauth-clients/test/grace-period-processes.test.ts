@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oauth-clients-grace-'));
   await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+  await mkdir(join(dir, 'clients'), { mode: 0o700 });
   const common = {
     PORT: '0',
     HOST: '127.0.0.1',

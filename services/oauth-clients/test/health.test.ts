@@ -14,11 +14,20 @@ afterEach(async () => {
 });
 
 describe('GET /healthz, /readyz, /metrics', () => {
-  it('is alive and ready while the store directory is writable', async () => {
+  it('is alive and ready while the store directory is writable, saying how many clients it serves', async () => {
     const health = await request(f.app).get('/healthz');
     expect([health.status, health.body]).toEqual([200, { status: 'ok' }]);
     const ready = await request(f.app).get('/readyz');
-    expect([ready.status, ready.body]).toEqual([200, { status: 'ready', checks: { store: 'ok' } }]);
+    expect([ready.status, ready.body]).toEqual([
+      200,
+      { status: 'ready', checks: { store: 'ok' }, clients: 0 },
+    ]);
+    await f.store.add({ clientId: 'counted' });
+    const after = await request(f.app).get('/readyz');
+    expect([after.status, after.body]).toEqual([
+      200,
+      { status: 'ready', checks: { store: 'ok' }, clients: 1 },
+    ]);
   });
 
   it('is not ready, naming the directory and errno, when the store directory is gone', async () => {
@@ -26,7 +35,11 @@ describe('GET /healthz, /readyz, /metrics', () => {
     const ready = await request(f.app).get('/readyz');
     expect([ready.status, ready.body]).toEqual([
       503,
-      { status: 'not_ready', checks: { store: `store directory ${f.dir} is not usable (ENOENT)` } },
+      {
+        status: 'not_ready',
+        checks: { store: `store directory ${f.dir} is not usable (ENOENT)` },
+        clients: 0,
+      },
     ]);
     expect((await request(f.app).get('/healthz')).status).toBe(200);
   });

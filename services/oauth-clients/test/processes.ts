@@ -68,13 +68,29 @@ export function startService(
   });
 }
 
-/** Runs a process to its end and collects its output. */
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  lines: Array<Record<string, unknown>>;
+}
+
+/** Runs a node script to its end and collects its output. */
 export function runProcess(
   main: string,
   args: readonly string[],
   env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string; lines: Array<Record<string, unknown>> }> {
-  const child = spawn(process.execPath, [main, ...args], {
+): Promise<ProcessResult> {
+  return runExecutable(process.execPath, [main, ...args], env);
+}
+
+/** Runs an executable file (a command as an operator types it) to its end and collects its output. */
+export function runExecutable(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ProcessResult> {
+  const child = spawn(file, args, {
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { generateStoreKey } from '@swarm-oauth/store';
-import { CLI_MAIN, runProcess, SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateStoreKey, openStore } from '@swarm-oauth/store';
+import {
+  CLI_MAIN,
+  runExecutable,
+  runProcess,
+  SERVICE_MAIN,
+  startService,
+  type RunningProcess,
+} from './processes.js';
 
 const ADMIN_TOKEN = 'process-test-admin-token-abcdefghijklmnopqrstuvwxyz';
 
@@ -18,6 +27,7 @@ beforeAll(async () => {
   tokenFile = join(dir, 'admin.token');
   await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`, { mode: 0o600 });
   await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+  await mkdir(join(dir, 'clients'), { mode: 0o700 });
   serviceEnv = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -190,12 +200,7 @@ describe('oauthctl driving the running oauth-clients service', () => {
       `oauthctl: cannot read the admin token file (--token-file) ${join(dir, 'nope')} (ENOENT).\n`,
     ]);
 
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: free } = probe.address() as { port: number };
-        probe.close(() => resolve(free));
-      });
-    });
+    const port = await freePort();
     const down = await oauthctl(['clients', 'list'], { OAUTH_ADMIN_URL: `http://127.0.0.1:${port}` });
     expect([down.code, down.stderr]).toEqual([
       3,
@@ -204,7 +209,109 @@ describe('oauthctl driving the running oauth-clients service', () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as { port: number };
+      probe.close(() => resolve(free));
+    });
+  });
+}
+
+describe('oauthctl pointed at the wrong service', () => {
+  it('exits 2 with a hint naming the admin API when --url is a server without the admin routes', async () => {
+    // The admin service's own unknown-route answer is what the token service answers too.
+    const wrong = `${service.url}/api`;
+    const result = await oauthctl(['--url', wrong, 'clients', 'list']);
+    expect([result.code, result.stdout, result.stderr]).toEqual([
+      2,
+      '',
+      'oauthctl: No route for GET /api/api/clients. (not_found, HTTP 404) ' +
+        `${wrong} is not the admin API: point --url (or OAUTH_ADMIN_URL) at oauth-clients, e.g. ` +
+        'http://oauth-clients in the swarm or http://127.0.0.1:5002 for a local run, not at the token ' +
+        'service (oauth-client-tokens), and without a path.\n',
+    ]);
+  });
+});
+
+/** bin/oauthctl, the command the image puts on PATH, run with a container's environment. */
+const CONTAINER_OAUTHCTL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'oauthctl');
+const runContainerOauthctl = (args: string[], env: Record<string, string>) =>
+  runExecutable(CONTAINER_OAUTHCTL, args, {
+    // `node` as the image has it on PATH.
+    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    ...env,
+  });
+
+describe('oauthctl inside the oauth-clients container (bin/oauthctl)', () => {
+  it("talks to the service on the container's PORT with its admin token file, given no flags", async () => {
+    const port = new URL(service.url).port;
+    // The service's own settings, as `docker exec` sees them: no OAUTH_ADMIN_URL.
+    const containerEnv = { ...serviceEnv, PORT: port };
+    const add = await runContainerOauthctl(['--json', 'clients', 'add', 'from-inside'], containerEnv);
+    expect([add.code, add.stderr]).toEqual([0, '']);
+    expect(JSON.parse(add.stdout)).toMatchObject({ client_id: 'from-inside' });
+    const get = await runContainerOauthctl(['clients', 'show', 'from-inside'], containerEnv);
+    expect(get.code).toBe(0);
+    expect(get.stdout).toMatch(/^client_id {3}from-inside\n/);
+  });
+
+  it('lets a variable given for the command win over the container defaults', async () => {
+    const port = await freePort();
+    const result = await runContainerOauthctl(['clients', 'list'], {
+      ...serviceEnv,
+      PORT: new URL(service.url).port,
+      OAUTH_ADMIN_URL: `http://127.0.0.1:${port}`,
+    });
+    expect([result.code, result.stderr]).toEqual([
+      3,
+      `oauthctl: cannot reach http://127.0.0.1:${port} (ECONNREFUSED).\n`,
+    ]);
+  });
+});
+
 describe('oauth-clients process start-up', () => {
+  it('refuses to start when OAUTH_STORE_DIR does not exist, saying what to do, and creates nothing there', async () => {
+    const missing = join(dir, 'no-such-clients');
+    const result = await runProcess(SERVICE_MAIN, [], { ...serviceEnv, OAUTH_STORE_DIR: missing });
+    expect([result.code, result.stderr]).toEqual([1, '']);
+    expect(result.lines.at(-1)).toMatchObject({
+      level: 60,
+      variable: 'OAUTH_STORE_DIR',
+      msg:
+        `cannot start: OAUTH_STORE_DIR: ${missing} does not exist. Mount the volume there (stack.yml ` +
+        `mounts the clients volume at /clients), or create the directory (mkdir -m 0700 ${missing}, owned ` +
+        'by the user the service runs as) and start again. The service does not create it: a missing ' +
+        'mount must not look like an empty registry.',
+    });
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('logs how many clients it serves when it listens, and /readyz says so too', async () => {
+    const counted = join(dir, 'counted-clients');
+    await mkdir(counted, { mode: 0o700 });
+    const key = Buffer.from((await readFile(join(dir, 'store.key'), 'utf8')).trim(), 'base64');
+    const seed = await openStore({ dir: counted, key, watch: false });
+    await seed.add({ clientId: 'one' });
+    await seed.add({ clientId: 'two' });
+    await seed.add({ clientId: 'three' });
+    await seed.close();
+    const started = await startService(SERVICE_MAIN, { ...serviceEnv, OAUTH_STORE_DIR: counted });
+    try {
+      expect(started.lines.find((line) => line.msg === 'listening')).toMatchObject({
+        url: started.url,
+        clients: 3,
+      });
+      const ready = await fetch(`${started.url}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([
+        200,
+        { status: 'ready', checks: { store: 'ok' }, clients: 3 },
+      ]);
+    } finally {
+      expect(await started.stop()).toBe(0);
+    }
+  });
+
   it('refuses to start without an admin token, naming the setting', async () => {
     const result = await runProcess(SERVICE_MAIN, [], {
       ...serviceEnv,

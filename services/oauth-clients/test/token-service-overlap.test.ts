@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oauth-clients-overlap-'));
   await writeFile(join(dir, 'store.key'), `${generateStoreKey()}\n`, { mode: 0o600 });
   await writeFile(join(dir, 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+  await mkdir(join(dir, 'clients'), { mode: 0o700 });
   const common = {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -30,7 +31,6 @@ beforeAll(async () => {
     OAUTH_STORE_KEY_FILE: join(dir, 'store.key'),
     OAUTH_STORE_POLL_INTERVAL: '100',
   };
-  // The admin service first: it creates the store directory the token service then shares.
   admin = await startService(SERVICE_MAIN, { ...common, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token') });
   tokens = await startService(TOKEN_SERVICE_MAIN, {
     ...common,
@@ -132,5 +132,22 @@ describe('oauthctl token get against the real token service', () => {
     const wrong = await runProcess(CLI_MAIN, ['token', 'get', '--client-secret', 'not-the-secret'], env);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^oauthctl: .+ \(invalid_client, HTTP 401\)\n$/);
+  });
+});
+
+describe('oauthctl clients pointed at the real token service', () => {
+  it('exits 2 with a hint that the URL is not the admin API', async () => {
+    const result = await runProcess(CLI_MAIN, ['clients', 'list'], {
+      OAUTH_ADMIN_URL: tokens.url,
+      OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token'),
+    });
+    expect([result.code, result.stdout, result.stderr]).toEqual([
+      2,
+      '',
+      'oauthctl: No route for GET /api/clients. (not_found, HTTP 404) ' +
+        `${tokens.url} is not the admin API: point --url (or OAUTH_ADMIN_URL) at oauth-clients, e.g. ` +
+        'http://oauth-clients in the swarm or http://127.0.0.1:5002 for a local run, not at the token ' +
+        'service (oauth-client-tokens), and without a path.\n',
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -81,6 +81,7 @@ export async function startOAuthServices(): Promise<OAuthServices> {
   const adminToken = randomBytes(24).toString('base64url');
   await writeFile(storeKeyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   await writeFile(adminTokenFile, adminToken, { mode: 0o600 });
+  await mkdir(join(dir, 'store'), { mode: 0o700 }); // the services never create it
   const store = {
     OAUTH_STORE_DIR: join(dir, 'store'),
     OAUTH_STORE_KEY_FILE: storeKeyFile,
