@@ -77,7 +77,6 @@ async function tokenStatus(tokens: RunningService, clientId: string, secret: str
 describe('backup and restore drill (real services, real files)', () => {
   it('brings every client back with its secret and the JWKS byte for byte, from a backup taken while the admin API writes', async () => {
     const store = (fixture = await createStoreFixture('swarm-oauth-backup-drill-'));
-    await mkdir(store.storeDir, { mode: 0o700 });
     const { admin, tokens } = await startBoth(store);
     const call = adminClient(store, admin);
 
