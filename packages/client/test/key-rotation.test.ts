@@ -16,7 +16,7 @@ beforeAll(async () => {
   secret = await service.addClient(clientId, { scopes: ['hello:read'], audiences: ['demo-api'] });
 });
 afterAll(async () => {
-  await service.close();
+  await service?.close(); // undefined when beforeAll failed: its error is the one to read
 });
 
 /** A new token client each time, so the token is freshly signed by the current key. */
