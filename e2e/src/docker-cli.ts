@@ -33,12 +33,43 @@ export interface ServiceInspect {
     readonly Labels?: Record<string, string>;
     readonly TaskTemplate: {
       readonly ContainerSpec: {
+        readonly Image: string;
         readonly Env?: string[];
         readonly Secrets?: ServiceSecretRef[];
       };
+      readonly Networks?: readonly { readonly Target: string }[];
     };
     readonly Mode: { readonly Replicated?: { readonly Replicas: number } };
+    readonly EndpointSpec?: { readonly Mode?: string; readonly Ports?: readonly PortConfig[] };
   };
+  /** What swarm made of the endpoint spec: the ports it publishes. */
+  readonly Endpoint?: { readonly Ports?: readonly PortConfig[] };
+}
+
+/** The parts of `docker inspect <task id>` the suite reads. */
+export interface TaskInspect {
+  readonly ID: string;
+  readonly NodeID: string;
+  readonly Slot?: number;
+  readonly DesiredState: string;
+  readonly Spec: { readonly ContainerSpec: { readonly Image: string } };
+  readonly Status: {
+    readonly State: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };
+    /** Host-mode published ports of this task, with the host port the engine chose. */
+    readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };
+  };
+  readonly NetworksAttachments?: readonly {
+    readonly Network: { readonly Spec: { readonly Name: string } };
+    readonly Addresses: readonly string[];
+  }[];
+}
+
+export interface PortConfig {
+  readonly Protocol: string;
+  readonly TargetPort: number;
+  readonly PublishedPort?: number;
+  readonly PublishMode: string;
 }
 
 /** One line of `docker service ps --format '{{json .}}'`. */
@@ -76,10 +107,10 @@ export class DockerCli {
   /** Runs `docker <args>`; stdout on success, DockerCommandError otherwise. */
   run(
     args: readonly string[],
-    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
   ): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         'docker',
         args,
         {
@@ -93,6 +124,8 @@ export class DockerCli {
           else resolve(stdout);
         },
       );
+      // The command's standard input: what `docker exec -i` hands the process in the container.
+      child.stdin?.end(options.input ?? '');
     });
   }
 
@@ -110,6 +143,12 @@ export class DockerCli {
   async serviceNames(filter: string): Promise<string[]> {
     const out = await this.run(['service', 'ls', '--filter', filter, '--format', '{{.Name}}']);
     return out.split('\n').filter(Boolean);
+  }
+
+  /** `docker inspect` of task ids (the node, container, ports and network addresses of each). */
+  async inspectTasks(ids: readonly string[]): Promise<TaskInspect[]> {
+    if (ids.length === 0) return [];
+    return JSON.parse(await this.run(['inspect', '--type', 'task', ...ids])) as TaskInspect[];
   }
 
   async tasks(service: string): Promise<TaskLine[]> {
