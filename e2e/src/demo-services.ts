@@ -110,10 +110,9 @@ export class DemoServices {
     ]);
   }
 
-  private labelled(): string[] {
+  private labelled(optIn = true): string[] {
     return [
-      '--label',
-      'oauth.client=true',
+      ...(optIn ? ['--label', 'oauth.client=true'] : []),
       '--label',
       `oauth.scope=${DEMO_SCOPE}`,
       '--label',
@@ -155,8 +154,12 @@ export class DemoServices {
     ]);
   }
 
-  /** A labelled consumer running one of the suite's node programs (consumers.ts) in the caller image. */
-  async createScripted(name: string, placement: Placement, script: string): Promise<void> {
+  /**
+   * A consumer running one of the suite's node programs (consumers.ts) in the caller image. With
+   * `optIn: false` it lacks only the `oauth.client=true` label, which the caller adds later
+   * (`docker service update --label-add`, a service label: its running task is left alone).
+   */
+  async createScripted(name: string, placement: Placement, script: string, optIn = true): Promise<void> {
     await this.docker.run([
       'service',
       'create',
@@ -165,7 +168,7 @@ export class DemoServices {
       '--no-resolve-image',
       '--name',
       name,
-      ...this.labelled(),
+      ...this.labelled(optIn),
       '--constraint',
       placement,
       '--entrypoint',

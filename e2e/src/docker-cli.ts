@@ -10,6 +10,7 @@ export class DockerCommandError extends Error {
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
+    readonly stdout = '',
   ) {
     super(`docker ${args.join(' ')} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(0, 600)}`);
     this.name = 'DockerCommandError';
@@ -120,7 +121,9 @@ export class DockerCli {
         },
         (err, stdout, stderr) => {
           if (err)
-            reject(new DockerCommandError(args, typeof err.code === 'number' ? err.code : null, stderr));
+            reject(
+              new DockerCommandError(args, typeof err.code === 'number' ? err.code : null, stderr, stdout),
+            );
           else resolve(stdout);
         },
       );
@@ -178,7 +181,15 @@ export class DockerCli {
 
   /** Raw log lines of every task of a service (`docker service logs --raw`). */
   async serviceLogs(service: string): Promise<string[]> {
-    const out = await this.run(['service', 'logs', '--raw', service]);
+    let out: string;
+    try {
+      out = await this.run(['service', 'logs', '--raw', service]);
+    } catch (err) {
+      // A task that was never scheduled has no log: the engine says so and exits 1 after printing the
+      // logs of every other task, which are complete.
+      if (!(err instanceof DockerCommandError) || !/has not been scheduled/.test(err.stderr)) throw err;
+      out = err.stdout;
+    }
     return out.split('\n').filter(Boolean);
   }
 

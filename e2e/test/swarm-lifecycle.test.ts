@@ -655,14 +655,20 @@ describe('the stack on a real two-node Docker Swarm', () => {
       const trapping = consumer('trap-sigterm');
       const ignoring = consumer('no-sigterm-handler');
       const started = Date.now();
-      await demo.createScripted(trapping, 'node.role==worker', waitingConsumer(true));
-      await demo.createScripted(ignoring, 'node.role==worker', waitingConsumer(false));
+      // Opted in only once they run, so their first task is the one auto-registration's update stops
+      // (a periodic reconcile could otherwise register them before that task ever started).
+      await demo.createScripted(trapping, 'node.role==worker', waitingConsumer(true), false);
+      await demo.createScripted(ignoring, 'node.role==worker', waitingConsumer(false), false);
       for (const name of [trapping, ignoring]) {
         await eventually(
           async () => ((await demo.lines(name, 'waiting for credentials')).length > 0 ? true : undefined),
           { what: `${name} runs and waits for its credentials`, timeoutMs: 120_000, intervalMs: 1000 },
         );
       }
+      for (const name of [trapping, ignoring]) {
+        await docker.run(['service', 'update', '--detach', '--label-add', 'oauth.client=true', name]);
+      }
+      // A label change is one the listener notifies.
       await Promise.all([listener.create(trapping), listener.create(ignoring)]);
       for (const name of [trapping, ignoring]) {
         await registered(name, { timeoutMs: 120_000 });
