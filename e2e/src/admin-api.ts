@@ -13,29 +13,19 @@ export interface NewClient extends ClientView {
   readonly client_secret: string;
 }
 
-export class AdminApi {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
+/** One admin API call: method, path and JSON body in; status and parsed body out. */
+export type AdminTransport = (
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: unknown }>;
 
-  private async call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-  }
+/**
+ * The admin API is never published: an operator reaches it from inside, and so does the suite
+ * (`docker exec` into the oauth-clients task, with the admin token read from its own secret file).
+ */
+export class AdminApi {
+  constructor(private readonly call: AdminTransport) {}
 
   /** The client, or undefined on 404; anything else is an error. */
   async get(clientId: string): Promise<ClientView | undefined> {

@@ -10,6 +10,7 @@ export class DockerCommandError extends Error {
     readonly args: readonly string[],
     readonly exitCode: number | null,
     readonly stderr: string,
+    readonly stdout = '',
   ) {
     super(`docker ${args.join(' ')} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(0, 600)}`);
     this.name = 'DockerCommandError';
@@ -33,12 +34,43 @@ export interface ServiceInspect {
     readonly Labels?: Record<string, string>;
     readonly TaskTemplate: {
       readonly ContainerSpec: {
+        readonly Image: string;
         readonly Env?: string[];
         readonly Secrets?: ServiceSecretRef[];
       };
+      readonly Networks?: readonly { readonly Target: string }[];
     };
     readonly Mode: { readonly Replicated?: { readonly Replicas: number } };
+    readonly EndpointSpec?: { readonly Mode?: string; readonly Ports?: readonly PortConfig[] };
   };
+  /** What swarm made of the endpoint spec: the ports it publishes. */
+  readonly Endpoint?: { readonly Ports?: readonly PortConfig[] };
+}
+
+/** The parts of `docker inspect <task id>` the suite reads. */
+export interface TaskInspect {
+  readonly ID: string;
+  readonly NodeID: string;
+  readonly Slot?: number;
+  readonly DesiredState: string;
+  readonly Spec: { readonly ContainerSpec: { readonly Image: string } };
+  readonly Status: {
+    readonly State: string;
+    readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number };
+    /** Host-mode published ports of this task, with the host port the engine chose. */
+    readonly PortStatus?: { readonly Ports?: readonly PortConfig[] };
+  };
+  readonly NetworksAttachments?: readonly {
+    readonly Network: { readonly Spec: { readonly Name: string } };
+    readonly Addresses: readonly string[];
+  }[];
+}
+
+export interface PortConfig {
+  readonly Protocol: string;
+  readonly TargetPort: number;
+  readonly PublishedPort?: number;
+  readonly PublishMode: string;
 }
 
 /** One line of `docker service ps --format '{{json .}}'`. */
@@ -76,10 +108,10 @@ export class DockerCli {
   /** Runs `docker <args>`; stdout on success, DockerCommandError otherwise. */
   run(
     args: readonly string[],
-    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
   ): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(
+      const child = execFile(
         'docker',
         args,
         {
@@ -89,10 +121,14 @@ export class DockerCli {
         },
         (err, stdout, stderr) => {
           if (err)
-            reject(new DockerCommandError(args, typeof err.code === 'number' ? err.code : null, stderr));
+            reject(
+              new DockerCommandError(args, typeof err.code === 'number' ? err.code : null, stderr, stdout),
+            );
           else resolve(stdout);
         },
       );
+      // The command's standard input: what `docker exec -i` hands the process in the container.
+      child.stdin?.end(options.input ?? '');
     });
   }
 
@@ -110,6 +146,12 @@ export class DockerCli {
   async serviceNames(filter: string): Promise<string[]> {
     const out = await this.run(['service', 'ls', '--filter', filter, '--format', '{{.Name}}']);
     return out.split('\n').filter(Boolean);
+  }
+
+  /** `docker inspect` of task ids (the node, container, ports and network addresses of each). */
+  async inspectTasks(ids: readonly string[]): Promise<TaskInspect[]> {
+    if (ids.length === 0) return [];
+    return JSON.parse(await this.run(['inspect', '--type', 'task', ...ids])) as TaskInspect[];
   }
 
   async tasks(service: string): Promise<TaskLine[]> {
@@ -139,7 +181,15 @@ export class DockerCli {
 
   /** Raw log lines of every task of a service (`docker service logs --raw`). */
   async serviceLogs(service: string): Promise<string[]> {
-    const out = await this.run(['service', 'logs', '--raw', service]);
+    let out: string;
+    try {
+      out = await this.run(['service', 'logs', '--raw', service]);
+    } catch (err) {
+      // A task that was never scheduled has no log: the engine says so and exits 1 after printing the
+      // logs of every other task, which are complete.
+      if (!(err instanceof DockerCommandError) || !/has not been scheduled/.test(err.stderr)) throw err;
+      out = err.stdout;
+    }
     return out.split('\n').filter(Boolean);
   }
 

@@ -6,6 +6,7 @@ export class StepClock {
   private readonly started = performance.now();
   private stepStarted = performance.now();
   private readonly figures = new Map<string, number>();
+  private readonly notes: string[] = [];
 
   constructor(private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
 
@@ -26,6 +27,11 @@ export class StepClock {
     this.figures.set(name, seconds);
   }
 
+  /** A counted result worth reporting at the end (e.g. requests lost during an update). */
+  note(line: string): void {
+    this.notes.push(line);
+  }
+
   now(): number {
     return performance.now();
   }
@@ -34,5 +40,6 @@ export class StepClock {
     this.write(`\n[swarm e2e] figures (total ${((performance.now() - this.started) / 1000).toFixed(1)} s):`);
     for (const [name, seconds] of this.figures)
       this.write(`[swarm e2e]   ${seconds.toFixed(1).padStart(6)} s  ${name}`);
+    for (const line of this.notes) this.write(`[swarm e2e]   ${line}`);
   }
 }

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DockerCli } from './docker-cli.js';
+import type { SwarmNodes } from './swarm-nodes.js';
 
 /** Lines of each task's log kept in a report: enough to see a crash or a failing health check. */
 const LOG_TAIL = 150;
@@ -9,9 +9,10 @@ const LOG_TAIL = 150;
  * What the swarm looked like when a step failed, so the failure explains itself: for every service of
  * the stack and every service the suite created, `docker service ps --no-trunc` (a task killed by its
  * health check says so there), the health-check log of each of its containers, and the tail of its
- * logs. Each part is tried even if another fails; nothing here throws.
+ * logs, on both nodes. Each part is tried even if another fails; nothing here throws.
  */
-export async function swarmDiagnostics(docker: DockerCli, filters: readonly string[]): Promise<string> {
+export async function swarmDiagnostics(nodes: SwarmNodes, filters: readonly string[]): Promise<string> {
+  const docker = nodes.manager;
   const parts: string[] = [];
   const capture = async (title: string, args: readonly string[]): Promise<void> => {
     try {
@@ -30,31 +31,36 @@ export async function swarmDiagnostics(docker: DockerCli, filters: readonly stri
   }
   for (const service of [...services].sort()) {
     await capture(`docker service ps --no-trunc ${service}`, ['service', 'ps', '--no-trunc', service]);
-    await capture(`health checks of ${service}'s containers`, [
-      'ps',
-      '-a',
-      '--filter',
-      `label=com.docker.swarm.service.name=${service}`,
-      '--format',
-      '{{.ID}} {{.Status}}',
-    ]);
-    let containers: string[] = [];
-    try {
-      containers = (
-        await docker.run(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`])
-      )
-        .split('\n')
-        .filter(Boolean);
-    } catch {
-      // Listed as failed by the capture above.
-    }
-    for (const id of containers) {
-      await capture(`health log of container ${id}`, [
-        'inspect',
-        '--format',
-        '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}} {{json .State.Health}}',
-        id,
-      ]);
+    for (const [role, engine] of [
+      ['manager', nodes.manager],
+      ['worker', nodes.worker],
+    ] as const) {
+      let containers: string[] = [];
+      try {
+        containers = (
+          await engine.run(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`])
+        )
+          .split('\n')
+          .filter(Boolean);
+      } catch (err) {
+        parts.push(`### containers of ${service} on the ${role}\n(failed: ${(err as Error).message})`);
+      }
+      for (const id of containers) {
+        try {
+          const state = await engine.run(
+            [
+              'inspect',
+              '--format',
+              '{{.State.Status}} exit={{.State.ExitCode}} oom={{.State.OOMKilled}} {{json .State.Health}}',
+              id,
+            ],
+            { timeoutMs: 30_000 },
+          );
+          parts.push(`### container ${id} of ${service} on the ${role}\n${state.trimEnd()}`);
+        } catch (err) {
+          parts.push(`### container ${id} of ${service} on the ${role}\n(failed: ${(err as Error).message})`);
+        }
+      }
     }
     await capture(`docker service logs --tail ${LOG_TAIL} ${service}`, [
       'service',

@@ -4,7 +4,7 @@ import type { DockerCli, ServiceInspect } from './docker-cli.js';
 import type { E2eSettings } from './e2e-settings.js';
 import { eventually } from './eventually.js';
 
-/** Marks everything the suite creates outside the stack, so cleanup finds exactly that. */
+/** Marks everything the suite creates outside the stack. */
 export const E2E_LABEL = 'swarm-oauth.e2e=true';
 /** The node label stack.yml's placement constraints ask for (the operator sets it once). */
 export const VOLUME_NODE_LABEL = 'oauth.clients-volume';
@@ -16,15 +16,21 @@ export const STACK_SERVICES = [
   'oauth-client-tokens',
 ] as const;
 export type StackService = (typeof STACK_SERVICES)[number];
+/** What scripts/create-secrets.sh makes, sorted: stack.yml's external secrets. */
+export const OPERATOR_SECRETS = [
+  'df_notify_create_service_url',
+  'df_notify_remove_service_url',
+  'oauth_admin_token',
+  'oauth_notify_token',
+  'oauth_store_key',
+] as const;
 
 /**
- * The stack as an operator handles it: secrets by scripts/create-secrets.sh, the node label, then
- * `docker stack deploy -c stack.yml -c stack.test.yml`; and the teardown that leaves nothing behind.
+ * The stack as an operator handles it, on the suite's own two-node swarm: secrets by
+ * scripts/create-secrets.sh, the node label, then `docker stack deploy -c stack.yml -c stack.test.yml`.
+ * The swarm is torn down whole after the run (scripts/swarm-nodes.sh down).
  */
 export class SwarmStack {
-  /** Set when this run added the node label, so teardown removes only what it added. */
-  private addedNodeLabel: string | undefined;
-
   constructor(
     private readonly docker: DockerCli,
     private readonly settings: E2eSettings,
@@ -36,7 +42,6 @@ export class SwarmStack {
 
   /** The environment `docker stack deploy` interpolates stack.yml and stack.test.yml with. */
   private deployEnv(): NodeJS.ProcessEnv {
-    const { ports } = this.settings;
     return {
       TAG: this.settings.tag,
       IMAGE_PREFIX: this.settings.imagePrefix,
@@ -44,77 +49,57 @@ export class SwarmStack {
       E2E_DOCKER_SOCKET: this.settings.dockerSocket,
       // The merge key that lets stack.test.yml replace the published 5001 (see its comment).
       OAUTH_TOKENS_PORT: '0',
-      E2E_CLIENTS_PORT: String(ports.clients),
-      E2E_AUTOREG_PORT: String(ports.autoRegistration),
-      E2E_TOKENS_PORT_PREFIX: ports.tokensPrefix,
     };
   }
 
   /**
-   * scripts/create-secrets.sh --prefix <stack>_ --out <dir>: the operator's five secrets (store key,
-   * admin token, notification token and the listener's two URLs), copies of the first three in dir.
-   * The URLs name auto-registration where the test's host-network stack listens.
+   * scripts/create-secrets.sh --out <dir> on the manager, as docs/deploy.md tells operators: the five
+   * secrets under stack.yml's names, copies of the generated values in dir.
    */
   createOperatorSecrets(outDir: string): Promise<string> {
     return new Promise((resolve, reject) => {
       execFile(
         'bash',
-        [
-          join(this.settings.root, 'scripts/create-secrets.sh'),
-          '--prefix',
-          `${this.settings.stack}_`,
-          '--out',
-          outDir,
-          '--notify-base',
-          `http://127.0.0.1:${this.settings.ports.autoRegistration}`,
-        ],
-        { env: { ...process.env, DOCKER_HOST: this.settings.dockerHost }, timeout: 60_000 },
+        [join(this.settings.root, 'scripts/create-secrets.sh'), '--out', outDir],
+        { env: { ...process.env, DOCKER_HOST: this.settings.manager.dockerHost }, timeout: 60_000 },
         (err, _stdout, stderr) =>
           err ? reject(new Error(`create-secrets.sh failed: ${stderr}`)) : resolve(stderr),
       );
     });
   }
 
-  async labelNode(): Promise<void> {
-    const node = await this.docker.nodeId();
-    const labels = await this.docker.nodeLabels(node);
-    if (labels[VOLUME_NODE_LABEL] === 'true') return;
-    await this.docker.run(['node', 'update', '--label-add', `${VOLUME_NODE_LABEL}=true`, node]);
-    this.addedNodeLabel = node;
+  async labelNode(nodeId: string): Promise<void> {
+    await this.docker.run(['node', 'update', '--label-add', `${VOLUME_NODE_LABEL}=true`, nodeId]);
   }
 
-  async deploy(): Promise<void> {
+  /** `overrides`: more compose files after stack.yml and stack.test.yml; `env`: what they read. */
+  async deploy(overrides: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<void> {
     const root = this.settings.root;
+    const files = ['stack.yml', 'stack.test.yml', ...overrides].flatMap((file) => ['-c', join(root, file)]);
     await this.docker.run(
       [
         'stack',
         'deploy',
-        // No registry here: do not ask one for digests (the images are on this node).
+        // No registry here: do not ask one for digests (the images are on both nodes).
         '--resolve-image',
         'never',
-        '-c',
-        join(root, 'stack.yml'),
-        '-c',
-        join(root, 'stack.test.yml'),
+        ...files,
         this.settings.stack,
       ],
-      { env: this.deployEnv(), timeoutMs: 120_000 },
+      { env: { ...this.deployEnv(), ...env }, timeoutMs: 120_000 },
     );
   }
 
   /**
-   * Every replica of `service` is running and its container reports healthy; returns the running
-   * task ids. A task counts as running only once its health check passed, so both views agree.
+   * Exactly `replicas` tasks of `service` are running (desired and current state), and no other task
+   * is meant to run; their ids. Swarm reports a task with a health check as running only once the
+   * check passed, and only then adds it to the service's DNS name.
    */
   async healthyTasks(service: string, replicas: number): Promise<string[] | undefined> {
-    const running = (await this.docker.tasks(service)).filter(
-      (task) => task.DesiredState === 'Running' && task.CurrentState.startsWith('Running'),
-    );
-    if (running.length !== replicas) return undefined;
-    if (replicas === 0) return [];
-    const containers = await this.docker.containers(service);
-    const healthy = containers.filter((c) => c.Status.includes('(healthy)') || !c.Status.includes('health'));
-    return healthy.length === replicas ? running.map((task) => task.ID) : undefined;
+    const tasks = await this.docker.tasks(service);
+    const desired = tasks.filter((task) => task.DesiredState === 'Running');
+    const running = desired.filter((task) => task.CurrentState.startsWith('Running'));
+    return running.length === replicas && desired.length === replicas ? running.map((t) => t.ID) : undefined;
   }
 
   waitHealthy(service: string, replicas: number, timeoutMs: number): Promise<string[]> {
@@ -133,84 +118,16 @@ export class SwarmStack {
     await this.docker.run(['stack', 'rm', this.settings.stack]);
   }
 
-  /** No service and no container of the stack is left (volumes can only go after the containers). */
+  /** No service and no network of the stack is left (a new deploy can create them again). */
   async waitStackGone(timeoutMs: number): Promise<void> {
     await eventually(
       async () => {
-        const services = await this.docker.serviceNames(
-          `label=com.docker.stack.namespace=${this.settings.stack}`,
-        );
-        const containers = await this.docker.run([
-          'ps',
-          '-aq',
-          '--filter',
-          `label=com.docker.stack.namespace=${this.settings.stack}`,
-        ]);
-        return services.length === 0 && containers.trim() === '' ? true : undefined;
+        const filter = `label=com.docker.stack.namespace=${this.settings.stack}`;
+        const services = await this.docker.serviceNames(filter);
+        const networks = await this.docker.run(['network', 'ls', '-q', '--filter', filter]);
+        return services.length === 0 && networks.trim() === '' ? true : undefined;
       },
       { what: `stack ${this.settings.stack} gone`, timeoutMs, intervalMs: 500 },
     );
-  }
-
-  /**
-   * Removes everything the run made, whatever state a failure left: the test's own services, the
-   * stack, its volume, the test's Docker secrets (operator copies and those auto-registration made for
-   * the e2e instance) and the node label if this run added it. Each part is tried even if one fails.
-   */
-  async teardown(): Promise<string[]> {
-    const problems: string[] = [];
-    const attempt = async (what: string, work: () => Promise<unknown>): Promise<void> => {
-      try {
-        await work();
-      } catch (err) {
-        problems.push(`${what}: ${(err as Error).message}`);
-      }
-    };
-    await attempt('remove test services', async () => {
-      const names = await this.docker.serviceNames(`label=${E2E_LABEL}`);
-      if (names.length > 0) await this.docker.run(['service', 'rm', ...names]);
-    });
-    await attempt('remove stack', async () => {
-      const services = await this.docker.serviceNames(
-        `label=com.docker.stack.namespace=${this.settings.stack}`,
-      );
-      if (services.length > 0) await this.removeStack();
-    });
-    await attempt('wait for containers', async () => {
-      await this.waitStackGone(60_000);
-      await eventually(
-        async () => ((await this.docker.serviceNames(`label=${E2E_LABEL}`)).length === 0 ? true : undefined),
-        { what: 'test services gone', timeoutMs: 30_000 },
-      );
-    });
-    await attempt('remove volume', async () => {
-      const volume = `${this.settings.stack}_clients`;
-      const exists = (await this.docker.run(['volume', 'ls', '-q', '--filter', `name=${volume}`])).split(
-        '\n',
-      );
-      if (exists.includes(volume)) {
-        // The last container may take a moment to release it after it is gone from `ps`.
-        await eventually(() => this.docker.run(['volume', 'rm', volume]).then(() => true), {
-          what: `volume ${volume} removed`,
-          timeoutMs: 20_000,
-          intervalMs: 1000,
-        });
-      }
-    });
-    await attempt('remove secrets', async () => {
-      const managed = await this.docker.secrets(`label=swarm-oauth.managed=${this.settings.instance}`);
-      const operator = (await this.docker.secrets()).filter((s) =>
-        s.Name.startsWith(`${this.settings.stack}_`),
-      );
-      const ids = [...managed, ...operator].map((s) => s.ID);
-      if (ids.length > 0) await this.docker.run(['secret', 'rm', ...ids]);
-    });
-    if (this.addedNodeLabel !== undefined) {
-      const node = this.addedNodeLabel;
-      await attempt('remove node label', () =>
-        this.docker.run(['node', 'update', '--label-rm', VOLUME_NODE_LABEL, node]),
-      );
-    }
-    return problems;
   }
 }
