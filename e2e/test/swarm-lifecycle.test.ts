@@ -315,7 +315,7 @@ describe('the stack on a real two-node Docker Swarm', () => {
 
       expect(await getInside(CLIENTS, '/readyz')).toEqual({
         status: 200,
-        body: { status: 'ready', checks: { store: 'ok' } },
+        body: { status: 'ready', checks: { store: 'ok' }, clients: 0 },
       });
       // auto-registration (manager) reaches the admin API (worker) by name across the overlay.
       expect(await getInside(AUTO_REGISTRATION, '/readyz')).toEqual({
@@ -325,7 +325,7 @@ describe('the stack on a real two-node Docker Swarm', () => {
       const tokens = await nodes.onlyTask(TOKENS);
       expect(await getJson(`${publishedUrl(tokens)}/readyz`)).toEqual({
         status: 200,
-        body: { status: 'ready', checks: { store: 'ok', signing_keys: 'ok' } },
+        body: { status: 'ready', checks: { store: 'ok', signing_keys: 'ok' }, clients: 0 },
       });
       const metadata = await getJson(`${publishedUrl(tokens)}/.well-known/oauth-authorization-server`);
       expect(metadata.status).toBe(200);
@@ -397,6 +397,13 @@ describe('the stack on a real two-node Docker Swarm', () => {
       clock.mark(
         `the consumer's task runs on the worker with its Docker secret mounted (${secretBytes} bytes)`,
       );
+      // How an operator reaches the admin API: oauthctl in the oauth-clients image, no flags (the
+      // container's own port and admin token file).
+      const listed = JSON.parse(
+        await nodes.exec(await nodes.onlyTask(CLIENTS), ['oauthctl', 'clients', 'list', '--json']),
+      ) as { clients: Array<{ client_id: string }> };
+      expect(listed.clients.map((client) => client.client_id)).toContain(name);
+      clock.mark(`docker exec <${CLIENTS} task> oauthctl clients list --json lists ${name}`);
 
       const anonymous = await httpInContainer(nodes, task, { url: `${demo.demoApiUrl}/hello` });
       expect(anonymous.status).toBe(401);
