@@ -83,7 +83,7 @@ fi
 [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ] ||
   die "no swarm manager answers${DOCKER_HOST:+ at $DOCKER_HOST}; run this on a manager (docker swarm init)."
 
-# The store key as DESIGN.md specifies it: 32 random bytes, base64.
+# The store key: 32 random bytes, base64 (what the store services require).
 generate_store_key() { head -c 32 /dev/urandom | base64 -w0; }
 # The admin token: 32 random bytes, base64url without padding (no characters a shell or header mangles).
 generate_admin_token() { head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
