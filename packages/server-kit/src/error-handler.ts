@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import {
   AppError,
@@ -7,6 +8,7 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
 } from './app-error.js';
+import { pathOf, sendJson } from './http-answer.js';
 import type { Logger } from './logger.js';
 
 /** Errors raised by express's body parsers carry a `type`; they are the client's mistakes, never a 500. */
@@ -115,34 +117,59 @@ export function errorAnswer(err: unknown, options: ErrorAnswerOptions = {}): Err
   };
 }
 
-/** Registered last: writes every error body of the service, in one shape. */
+export interface SendErrorOptions extends ErrorAnswerOptions {
+  logger: Logger;
+}
+
+/**
+ * Writes the one error answer of every service (errorAnswer's shape). An unexpected error is logged
+ * with its stack and the path only (a query may carry a credential a client put in the wrong place);
+ * once the headers are out, the connection is closed instead.
+ */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  options: SendErrorOptions,
+): void {
+  const answer = errorAnswer(err, options);
+  if (answer.unexpected) {
+    options.logger.error({ err, method: req.method, path: pathOf(req.url) }, 'request failed');
+  }
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  sendJson(res, answer.status, answer.body, answer.headers);
+}
+
+/** Registered last in an express app: every error body of the service, in one shape. */
 export function errorHandler(logger: Logger, options: ErrorAnswerOptions = {}): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const answer = errorAnswer(err, options);
-    if (answer.unexpected) {
-      // Only the path: a query string may carry a credential a client put in the wrong place.
-      logger.error({ err, method: req.method, path: req.path }, 'request failed');
-    }
-    if (res.headersSent) {
-      req.socket.destroy();
-      return;
-    }
-    res.status(answer.status).set(answer.headers).json(answer.body);
+    sendError(req, res, err, { ...options, logger });
   };
 }
 
-/** The answer for a path no route knows. */
+/** The error for a path no route knows. */
+export function routeNotFound(method: string | undefined, path: string): NotFoundError {
+  return new NotFoundError(`No route for ${method} ${path}.`);
+}
+
+/** The error for a route that exists but not with this method (RFC 9110 §15.5.6: Allow is required). */
+export function notAllowed(method: string | undefined, allowed: readonly string[]): MethodNotAllowedError {
+  return new MethodNotAllowedError(`${method} is not allowed here; use ${allowed.join(' or ')}.`, {
+    headers: { Allow: allowed.join(', ') },
+  });
+}
+
+/** The answer for a path no route knows (express). */
 export const notFound: RequestHandler = (req, _res, next) => {
-  next(new NotFoundError(`No route for ${req.method} ${req.path}.`));
+  next(routeNotFound(req.method, req.path));
 };
 
-/** For a route that exists but not with this method (RFC 9110 §15.5.6: Allow is required). */
+/** For a route that exists but not with this method (express). */
 export function methodNotAllowed(...allowed: string[]): RequestHandler {
   return (req, _res, next) => {
-    next(
-      new MethodNotAllowedError(`${req.method} is not allowed here; use ${allowed.join(' or ')}.`, {
-        headers: { Allow: allowed.join(', ') },
-      }),
-    );
+    next(notAllowed(req.method, allowed));
   };
 }

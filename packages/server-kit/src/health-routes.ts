@@ -1,5 +1,9 @@
 import { Router } from 'express';
+import { sendJson, sendText } from './http-answer.js';
 import type { Metrics } from './metrics.js';
+import type { RouteHandler } from './route-table.js';
+
+const NO_STORE = { 'Cache-Control': 'no-store' } as const;
 
 /** A readiness check resolves when its dependency is usable and throws (with a safe message) when not. */
 export type ReadinessCheck = () => Promise<void> | void;
@@ -35,27 +39,44 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<strin
   }
 }
 
-/** `GET /healthz` (the process is alive), `GET /readyz` (dependencies usable), `GET /metrics` (Prometheus). */
+/**
+ * `GET /healthz` (the process is alive), `GET /readyz` (dependencies usable), `GET /metrics`
+ * (Prometheus), as route handlers on node's objects: the same handlers serve a route table and express.
+ */
+export function healthHandlers(
+  options: HealthRoutesOptions,
+): Record<'/healthz' | '/readyz' | '/metrics', RouteHandler> {
+  const timeoutMs = options.checkTimeoutMs ?? 2000;
+  return {
+    '/healthz': (_req, res) => {
+      sendJson(res, 200, { status: 'ok' }, NO_STORE);
+    },
+    '/readyz': async (_req, res) => {
+      const names = Object.keys(options.checks);
+      const results = await Promise.all(names.map((name) => runCheck(options.checks[name]!, timeoutMs)));
+      const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+      const ready = results.every((result) => result === 'ok');
+      sendJson(
+        res,
+        ready ? 200 : 503,
+        { status: ready ? 'ready' : 'not_ready', checks, ...options.details?.() },
+        NO_STORE,
+      );
+    },
+    '/metrics': async (_req, res) => {
+      const { registry } = options.metrics;
+      sendText(res, 200, registry.contentType, await registry.metrics());
+    },
+  };
+}
+
+/** The health handlers as an express router (GET only; other methods fall through to the app). */
 export function healthRoutes(options: HealthRoutesOptions): Router {
   const router = Router();
-  const timeoutMs = options.checkTimeoutMs ?? 2000;
-  router.get('/healthz', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    const names = Object.keys(options.checks);
-    const results = await Promise.all(names.map((name) => runCheck(options.checks[name]!, timeoutMs)));
-    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
-    const ready = results.every((result) => result === 'ok');
-    res
-      .status(ready ? 200 : 503)
-      .set('Cache-Control', 'no-store')
-      .json({ status: ready ? 'ready' : 'not_ready', checks, ...options.details?.() });
-  });
-  router.get('/metrics', async (_req, res) => {
-    res
-      .set('Content-Type', options.metrics.registry.contentType)
-      .send(await options.metrics.registry.metrics());
-  });
+  for (const [path, handler] of Object.entries(healthHandlers(options))) {
+    router.get(path, (req, res, next) => {
+      Promise.resolve(handler(req, res)).catch(next);
+    });
+  }
   return router;
 }

@@ -2,6 +2,10 @@ export * from './app-error.js';
 export {
   errorAnswer,
   errorHandler,
+  notAllowed,
+  routeNotFound,
+  sendError,
+  type SendErrorOptions,
   oauthErrorDescription,
   type ErrorAnswerOptions,
   methodNotAllowed,
@@ -13,7 +17,14 @@ export { CountedWarning } from './counted-warning.js';
 export { ConfigError, ConfigReader, readSecretFile } from './config-reader.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
-export { healthRoutes, type HealthRoutesOptions, type ReadinessCheck } from './health-routes.js';
+export {
+  healthHandlers,
+  healthRoutes,
+  type HealthRoutesOptions,
+  type ReadinessCheck,
+} from './health-routes.js';
+export { JSON_TYPE, pathOf, sendJson, sendText } from './http-answer.js';
+export { routeTable, type RouteHandler, type RouteMethods, type RouteTableOptions } from './route-table.js';
 export { DEFAULT_MAX_CONNECTIONS, serve, type RunningServer, type ServeOptions } from './serve.js';
 export { requireDirectory } from './required-directory.js';
 export { exitOnStartFailure } from './start-failure.js';

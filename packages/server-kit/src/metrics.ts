@@ -3,8 +3,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Records method, route and status of every request with its latency. */
+  /** Express middleware: records method, route and status of every request with its latency. */
   readonly requestMetrics: RequestHandler;
+  /** The same record for a request served without express (server-kit's route table). */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** A counter registered on this app's registry (prefixing is the caller's choice of name). */
   counter<L extends string>(name: string, help: string, labelNames?: readonly L[]): Counter<L>;
   histogram<L extends string>(
@@ -36,17 +38,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // Label children bound once per method, route and status: prom-client otherwise hashes the label
+  // object on every observation, and the token route observes thousands a second. Bounded: node's
+  // parser accepts only the methods it knows, and routes are the app's own paths or 'unmatched'.
+  const children = new Map<string, { observe(seconds: number): void }>();
+  const observeRequest = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = duration.labels(method, route, String(status));
+      children.set(key, child);
+    }
+    child.observe(seconds);
+  };
   const requestMetrics: RequestHandler = (req, res, next) => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     res.once('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path;
-      duration.observe(
-        {
-          method: req.method,
-          route: route === undefined ? 'unmatched' : req.baseUrl + route,
-          status: String(res.statusCode),
-        },
-        Number(process.hrtime.bigint() - start) / 1e9,
+      observeRequest(
+        req.method,
+        route === undefined ? 'unmatched' : req.baseUrl + route,
+        res.statusCode,
+        (performance.now() - start) / 1000,
       );
     });
     next();
@@ -54,6 +67,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return {
     registry,
     requestMetrics,
+    observeRequest,
     counter: (name, help, labelNames = []) => new Counter({ name, help, labelNames, registers: [registry] }),
     histogram: (name, help, labelNames = [], buckets) =>
       new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) }),

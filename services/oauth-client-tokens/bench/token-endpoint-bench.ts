@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { createLogger, createMetrics, serve } from '@swarm-oauth/server-kit';
 import { openKeySet, type KeySet, type SigningAlgorithm } from '@swarm-oauth/signing-keys';
 import { generateStoreKey, openStore } from '@swarm-oauth/store';
-import { createApp } from '../src/app.js';
+import { createTokenService } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
 const SECONDS = process.env.BENCH_SECONDS ?? '5';
@@ -37,7 +37,7 @@ async function measure(alg: SigningAlgorithm, mode: 'thread pool' | 'inline'): P
   const keys = await openKeySet({ storeDir: dir, storeKey, alg, retainMs: 0 });
   const { client, secret } = await store.add({ clientId: 'bench-client', scopes: ['a', 'b'] });
   const logger = createLogger({ service: 'bench', level: 'warn' });
-  const app = createApp({
+  const app = createTokenService({
     config,
     store,
     keys: mode === 'inline' ? inline(keys) : keys,

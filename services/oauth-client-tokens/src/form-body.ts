@@ -5,8 +5,8 @@ import { InvalidRequestError } from './oauth-errors.js';
 // The token request body (RFC 6749 §4.4.2): application/x-www-form-urlencoded, read from the raw bytes
 // with a byte limit, so the rules the RFC sets on parameters can be checked on what was actually sent.
 
-/** Default limit: a client-credentials request is a few hundred bytes; 16 KiB leaves room to spare. */
-export const DEFAULT_FORM_LIMIT_BYTES = 16 * 1024;
+/** A client-credentials request is a few hundred bytes; 16 KiB leaves room to spare. */
+export const FORM_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Parameters that may be repeated: `resource` (RFC 8707 §2) and `audience` (RFC 8693 §2.1). Every other

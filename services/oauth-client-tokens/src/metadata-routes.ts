@@ -1,6 +1,11 @@
-import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
+import {
+  JSON_TYPE,
+  NotFoundError,
+  sendText,
+  type RouteHandler,
+  type RouteMethods,
+} from '@swarm-oauth/server-kit';
 import type { KeySet } from '@swarm-oauth/signing-keys';
-import { Router, type RequestHandler } from 'express';
 import { CLIENT_AUTH_METHODS } from './client-authentication.js';
 import { GRANT_TYPE } from './client-credentials-grant.js';
 
@@ -11,6 +16,8 @@ export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 export const JWKS_PATH = '/.well-known/jwks.json';
 export const CERT_PATH = '/api/cert';
 export const TOKEN_PATH = '/api/token';
+
+const NO_CACHE = { 'Cache-Control': 'no-cache' } as const;
 
 export interface MetadataRoutesOptions {
   issuer: string;
@@ -41,45 +48,40 @@ export function authorizationServerMetadata(issuer: string, scopesSupported: rea
   };
 }
 
-export function metadataRoutes(options: MetadataRoutesOptions): Router {
+/** The metadata, JWKS and certificate routes, for the service's route table. */
+export function metadataRoutes(options: MetadataRoutesOptions): Record<string, RouteMethods> {
   const { issuer, keys } = options;
   const metadataJson = JSON.stringify(authorizationServerMetadata(issuer, options.scopesSupported));
-  const onlyGet = methodNotAllowed('GET', 'HEAD');
 
-  const metadata: RequestHandler = (_req, res) => {
-    res.type('application/json').set('Cache-Control', 'public, max-age=300').send(metadataJson);
+  const metadata: RouteHandler = (_req, res) => {
+    sendText(res, 200, JSON_TYPE, metadataJson, { 'Cache-Control': 'public, max-age=300' });
   };
 
   // No caching by intermediaries: a rotated key must be visible as soon as this replica knows it.
-  const jwks: RequestHandler = (_req, res) => {
-    res.type('application/json').set('Cache-Control', 'no-cache').send(keys.jwksJson());
+  const jwks: RouteHandler = (_req, res) => {
+    sendText(res, 200, JSON_TYPE, keys.jwksJson(), NO_CACHE);
   };
 
-  const certificates: RequestHandler = (_req, res) => {
-    res.type('application/x-pem-file').set('Cache-Control', 'no-cache').send(keys.certificatesPem());
+  const certificates: RouteHandler = (_req, res) => {
+    sendText(res, 200, 'application/x-pem-file; charset=utf-8', keys.certificatesPem(), NO_CACHE);
   };
 
   // Spring and other OIDC clients abort on a 200 they cannot parse as OpenID Provider metadata; this
   // server is an OAuth 2.0 authorization server only, so the honest answer is 404.
-  const noOpenIdConfiguration: RequestHandler = (_req, _res, next) => {
-    next(
-      new NotFoundError(
-        `This is an OAuth 2.0 authorization server, not an OpenID Provider; its metadata is at ${METADATA_PATH}.`,
-      ),
+  const noOpenIdConfiguration: RouteHandler = () => {
+    throw new NotFoundError(
+      `This is an OAuth 2.0 authorization server, not an OpenID Provider; its metadata is at ${METADATA_PATH}.`,
     );
   };
 
-  const router = Router();
-  router.route(METADATA_PATH).get(metadata).all(onlyGet);
+  const routes: Record<string, RouteMethods> = {
+    [METADATA_PATH]: { GET: metadata },
+    [JWKS_PATH]: { GET: jwks },
+    [CERT_PATH]: { GET: certificates },
+    '/.well-known/openid-configuration': { ANY: noOpenIdConfiguration },
+  };
   // RFC 8414 §3.1: for an issuer with a path, clients insert the well-known segment before that path.
   const issuerPath = new URL(issuer).pathname.replace(/\/$/, '');
-  if (issuerPath !== '')
-    router
-      .route(METADATA_PATH + issuerPath)
-      .get(metadata)
-      .all(onlyGet);
-  router.route(JWKS_PATH).get(jwks).all(onlyGet);
-  router.route(CERT_PATH).get(certificates).all(onlyGet);
-  router.all('/.well-known/openid-configuration', noOpenIdConfiguration);
-  return router;
+  if (issuerPath !== '') routes[METADATA_PATH + issuerPath] = { GET: metadata };
+  return routes;
 }

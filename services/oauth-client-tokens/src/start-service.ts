@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       },
       'signing key ready',
     );
-    const { listener } = createTokenService({
+    const listener = createTokenService({
       config,
       store,
       keys,

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CountedWarning, errorAnswer, methodNotAllowed, type Logger } from '@swarm-oauth/server-kit';
+import { CountedWarning, sendError, type Logger } from '@swarm-oauth/server-kit';
 import type { ClientStore, ClientView } from '@swarm-oauth/store';
-import { Router } from 'express';
 import type { AccessTokenIssuer } from './access-token.js';
 import type { BruteForceLimiter } from './brute-force-limiter.js';
 import { extractClientCredentials, type ClientAuthMethod } from './client-authentication.js';
 import { checkGrantType, grantAudiences, grantScopes } from './client-credentials-grant.js';
 import {
-  DEFAULT_FORM_LIMIT_BYTES,
+  FORM_LIMIT_BYTES,
   checkFormContentType,
   parseFormParameters,
   readBody,
@@ -23,9 +22,7 @@ import type { TokenMetrics } from './token-metrics.js';
 
 // POST /api/token (RFC 6749 §4.4). The route is the list of steps below; the rules are in plain
 // functions (client-authentication, client-credentials-grant, access-token) that know nothing of HTTP.
-// The handler works on node's request and response and writes its own answers, errors included, so
-// the same handler runs mounted in express (tokenEndpoint) and straight on node:http (token-fast-path:
-// express 5 costs about 90 µs of CPU per request here, more than everything else on this route).
+// The handler works on node's request and response and writes its own answers, errors included.
 
 export interface TokenEndpointOptions {
   store: Pick<ClientStore, 'authenticate'>;
@@ -36,12 +33,11 @@ export interface TokenEndpointOptions {
   defaultAudience: string;
   metrics: TokenMetrics;
   logger: Logger;
-  formLimitBytes?: number;
 }
 
 /** What the caller knows about the request beyond node's objects. */
 export interface TokenRequestContext {
-  /** The client's address (express `req.ip`: the socket's, or X-Forwarded-For per trust proxy). */
+  /** The client's address: the socket's, or X-Forwarded-For per OAUTH_TRUST_PROXY (client-address). */
   readonly address: string;
   /** The request target as sent (path and query). */
   readonly url: string;
@@ -81,7 +77,6 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   // An attack sends thousands of failures a second: they are counted in the metrics one by one, and
   // logged as one line per interval with counts (never the secret).
   const bruteForceWarning = new CountedWarning(logger, BRUTE_FORCE_WARNING, options.bruteForceLogIntervalMs);
-  const formLimit = options.formLimitBytes ?? DEFAULT_FORM_LIMIT_BYTES;
   // Label children bound once: prom-client otherwise hashes the label object on every increment.
   const issuedBy: Record<ClientAuthMethod, { inc(): void }> = {
     client_secret_basic: metrics.issued.labels('client_secret_basic'),
@@ -107,7 +102,7 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
 
   const parseForm: Step = async (request) => {
     checkFormContentType(request.req.headers['content-type']);
-    const body = await readBody(request.req, formLimit);
+    const body = await readBody(request.req, FORM_LIMIT_BYTES);
     request.form = parseFormParameters(body.toString('utf8'));
   };
 
@@ -192,24 +187,10 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
     issueToken,
   ];
 
-  /** server-kit's errorHandler, for this route: the same bodies, headers and logging. */
-  const answerError = (err: unknown, { req, res, context }: TokenRequest) => {
+  /** Counted by error code, then answered in the one error shape (server-kit's sendError). */
+  const answerError = (err: unknown, { req, res }: TokenRequest) => {
     metrics.failures.inc({ error: failureLabel(err) });
-    const answer = errorAnswer(err, { oauth: true });
-    if (answer.unexpected) {
-      // Only the path: a query string may carry a credential a client put in the wrong place.
-      logger.error({ err, method: req.method, path: context.url.split('?', 1)[0] }, 'request failed');
-    }
-    if (res.headersSent) {
-      req.socket.destroy();
-      return;
-    }
-    const json = JSON.stringify(answer.body);
-    res.statusCode = answer.status;
-    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(json));
-    res.end(json);
+    sendError(req, res, err, { oauth: true, logger });
   };
 
   return {
@@ -225,26 +206,11 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
         try {
           answerError(err, request);
         } catch (writeError) {
-          // Only a broken response object gets here; the fast path has no express to fall back on.
+          // Only a broken response object gets here.
           logger.error({ err: writeError }, 'could not answer a token request');
           req.socket.destroy();
         }
       }
     },
   };
-}
-
-/** The handler as an express route: POST /api/token, 405 with `Allow: POST` for other methods. */
-export function tokenEndpoint(handler: TokenHandler): Router {
-  const router = Router();
-  router
-    .route('/api/token')
-    .post((req, res) =>
-      handler.handle(req, res, {
-        address: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-        url: req.originalUrl,
-      }),
-    )
-    .all(methodNotAllowed('POST'));
-  return router;
 }

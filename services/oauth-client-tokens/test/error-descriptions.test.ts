@@ -52,7 +52,7 @@ describe('error_description of every error POST /api/token answers', () => {
       scopes: ['orders:read'],
       audiences: ['orders-api'],
     }));
-    const { listener } = createTokenService({
+    const listener = createTokenService({
       config: h.config,
       store: h.store,
       keys: h.keys,

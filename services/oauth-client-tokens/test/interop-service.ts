@@ -73,7 +73,7 @@ export async function startInteropService(options: { tls?: boolean } = {}): Prom
   const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const harness = await startHarness({ env: { OAUTH_ISSUER: issuer }, systemClock: true });
   const metrics = createMetrics({ defaultMetrics: false });
-  const { listener } = createTokenService({
+  const listener = createTokenService({
     config: harness.config,
     store: harness.store,
     keys: harness.keys,

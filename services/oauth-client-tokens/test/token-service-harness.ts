@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { createLogger, createMetrics } from '@swarm-oauth/server-kit';
 import { openKeySet, type KeySet } from '@swarm-oauth/signing-keys';
 import { generateStoreKey, openStore, type ClientStore, type NewClient } from '@swarm-oauth/store';
-import type { Express } from 'express';
-import { createApp } from '../src/app.js';
+import type { RequestListener } from 'node:http';
+import { createTokenService } from '../src/app.js';
 import type { Clock } from '../src/clock.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { keyRetentionMs } from '../src/token-signing-keys.js';
 
 export interface Harness {
-  app: Express;
+  /** The listener the service serves (every route), for supertest. */
+  app: RequestListener;
   config: Config;
   store: ClientStore;
   keys: KeySet;
@@ -76,7 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     now: clock.now,
   });
-  const app = createApp({
+  const app = createTokenService({
     config,
     store,
     keys,

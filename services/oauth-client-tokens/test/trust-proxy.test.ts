@@ -1,4 +1,4 @@
-// OAUTH_TRUST_PROXY on the path production serves POST /api/token on (node:http, token-fast-path),
+// OAUTH_TRUST_PROXY on the served token route (client-address, through the route table),
 // against a real process: X-Forwarded-For counts only when the peer is a trusted proxy, so a forged one
 // cannot pick the address the brute-force budgets are kept under.
 import type { Agent } from 'node:http';
