@@ -1,48 +1,15 @@
-import { fetchJson } from './http-json.js';
+import { ADMIN_PATHS, AdminClient, adminClientsUrl, type AdminApiError } from '@swarm-oauth/admin-api';
+import { CliError, ExitCode } from './cli-error.js';
 import type { AdminSettings } from './settings.js';
 
-// The admin API's JSON, as services/oauth-clients sends it (see its README).
-export interface SecretJson {
-  id: string;
-  created_at: string;
-  expires_at?: string;
-}
+// oauthctl's side of the admin API: the shared typed client (@swarm-oauth/admin-api), and its errors
+// as oauthctl reports them: the server's error_description and an exit code a script can rely on.
 
-export interface ClientJson {
-  client_id: string;
-  scope: string;
-  audience: string[];
-  metadata: Record<string, string>;
-  secrets: SecretJson[];
-  created_at: string;
-  updated_at: string;
-  revision?: number;
-}
-
-export interface CreatedClientJson extends ClientJson {
-  client_secret: string;
-  secret_id: string;
-}
-
-export interface RotatedSecretJson {
-  client_id: string;
-  client_secret: string;
-  secret_id: string;
-  secrets: SecretJson[];
-}
-
-export interface NewClientInput {
-  client_id: string;
-  scope?: string;
-  audience?: string[];
-  metadata?: Record<string, string>;
-}
-
-/** A JSON merge patch: null clears scope/audience, a null metadata value removes that key. */
-export interface ClientPatchInput {
-  scope?: string | null;
-  audience?: string[] | null;
-  metadata?: Record<string, string | null> | null;
+export function adminClient(settings: AdminSettings): AdminClient {
+  return new AdminClient({
+    clientsUrl: adminClientsUrl(settings.url),
+    ...(settings.token === undefined ? {} : { token: settings.token }),
+  });
 }
 
 const HINT_401 = 'Give the admin token with --token-file or OAUTH_ADMIN_TOKEN_FILE.';
@@ -56,78 +23,47 @@ function noRouteHint(url: string): string {
   );
 }
 
-/** A small typed client of the oauth-clients admin API (global fetch). */
-export class AdminClient {
-  constructor(private readonly settings: AdminSettings) {}
+/** The admin URL as configured: the called URL up to the clients collection. */
+function baseUrl(err: AdminApiError): string {
+  const at = err.url.indexOf(ADMIN_PATHS.clients);
+  return at < 0 ? new URL(err.url).origin : err.url.slice(0, at);
+}
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (this.settings.token !== undefined) headers.Authorization = `Bearer ${this.settings.token}`;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    return fetchJson(`${this.settings.url}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      hint401: HINT_401,
-      hintNoRoute: noRouteHint(this.settings.url),
-    }) as Promise<T>;
-  }
-
-  private static id(clientId: string): string {
-    return encodeURIComponent(clientId);
-  }
-
-  addClient(input: NewClientInput): Promise<CreatedClientJson> {
-    return this.call('POST', '/api/clients/add', input);
-  }
-
-  removeClient(clientId: string): Promise<{ client_id: string; removed: boolean }> {
-    return this.call('POST', '/api/clients/remove', { client_id: clientId });
-  }
-
-  listPage(
-    options: { after?: string; limit?: number } = {},
-  ): Promise<{ clients: ClientJson[]; next_after?: string }> {
-    const query = new URLSearchParams();
-    if (options.after !== undefined) query.set('after', options.after);
-    if (options.limit !== undefined) query.set('limit', String(options.limit));
-    const suffix = query.size > 0 ? `?${query}` : '';
-    return this.call('GET', `/api/clients${suffix}`);
-  }
-
-  /** Every client, following next_after page by page. */
-  async listAll(): Promise<ClientJson[]> {
-    const clients: ClientJson[] = [];
-    let after: string | undefined;
-    do {
-      const page = await this.listPage({ ...(after === undefined ? {} : { after }), limit: 1000 });
-      clients.push(...page.clients);
-      after = page.next_after;
-    } while (after !== undefined);
-    return clients;
-  }
-
-  getClient(clientId: string): Promise<ClientJson> {
-    return this.call('GET', `/api/clients/${AdminClient.id(clientId)}`);
-  }
-
-  updateClient(clientId: string, patch: ClientPatchInput): Promise<ClientJson> {
-    return this.call('PATCH', `/api/clients/${AdminClient.id(clientId)}`, patch);
-  }
-
-  /** A new secret; the old ones keep working, until `graceSeconds` if given, else until retired. */
-  rotateSecret(clientId: string, graceSeconds?: number): Promise<RotatedSecretJson> {
-    return this.call(
-      'POST',
-      `/api/clients/${AdminClient.id(clientId)}/secrets`,
-      graceSeconds === undefined ? {} : { expires_in: graceSeconds },
-    );
-  }
-
-  retireSecret(clientId: string, secretId: string): Promise<ClientJson> {
-    return this.call(
-      'DELETE',
-      `/api/clients/${AdminClient.id(clientId)}/secrets/${encodeURIComponent(secretId)}`,
-    );
+/**
+ * A server's refusal is exit 1 with its error_description; a 404 `not_found` (no such route, as
+ * opposed to no such client) means the URL is not this API, a wrong setting: exit 2. No answer, or
+ * an answer that is not the API, is exit 3.
+ */
+export function cliErrorFor(err: AdminApiError): CliError {
+  const origin = new URL(err.url).origin;
+  switch (err.failure) {
+    case 'unreachable': {
+      const why = err.reason === 'TimeoutError' ? 'no answer in time' : err.reason;
+      return new CliError(`cannot reach ${origin} (${why}).`, ExitCode.unreachable);
+    }
+    case 'not_json':
+      return new CliError(
+        `${origin} answered ${err.adminStatus} with something that is not JSON; is this the right URL?`,
+        ExitCode.unreachable,
+      );
+    case 'no_error_body':
+      return new CliError(
+        `${origin} answered HTTP ${err.adminStatus} without an error body.`,
+        ExitCode.unreachable,
+      );
+    case 'refused': {
+      const noRoute = err.adminStatus === 404 && err.adminCode === 'not_found';
+      const hint = err.adminStatus === 401 ? ` ${HINT_401}` : noRoute ? ` ${noRouteHint(baseUrl(err))}` : '';
+      const body = {
+        error: err.adminCode,
+        ...(err.adminDescription === undefined ? {} : { error_description: err.adminDescription }),
+        status: err.adminStatus,
+      };
+      return new CliError(
+        `${err.adminDescription ?? 'no description'} (${err.adminCode}, HTTP ${err.adminStatus})${hint}`,
+        noRoute ? ExitCode.usage : ExitCode.refused,
+        body,
+      );
+    }
   }
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { AdminApiError } from '@swarm-oauth/admin-api';
+import { cliErrorFor } from './admin-client.js';
 import { CliError, ExitCode } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { registerClientCommands } from './client-commands.js';
@@ -45,7 +47,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   try {
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;
-  } catch (err) {
+  } catch (thrown) {
+    const err = thrown instanceof AdminApiError ? cliErrorFor(thrown) : thrown;
     if (err instanceof CommanderError) {
       // Commander has already printed its message (help, version, or what was wrong with the flags).
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { AdminClient, type ClientPatchInput } from './admin-client.js';
+import type { AdminClient, ClientPatchJson } from '@swarm-oauth/admin-api';
+import { adminClient } from './admin-client.js';
 import { CliError, ExitCode } from './cli-error.js';
 import {
   clientDetails,
@@ -45,7 +46,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   async function admin(cmd: Command): Promise<{ api: AdminClient; json: boolean }> {
     const flags = cmd.optsWithGlobals<GlobalFlags>();
-    return { api: new AdminClient(await resolveAdminSettings(flags, io.env)), json: flags.json === true };
+    return { api: adminClient(await resolveAdminSettings(flags, io.env)), json: flags.json === true };
   }
 
   function print(json: boolean, value: unknown, human: string): void {
@@ -140,7 +141,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
         if (opts.audience !== undefined && opts.clearAudience) {
           throw new CliError('give --audience or --clear-audience, not both.', ExitCode.usage);
         }
-        const patch: ClientPatchInput = {};
+        const patch: ClientPatchJson = {};
         if (opts.scope !== undefined) patch.scope = opts.scope;
         if (opts.audience !== undefined) patch.audience = opts.audience;
         if (opts.clearAudience) patch.audience = null;

@@ -1,4 +1,4 @@
-import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from './admin-client.js';
+import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from '@swarm-oauth/admin-api';
 import { formatFields, formatTable } from './table.js';
 
 function metadataText(metadata: Record<string, string>): string {

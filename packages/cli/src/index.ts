@@ -1,12 +1,4 @@
-export {
-  AdminClient,
-  type ClientJson,
-  type ClientPatchInput,
-  type CreatedClientJson,
-  type NewClientInput,
-  type RotatedSecretJson,
-  type SecretJson,
-} from './admin-client.js';
+export { adminClient, cliErrorFor } from './admin-client.js';
 export { buildProgram, runCli } from './cli.js';
 export type { CliIo } from './cli-io.js';
 export { CliError, ExitCode } from './cli-error.js';

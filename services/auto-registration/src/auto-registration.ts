@@ -1,6 +1,6 @@
 import type { Logger, Metrics } from '@swarm-oauth/server-kit';
 import type express from 'express';
-import type { AdminClient } from './admin-client.js';
+import type { AdminClient } from '@swarm-oauth/admin-api';
 import { createApp } from './app.js';
 import { DockerSecrets } from './docker-secrets.js';
 import { Reconciler } from './reconciler.js';

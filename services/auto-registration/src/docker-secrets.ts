@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClientSecret } from './admin-client.js';
+import type { ClientSecret } from './client-secret.js';
 import type { RegistrationScope } from './registration-scope.js';
 import type { SwarmApi, SwarmSecret } from './swarm-api.js';
 

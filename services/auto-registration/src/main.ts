@@ -6,7 +6,7 @@ import {
   readSecretFile,
   serve,
 } from '@swarm-oauth/server-kit';
-import { AdminClient } from './admin-client.js';
+import { AdminClient } from '@swarm-oauth/admin-api';
 import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
 import { createDockerClient } from './docker-connection.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@swarm-oauth/server-kit';
-import { AdminApiError, type AdminClient } from './admin-client.js';
+import { AdminApiError, type AdminClient } from '@swarm-oauth/admin-api';
 import { systemClock, type Clock, type Timer } from './clock.js';
 import type { DockerSecrets } from './docker-secrets.js';
 import { FailureLog, type FailureSource } from './failure-log.js';

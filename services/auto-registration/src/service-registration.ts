@@ -2,11 +2,12 @@ import type Dockerode from 'dockerode';
 import type { Logger } from '@swarm-oauth/server-kit';
 import {
   ClientExistsError,
+  unlessNotFound,
   type AdminClient,
-  type AdminClientRecord,
-  type ClientPatch,
-  type IssuedSecret,
-} from './admin-client.js';
+  type ClientJson,
+  type ClientPatchJson,
+} from '@swarm-oauth/admin-api';
+import { issuedSecret, type IssuedSecret } from './client-secret.js';
 import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { mountedSecret, withCredentials, withoutCredentials } from './service-credentials.js';
@@ -112,25 +113,30 @@ export class ServiceRegistration {
   private async register(service: SwarmService, labels: ClientLabels): Promise<RegistrationOutcome> {
     const { admin, secrets, scope, logger } = this.options;
     const name = service.spec.Name;
-    const [existing, managed] = await Promise.all([admin.getClient(name), secrets.listFor(name)]);
-    let record: AdminClientRecord | undefined = existing;
+    const [existing, managed] = await Promise.all([
+      unlessNotFound(admin.getClient(name)),
+      secrets.listFor(name),
+    ]);
+    let record: ClientJson | undefined = existing;
     let issued: IssuedSecret | undefined;
     let action: RegistrationAction = 'unchanged';
 
     if (record === undefined) {
       try {
-        issued = await admin.addClient({
-          client_id: name,
-          ...(labels.scope === undefined ? {} : { scope: labels.scope }),
-          ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
-          metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
-        });
+        issued = issuedSecret(
+          await admin.addClient({
+            client_id: name,
+            ...(labels.scope === undefined ? {} : { scope: labels.scope }),
+            ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
+            metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
+          }),
+        );
         action = 'registered';
         await this.step('client-created', name);
       } catch (err) {
         // Someone added it between our read and our add: go on as for an existing client.
         if (!(err instanceof ClientExistsError)) throw err;
-        record = await admin.getClient(name);
+        record = await unlessNotFound(admin.getClient(name));
         if (record === undefined) throw err;
       }
     }
@@ -144,7 +150,7 @@ export class ServiceRegistration {
     if (record !== undefined) {
       const patch = clientPatch(record, labels, service.id);
       if (patch !== undefined) {
-        await admin.patchClient(name, patch);
+        await admin.updateClient(name, patch);
         action = 'updated';
       }
     }
@@ -161,7 +167,7 @@ export class ServiceRegistration {
       current = mounted!;
     } else {
       if (issued === undefined) {
-        issued = await admin.rotateSecret(name);
+        issued = issuedSecret(await admin.rotateSecret(name));
         action = 'repaired';
         await this.step('secret-rotated', name);
       }
@@ -177,9 +183,9 @@ export class ServiceRegistration {
 
     // Only now that the service holds the new secret: retire what it replaced.
     const clientSecrets =
-      issued === undefined ? record!.secrets : ((await admin.getClient(name))?.secrets ?? []);
+      issued === undefined ? record!.secrets : ((await unlessNotFound(admin.getClient(name)))?.secrets ?? []);
     for (const secret of clientSecrets) {
-      if (secret.id !== current.secretId) await admin.retireSecret(name, secret.id);
+      if (secret.id !== current.secretId) await unlessNotFound(admin.retireSecret(name, secret.id));
     }
     const incomplete = await this.removeSecrets(managed.filter((secret) => secret.id !== current.id));
     if (action !== 'unchanged')
@@ -193,7 +199,10 @@ export class ServiceRegistration {
     cleanSpec = true,
   ): Promise<RegistrationOutcome> {
     const { admin, secrets, scope, logger } = this.options;
-    const [client, managed] = await Promise.all([admin.getClient(name), secrets.listFor(name)]);
+    const [client, managed] = await Promise.all([
+      unlessNotFound(admin.getClient(name)),
+      secrets.listFor(name),
+    ]);
     let action: RegistrationAction = 'ignored';
     if (
       service &&
@@ -203,7 +212,7 @@ export class ServiceRegistration {
       action = 'deregistered';
     }
     if (client !== undefined && scope.ownsClient(client)) {
-      await admin.removeClient(name);
+      await unlessNotFound(admin.removeClient(name));
       action = 'deregistered';
       await this.step('client-removed', name);
     }
@@ -264,11 +273,11 @@ export class ServiceRegistration {
 
 /** What to change on an existing client so it matches the labels, or undefined when it does. */
 function clientPatch(
-  record: AdminClientRecord,
+  record: ClientJson,
   labels: ClientLabels,
   serviceId: string,
-): ClientPatch | undefined {
-  const patch: ClientPatch = {};
+): ClientPatchJson | undefined {
+  const patch: ClientPatchJson = {};
   const scope = labels.scope ?? '';
   if (record.scope !== scope) patch.scope = scope;
   if (JSON.stringify(record.audience) !== JSON.stringify(labels.audience))

@@ -3,10 +3,12 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { createLogger } from '@swarm-oauth/server-kit';
-import { AdminApiError, AdminClient, ClientExistsError } from '../src/admin-client.js';
+import { AdminApiError, AdminClient, ClientExistsError, unlessNotFound } from '@swarm-oauth/admin-api';
+import { issuedSecret } from '../src/client-secret.js';
 import { startOAuthServices, type OAuthServices } from './support/oauth-services.js';
 
-// Against the project's real admin API (oauth-clients), started as a process.
+// The shared admin API client (@swarm-oauth/admin-api) as auto-registration uses it, against the
+// project's real admin API (oauth-clients), started as a process.
 
 let oauth: OAuthServices;
 
@@ -40,23 +42,27 @@ async function closedPort(): Promise<number> {
 describe('AdminClient', () => {
   it('adds, reads, rotates, retires and removes a client', async () => {
     const admin = client();
-    const added = await admin.addClient({
-      client_id: 'svc-a',
-      scope: 'a b',
-      metadata: { managed_by: 'test' },
-    });
+    const added = issuedSecret(
+      await admin.addClient({
+        client_id: 'svc-a',
+        scope: 'a b',
+        metadata: { managed_by: 'test' },
+      }),
+    );
     expect(added.secretId).toMatch(/^[A-Za-z0-9_-]+$/);
 
-    const rotated = await admin.rotateSecret('svc-a');
+    const rotated = issuedSecret(await admin.rotateSecret('svc-a'));
     expect(rotated.secretId).not.toBe(added.secretId);
-    expect((await admin.getClient('svc-a'))?.secrets.map((s) => s.id)).toEqual([
+    expect((await admin.getClient('svc-a')).secrets.map((s) => s.id)).toEqual([
       added.secretId,
       rotated.secretId,
     ]);
 
-    expect(await admin.retireSecret('svc-a', added.secretId)).toBe('retired');
-    expect(await admin.retireSecret('svc-a', added.secretId)).toBe('absent');
-    await admin.patchClient('svc-a', { scope: 'a' });
+    expect((await admin.retireSecret('svc-a', added.secretId)).secrets.map((s) => s.id)).toEqual([
+      rotated.secretId,
+    ]);
+    expect(await unlessNotFound(admin.retireSecret('svc-a', added.secretId))).toBeUndefined();
+    await admin.updateClient('svc-a', { scope: 'a' });
     expect(await admin.getClient('svc-a')).toMatchObject({
       client_id: 'svc-a',
       scope: 'a',
@@ -64,9 +70,9 @@ describe('AdminClient', () => {
       secrets: [{ id: rotated.secretId }],
     });
 
-    expect(await admin.removeClient('svc-a')).toBe('removed');
-    expect(await admin.removeClient('svc-a')).toBe('absent');
-    expect(await admin.getClient('svc-a')).toBeUndefined();
+    expect(await admin.removeClient('svc-a')).toEqual({ client_id: 'svc-a', removed: true });
+    expect(await unlessNotFound(admin.removeClient('svc-a'))).toBeUndefined();
+    expect(await unlessNotFound(admin.getClient('svc-a'))).toBeUndefined();
   });
 
   it('throws ClientExistsError (409 client_exists) for an id that is taken', async () => {
@@ -110,9 +116,22 @@ describe('AdminClient', () => {
     );
   });
 
+  it('takes a 404 from a URL that is not the admin API as a failure, never as an absent client', async () => {
+    const misplaced = new AdminClient({
+      clientsUrl: `${oauth.adminUrl}/api/not-the-clients`,
+      token: oauth.adminToken,
+      timeoutMs: 5000,
+    });
+    const error = (await unlessNotFound(misplaced.getClient('x')).catch(
+      (err: unknown) => err,
+    )) as AdminApiError;
+    expect(error).toBeInstanceOf(AdminApiError);
+    expect([error.adminStatus, error.adminCode, error.notFound]).toEqual([404, 'not_found', false]);
+  });
+
   it('keeps the issued secret out of JSON, strings, inspect and log lines', async () => {
     const admin = client();
-    const issued = await admin.addClient({ client_id: 'svc-log' });
+    const issued = issuedSecret(await admin.addClient({ client_id: 'svc-log' }));
     const secret = issued.secret.reveal().toString('utf8');
     expect(secret.length).toBeGreaterThanOrEqual(32);
     const lines: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createLogger, createMetrics } from '@swarm-oauth/server-kit';
-import type { AdminClient, AdminClientRecord } from '../src/admin-client.js';
+import type { AdminClient, ClientJson } from '@swarm-oauth/admin-api';
 import type { DockerSecrets, ManagedSecret } from '../src/docker-secrets.js';
 import { Reconciler, type ReconcilerOptions } from '../src/reconciler.js';
 import { createRegistrationMetrics } from '../src/registration-metrics.js';
@@ -40,7 +40,7 @@ function reconcilerWith(
   const secrets = { listAll: async () => options.secrets ?? [] } as unknown as DockerSecrets;
   const admin = {
     // eslint-disable-next-line require-yield -- no clients
-    listClients: async function* (): AsyncGenerator<AdminClientRecord> {
+    listClients: async function* (): AsyncGenerator<ClientJson> {
       return;
     },
   } as unknown as AdminClient;

@@ -1,25 +1,9 @@
+import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from '@swarm-oauth/admin-api';
 import type { ClientView, SecretInfo } from '@swarm-oauth/store';
 
 // The admin API speaks snake_case JSON (as OAuth does: client_id, client_secret); the store speaks
-// camelCase TypeScript. This module is the one place the two meet.
-
-export interface SecretJson {
-  id: string;
-  created_at: string;
-  expires_at?: string;
-}
-
-export interface ClientJson {
-  client_id: string;
-  /** RFC 6749 §3.3: space-separated scope tokens ("" for none). */
-  scope: string;
-  audience: string[];
-  metadata: Record<string, string>;
-  secrets: SecretJson[];
-  created_at: string;
-  updated_at: string;
-  revision: number;
-}
+// camelCase TypeScript. This module is the one place the two meet; the JSON types are the contract
+// the admin API's clients read (@swarm-oauth/admin-api).
 
 export function secretJson(secret: SecretInfo): SecretJson {
   return {
@@ -44,21 +28,13 @@ export function clientJson(client: ClientView): ClientJson {
 }
 
 /** The answer to an add: the client plus its first secret, shown this once. */
-export function createdClientJson(
-  client: ClientView,
-  secret: string,
-  secretId: string,
-): ClientJson & { client_secret: string; secret_id: string } {
+export function createdClientJson(client: ClientView, secret: string, secretId: string): CreatedClientJson {
   const { client_id, ...rest } = clientJson(client);
   return { client_id, client_secret: secret, secret_id: secretId, ...rest };
 }
 
 /** The answer to a rotation: the new secret, shown this once, and every secret the client now has. */
-export function rotatedSecretJson(
-  client: ClientView,
-  secret: string,
-  secretId: string,
-): { client_id: string; client_secret: string; secret_id: string; secrets: SecretJson[] } {
+export function rotatedSecretJson(client: ClientView, secret: string, secretId: string): RotatedSecretJson {
   return {
     client_id: client.clientId,
     client_secret: secret,

@@ -1,3 +1,4 @@
+import { ADMIN_PATHS, type ClientPageJson, type RemovedClientJson } from '@swarm-oauth/admin-api';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
 import type { ClientStore } from '@swarm-oauth/store';
@@ -89,7 +90,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   const remove: RequestHandler = async (req, res) => {
     const clientId = parseRemoveRequest(req.body);
     await change(res, { operation: 'client.remove', clientId }, () => store.remove(clientId));
-    res.json({ client_id: clientId, removed: true });
+    res.json({ client_id: clientId, removed: true } satisfies RemovedClientJson);
   };
 
   const list: RequestHandler = (req, res) => {
@@ -101,7 +102,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     res.json({
       clients: clients.map(clientJson),
       ...(page.length > limit && last ? { next_after: last.clientId } : {}),
-    });
+    } satisfies ClientPageJson);
   };
 
   const get: RequestHandler = async (req, res) => {
@@ -163,9 +164,9 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     res.json(clientJson(client));
   };
 
-  router.route('/api/clients/add').post(body, add);
-  router.route('/api/clients/remove').post(body, remove);
-  router.route('/api/clients').get(list).all(methodNotAllowed('GET'));
+  router.route(ADMIN_PATHS.add).post(body, add);
+  router.route(ADMIN_PATHS.remove).post(body, remove);
+  router.route(ADMIN_PATHS.clients).get(list).all(methodNotAllowed('GET'));
   router
     .route('/api/clients/:id')
     .get(get)

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Express } from 'express';
 import { createLogger, createMetrics, type Metrics } from '@swarm-oauth/server-kit';
-import { AdminClient } from '../../src/admin-client.js';
+import { AdminClient } from '@swarm-oauth/admin-api';
 import { createAutoRegistration } from '../../src/auto-registration.js';
 import {
   MANAGED_LABEL,

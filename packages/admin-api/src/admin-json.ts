@@ -1,0 +1,79 @@
+// The admin API's JSON (services/oauth-clients, README "Admin API"): snake_case, as OAuth is
+// (client_id, client_secret). The service builds its answers as these types and its clients read
+// them as these types; a field changes here, for all three at once.
+
+/** Where the routes are, below the admin API's base URL. */
+export const ADMIN_PATHS = {
+  clients: '/api/clients',
+  add: '/api/clients/add',
+  remove: '/api/clients/remove',
+} as const;
+
+export interface SecretJson {
+  id: string;
+  created_at: string;
+  expires_at?: string;
+}
+
+export interface ClientJson {
+  client_id: string;
+  /** RFC 6749 §3.3: space-separated scope tokens ("" for none). */
+  scope: string;
+  audience: string[];
+  metadata: Record<string, string>;
+  secrets: SecretJson[];
+  created_at: string;
+  updated_at: string;
+  revision: number;
+}
+
+/** The answer to an add: the client and its first secret, shown this once. */
+export interface CreatedClientJson extends ClientJson {
+  client_secret: string;
+  secret_id: string;
+}
+
+/** The answer to a rotation: the new secret, shown this once, and every secret the client now has. */
+export interface RotatedSecretJson {
+  client_id: string;
+  client_secret: string;
+  secret_id: string;
+  secrets: SecretJson[];
+}
+
+export interface RemovedClientJson {
+  client_id: string;
+  removed: true;
+}
+
+/** One page of the list; `next_after` is there when there are more. */
+export interface ClientPageJson {
+  clients: ClientJson[];
+  next_after?: string;
+}
+
+/** The body of an add. */
+export interface NewClientJson {
+  client_id: string;
+  scope?: string;
+  audience?: string[];
+  metadata?: Record<string, string>;
+}
+
+/** A JSON merge patch (RFC 7396): null clears scope or audience, a null metadata value removes that key. */
+export interface ClientPatchJson {
+  scope?: string | null;
+  audience?: string[] | null;
+  metadata?: Record<string, string | null> | null;
+}
+
+/** The body of a rotation: how long the other secrets keep working (seconds), else until retired. */
+export interface RotateSecretJson {
+  expires_in?: number;
+}
+
+/** Every error the admin API answers (server-kit's one error shape). */
+export interface AdminErrorJson {
+  error: string;
+  error_description: string;
+}
