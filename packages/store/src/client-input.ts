@@ -1,7 +1,9 @@
 import { InvalidClientInputError } from './store-errors.js';
 
-// Limits on what a client record may hold. They keep a record small (one read, one decrypt) and keep
-// every value printable where other tools show it.
+// The rules for what a client record may hold, in one place: the store checks them on every write,
+// and the admin API, the token endpoint and the token service's settings use the same predicates and
+// limits for their own messages. The limits keep a record small (one read, one decrypt) and every
+// value printable where other tools show it.
 export const MAX_SCOPES = 64;
 export const MAX_SCOPE_LENGTH = 128;
 export const MAX_AUDIENCES = 32;
@@ -14,6 +16,16 @@ export const MAX_METADATA_VALUE_LENGTH = 1024;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 // Audiences are URIs or names: no white space and no control characters.
 const AUDIENCE = /^[^\s\p{Cc}]+$/u;
+
+/** A scope token (RFC 6749 §3.3), of any length (MAX_SCOPE_LENGTH is checked apart). */
+export function isScopeToken(value: string): boolean {
+  return SCOPE_TOKEN.test(value);
+}
+
+/** Non-empty, without white space or control characters (MAX_AUDIENCE_LENGTH is checked apart). */
+export function isAudience(value: string): boolean {
+  return AUDIENCE.test(value);
+}
 
 function listOf(field: string, value: unknown, max: number): unknown[] {
   if (!Array.isArray(value)) throw new InvalidClientInputError(field, `${field} must be an array of strings`);
@@ -29,7 +41,7 @@ function listOf(field: string, value: unknown, max: number): unknown[] {
 /** Validated scope tokens, duplicates dropped, order kept. */
 export function validateScopes(value: unknown, field = 'scopes'): string[] {
   const scopes = listOf(field, value, MAX_SCOPES).map((scope, i) => {
-    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) {
+    if (typeof scope !== 'string' || !isScopeToken(scope)) {
       throw new InvalidClientInputError(
         field,
         `${field}[${i}] is not a scope token (RFC 6749 §3.3: printable ASCII without space, '"' or '\\')`,
@@ -58,7 +70,7 @@ export function validateAudiences(value: unknown, field = 'audiences'): string[]
         `${field}[${i}] is ${audience.length} characters long; at most ${MAX_AUDIENCE_LENGTH} are allowed`,
       );
     }
-    if (!AUDIENCE.test(audience)) {
+    if (!isAudience(audience)) {
       throw new InvalidClientInputError(
         field,
         `${field}[${i}] must not contain white space or control characters`,

@@ -6,6 +6,17 @@ export type { StoreEvent } from './client-index.js';
 export type { StoreLogger } from './store-sync.js';
 export type { ClientPatch, ClientView, NewClient, SecretInfo } from './client-record.js';
 export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
+export {
+  isAudience,
+  isScopeToken,
+  MAX_AUDIENCE_LENGTH,
+  MAX_AUDIENCES,
+  MAX_METADATA_ENTRIES,
+  MAX_METADATA_KEY_LENGTH,
+  MAX_METADATA_VALUE_LENGTH,
+  MAX_SCOPE_LENGTH,
+  MAX_SCOPES,
+} from './client-input.js';
 export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './store-key.js';
 export type { LoadedStoreKeys } from './store-key.js';
 export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';

@@ -1,3 +1,4 @@
+import { isScopeToken } from '@swarm-oauth/store';
 import {
   InvalidRequestError,
   InvalidScopeError,
@@ -14,13 +15,6 @@ export function checkGrantType(grantType: string | undefined): void {
   if (grantType !== GRANT_TYPE) {
     throw new UnsupportedGrantTypeError(`Only grant_type=${GRANT_TYPE} is supported.`);
   }
-}
-
-/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) */
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-
-export function isScopeToken(value: string): boolean {
-  return SCOPE_TOKEN.test(value);
 }
 
 /** "1 of the requested scopes", "2 of the 3 requested audiences": counts, never the caller's values. */
@@ -40,7 +34,7 @@ export function grantScopes(requested: string | undefined, allowed: readonly str
   // Tokens are separated by spaces; runs of spaces are tolerated rather than refused.
   const tokens = [...new Set(requested.split(' ').filter((token) => token !== ''))];
   if (tokens.length === 0) return [...allowed];
-  const malformed = tokens.filter((token) => !SCOPE_TOKEN.test(token));
+  const malformed = tokens.filter((token) => !isScopeToken(token));
   if (malformed.length > 0) {
     throw new InvalidScopeError(
       'The scope parameter must be scope tokens separated by spaces (RFC 6749 section 3.3).',

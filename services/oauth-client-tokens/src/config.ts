@@ -1,7 +1,7 @@
 import { ConfigError, ConfigReader, DEFAULT_MAX_CONNECTIONS } from '@swarm-oauth/server-kit';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@swarm-oauth/signing-keys';
 import proxyAddr from 'proxy-addr';
-import { isScopeToken } from './client-credentials-grant.js';
+import { isAudience, isScopeToken, MAX_AUDIENCE_LENGTH } from '@swarm-oauth/store';
 
 export interface Config {
   readonly port: number;
@@ -78,10 +78,12 @@ function readIssuer(reader: ConfigReader): string {
 
 function readDefaultAudience(reader: ConfigReader, issuer: string): string {
   const audience = reader.string('OAUTH_DEFAULT_AUDIENCE', issuer);
-  // The store's rule for audiences: no white space or control characters.
-  const printable = [...audience].every((c) => c > ' ' && c !== '\x7f' && !/\s/.test(c));
-  if (audience.length > 512 || !printable) {
-    throw new ConfigError('OAUTH_DEFAULT_AUDIENCE', 'must be at most 512 characters without white space.');
+  // The store's rule for a client's audiences.
+  if (audience.length > MAX_AUDIENCE_LENGTH || !isAudience(audience)) {
+    throw new ConfigError(
+      'OAUTH_DEFAULT_AUDIENCE',
+      `must be at most ${MAX_AUDIENCE_LENGTH} characters without white space.`,
+    );
   }
   return audience;
 }

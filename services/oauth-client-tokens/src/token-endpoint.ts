@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CountedWarning, sendError, type Logger } from '@swarm-oauth/server-kit';
-import type { ClientStore, ClientView } from '@swarm-oauth/store';
+import { CLIENT_ID_MAX_LENGTH, type ClientStore, type ClientView } from '@swarm-oauth/store';
 import type { AccessTokenIssuer } from './access-token.js';
 import type { BruteForceLimiter } from './brute-force-limiter.js';
 import { extractClientCredentials, type ClientAuthMethod } from './client-authentication.js';
@@ -69,9 +69,6 @@ function need<T>(value: T | undefined, what: string): T {
 
 export const BRUTE_FORCE_WARNING = 'failed client authentications over a brute-force budget';
 
-/** Longest client id worth a brute-force budget of its own; longer ones cannot exist in the store. */
-const MAX_CLIENT_ID_LENGTH = 128;
-
 export function createTokenHandler(options: TokenEndpointOptions): TokenHandler {
   const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
   // An attack sends thousands of failures a second: they are counted in the metrics one by one, and
@@ -125,7 +122,8 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
       return;
     }
     const { address } = request.context;
-    const budgetKey = clientId.length <= MAX_CLIENT_ID_LENGTH ? clientId : undefined;
+    // Only an id that could exist gets a budget of its own; a longer one cannot be in the store.
+    const budgetKey = clientId.length <= CLIENT_ID_MAX_LENGTH ? clientId : undefined;
     const verdict = limiter.recordFailure(address, budgetKey);
     if (verdict.retryAfter > 0 || verdict.exhausted.length > 0) {
       bruteForceWarning.add(
