@@ -14,7 +14,14 @@ export {
   type ErrorAnswer,
 } from './error-handler.js';
 export { CountedWarning } from './counted-warning.js';
-export { ConfigError, ConfigReader, readSecretFile } from './config-reader.js';
+export {
+  ConfigError,
+  ConfigReader,
+  LOG_LEVELS,
+  readSecretFile,
+  requireDirectory,
+  type LogLevel,
+} from '@swarm-oauth/settings';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export {
@@ -26,5 +33,5 @@ export {
 export { JSON_TYPE, pathOf, sendJson, sendText } from './http-answer.js';
 export { routeTable, type RouteHandler, type RouteMethods, type RouteTableOptions } from './route-table.js';
 export { DEFAULT_MAX_CONNECTIONS, serve, type RunningServer, type ServeOptions } from './serve.js';
-export { requireDirectory } from './required-directory.js';
 export { exitOnStartFailure } from './start-failure.js';
+export { runService } from './run-service.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from './config-reader.js';
+import { ConfigError } from '@swarm-oauth/settings';
 import type { Logger } from './logger.js';
 
 /**

@@ -18,6 +18,15 @@ export {
   MAX_SCOPES,
 } from './client-input.js';
 export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './store-key.js';
+export {
+  DEFAULT_STORE_DIR,
+  DEFAULT_STORE_KEY_FILE,
+  loadStoreKeys,
+  openConfiguredStore,
+  readStoreSettings,
+  type ConfiguredStore,
+  type StoreSettings,
+} from './store-settings.js';
 export type { LoadedStoreKeys } from './store-key.js';
 export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';
 export { checkStorePermissions } from './store-permissions.js';

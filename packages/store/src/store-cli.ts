@@ -9,6 +9,8 @@ import { InvalidBackupError, StoreError } from './store-errors.js';
 import { loadStoreKeyFiles } from './store-key.js';
 import { checkStorePermissions } from './store-permissions.js';
 import { restoreStore } from './store-restore.js';
+import { ConfigReader } from '@swarm-oauth/settings';
+import { DEFAULT_STORE_DIR, DEFAULT_STORE_KEY_FILE } from './store-settings.js';
 
 // swarm-oauth-store backup|restore: a consistent copy of the clients volume while the services run,
 // and bringing it back (docs/operations.md). The store directory and key files default to the
@@ -64,16 +66,11 @@ function parseCommand(argv: readonly string[]) {
         : `unknown command ${JSON.stringify(positionals.join(' '))}`,
     );
   }
-  const env = process.env;
+  const read = new ConfigReader(process.env);
   const store: StoreOptions = {
-    dir: values.dir ?? env.OAUTH_STORE_DIR ?? '/clients',
-    keyFile: values['key-file'] ?? env.OAUTH_STORE_KEY_FILE ?? '/run/secrets/oauth_store_key',
-    previousKeyFiles:
-      values['previous-key-file'] ??
-      (env.OAUTH_STORE_PREVIOUS_KEY_FILES ?? '')
-        .split(',')
-        .map((file) => file.trim())
-        .filter((file) => file.length > 0),
+    dir: values.dir ?? read.string('OAUTH_STORE_DIR', DEFAULT_STORE_DIR),
+    keyFile: values['key-file'] ?? read.string('OAUTH_STORE_KEY_FILE', DEFAULT_STORE_KEY_FILE),
+    previousKeyFiles: values['previous-key-file'] ?? read.list('OAUTH_STORE_PREVIOUS_KEY_FILES'),
   };
   if (command === 'backup') {
     if (values.in !== undefined || values.replace)

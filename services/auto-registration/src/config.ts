@@ -36,8 +36,6 @@ export interface Config {
   readonly docker: DockerConnectionConfig;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
 /**
  * The clients collection URL: OAUTH_ADMIN_CLIENTS_URL, or the add URL without its last `/add`
  * (http://oauth-clients/api/clients/add -> http://oauth-clients/api/clients), so the design notes'
@@ -91,7 +89,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze({
     port: read.int('PORT', 80, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logLevel: read.logLevel(),
     notifyNewServiceUrl,
     notifyRemoveServiceUrl: read.url(
       'OAUTH_NOTIFY_REMOVE_SERVICE_URL',

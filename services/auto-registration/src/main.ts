@@ -1,11 +1,5 @@
 #!/usr/bin/env node
-import {
-  createLogger,
-  createMetrics,
-  exitOnStartFailure,
-  readSecretFile,
-  serve,
-} from '@swarm-oauth/server-kit';
+import { createMetrics, readSecretFile, serve, runService } from '@swarm-oauth/server-kit';
 import { AdminClient } from '@swarm-oauth/admin-api';
 import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
@@ -15,51 +9,42 @@ import { RegistrationScope } from './registration-scope.js';
 import { detectSelf } from './self-identity.js';
 import { SwarmApi } from './swarm-api.js';
 
-async function main(): Promise<void> {
-  let logger = createLogger({ service: 'auto-registration' });
-  try {
-    const config = loadConfig();
-    logger = createLogger({ service: 'auto-registration', level: config.logLevel });
-    const token = await readSecretFile('OAUTH_ADMIN_TOKEN_FILE', config.adminTokenFile);
-    const notifyToken =
-      config.notifyTokenFile === undefined
-        ? undefined
-        : parseNotifyToken(
-            'OAUTH_NOTIFY_TOKEN_FILE',
-            await readSecretFile('OAUTH_NOTIFY_TOKEN_FILE', config.notifyTokenFile),
-          );
-    const swarm = new SwarmApi(createDockerClient(config.docker));
-    const admin = new AdminClient({
-      addUrl: config.notifyNewServiceUrl,
-      removeUrl: config.notifyRemoveServiceUrl,
-      clientsUrl: config.adminClientsUrl,
-      token,
-      timeoutMs: config.adminTimeoutMs,
-    });
-    const scope = new RegistrationScope(config.instance);
-    const { reconciler, app } = createAutoRegistration({
-      swarm,
-      admin,
-      scope,
-      tokenUrl: config.tokenUrl,
-      self: await detectSelf(swarm, logger, config.stackNamespace),
-      logger,
-      metrics: createMetrics(),
-      intervalMs: config.reconcileIntervalMs,
-      followEvents: config.followDockerEvents,
-      queueLimit: config.notifyQueueLimit,
-      notifyToken,
-    });
-    if (notifyToken === undefined) {
-      logger.warn(
-        'OAUTH_NOTIFY_TOKEN_FILE is not set: any caller on the management network can send notifications (docs/deploy.md shows the token setup)',
-      );
-    }
-    await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });
-    reconciler.start();
-  } catch (err) {
-    exitOnStartFailure(logger, err);
+await runService('auto-registration', loadConfig, async (config, logger) => {
+  const token = await readSecretFile('OAUTH_ADMIN_TOKEN_FILE', config.adminTokenFile);
+  const notifyToken =
+    config.notifyTokenFile === undefined
+      ? undefined
+      : parseNotifyToken(
+          'OAUTH_NOTIFY_TOKEN_FILE',
+          await readSecretFile('OAUTH_NOTIFY_TOKEN_FILE', config.notifyTokenFile),
+        );
+  const swarm = new SwarmApi(createDockerClient(config.docker));
+  const admin = new AdminClient({
+    addUrl: config.notifyNewServiceUrl,
+    removeUrl: config.notifyRemoveServiceUrl,
+    clientsUrl: config.adminClientsUrl,
+    token,
+    timeoutMs: config.adminTimeoutMs,
+  });
+  const scope = new RegistrationScope(config.instance);
+  const { reconciler, app } = createAutoRegistration({
+    swarm,
+    admin,
+    scope,
+    tokenUrl: config.tokenUrl,
+    self: await detectSelf(swarm, logger, config.stackNamespace),
+    logger,
+    metrics: createMetrics(),
+    intervalMs: config.reconcileIntervalMs,
+    followEvents: config.followDockerEvents,
+    queueLimit: config.notifyQueueLimit,
+    notifyToken,
+  });
+  if (notifyToken === undefined) {
+    logger.warn(
+      'OAUTH_NOTIFY_TOKEN_FILE is not set: any caller on the management network can send notifications (docs/deploy.md shows the token setup)',
+    );
   }
-}
-
-await main();
+  await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });
+  reconciler.start();
+});

@@ -1,20 +1,18 @@
 import { ConfigError, ConfigReader, DEFAULT_MAX_CONNECTIONS } from '@swarm-oauth/server-kit';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '@swarm-oauth/signing-keys';
 import proxyAddr from 'proxy-addr';
-import { isAudience, isScopeToken, MAX_AUDIENCE_LENGTH } from '@swarm-oauth/store';
+import {
+  isAudience,
+  isScopeToken,
+  MAX_AUDIENCE_LENGTH,
+  readStoreSettings,
+  type StoreSettings,
+} from '@swarm-oauth/store';
 
-export interface Config {
+export interface Config extends StoreSettings {
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
-  readonly storeDir: string;
-  readonly storeKeyFile: string;
-  /** Store keys being rotated away (OAUTH_STORE_PREVIOUS_KEY_FILES): files sealed under them are still read. */
-  readonly storePreviousKeyFiles: readonly string[];
-  /** Bound (ms) for noticing client and signing-key changes made by other processes. */
-  readonly storePollIntervalMs: number;
-  /** Safety-net sweep of every client file (OAUTH_STORE_FULL_SCAN_INTERVAL), for volumes whose directory times lag. */
-  readonly storeFullScanIntervalMs: number;
   /** The `iss` claim and the metadata `issuer`, byte for byte as configured. */
   readonly issuer: string;
   readonly signingAlg: SigningAlgorithm;
@@ -140,19 +138,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   return Object.freeze({
     port: reader.int('PORT', 80, { min: 0, max: 65535 }),
     host: reader.string('HOST', '0.0.0.0'),
-    logLevel: reader.oneOf(
-      'LOG_LEVEL',
-      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-      'info',
-    ),
-    storeDir: reader.string('OAUTH_STORE_DIR', '/clients'),
-    storeKeyFile: reader.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
-    storePreviousKeyFiles: reader.list('OAUTH_STORE_PREVIOUS_KEY_FILES'),
-    storePollIntervalMs: reader.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
-    storeFullScanIntervalMs: reader.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, {
-      min: 50,
-      max: 3_600_000,
-    }),
+    logLevel: reader.logLevel(),
+    ...readStoreSettings(reader),
     issuer,
     signingAlg: reader.oneOf('OAUTH_SIGNING_ALG', SIGNING_ALGORITHMS, 'RS256'),
     signingKeyFile: reader.optional('OAUTH_SIGNING_KEY_FILE'),

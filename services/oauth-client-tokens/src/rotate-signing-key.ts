@@ -16,7 +16,7 @@ import {
   type SigningAlgorithm,
 } from '@swarm-oauth/signing-keys';
 import { loadConfig } from './config.js';
-import { loadStoreKeys } from './store-keys.js';
+import { loadStoreKeys } from '@swarm-oauth/store';
 
 const USAGE =
   'usage: node dist/src/rotate-signing-key.js [--activation-delay <seconds>] [--alg <alg>]\n' +

@@ -1,17 +1,11 @@
 import { isIP } from 'node:net';
 import { ConfigError, ConfigReader } from '@swarm-oauth/server-kit';
+import { readStoreSettings, type StoreSettings } from '@swarm-oauth/store';
 
-export interface Config {
+export interface Config extends StoreSettings {
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
-  readonly storeDir: string;
-  readonly storeKeyFile: string;
-  /** Store keys being rotated away (OAUTH_STORE_PREVIOUS_KEY_FILES): files sealed under them are still read. */
-  readonly storePreviousKeyFiles: readonly string[];
-  readonly storePollIntervalMs: number;
-  /** Safety-net sweep of every client file (OAUTH_STORE_FULL_SCAN_INTERVAL), for volumes whose directory times lag. */
-  readonly storeFullScanIntervalMs: number;
   readonly adminTokenFile: string;
   /**
    * Local development only: every caller is let in. Accepted only with HOST on a loopback address and
@@ -21,8 +15,6 @@ export interface Config {
   /** Largest accepted request body in bytes; a maximal valid client (64 metadata entries of 1 KiB) fits. */
   readonly bodyLimitBytes: number;
 }
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** An IP literal only this machine can reach; a name such as localhost could resolve to anything. */
 export function isLoopbackAddress(host: string): boolean {
@@ -67,12 +59,8 @@ function readConfig(env: Readonly<Record<string, string | undefined>>): Config {
   return Object.freeze({
     port: read.int('PORT', 80, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
-    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    storeDir: read.string('OAUTH_STORE_DIR', '/clients'),
-    storeKeyFile: read.string('OAUTH_STORE_KEY_FILE', '/run/secrets/oauth_store_key'),
-    storePreviousKeyFiles: read.list('OAUTH_STORE_PREVIOUS_KEY_FILES'),
-    storePollIntervalMs: read.int('OAUTH_STORE_POLL_INTERVAL', 2000, { min: 50, max: 600_000 }),
-    storeFullScanIntervalMs: read.int('OAUTH_STORE_FULL_SCAN_INTERVAL', 30_000, { min: 50, max: 3_600_000 }),
+    logLevel: read.logLevel(),
+    ...readStoreSettings(read),
     adminTokenFile: read.string('OAUTH_ADMIN_TOKEN_FILE', '/run/secrets/oauth_admin_token'),
     adminAuthDisabled: read.bool('OAUTH_ADMIN_AUTH_DISABLED', false),
     bodyLimitBytes: read.int('OAUTH_ADMIN_BODY_LIMIT', 128 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@swarm-oauth/server-kit';
 import { loadConfig } from '../src/config.js';
-import { loadStoreKeys } from '../src/store-keys.js';
+import { loadStoreKeys } from '@swarm-oauth/store';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {

@@ -12,6 +12,10 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** pino's levels, as LOG_LEVEL takes them in every service. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /**
  * Typed readers over one environment object. Each service's config.ts uses these once at start and
  * freezes the result; nothing else reads process.env.
@@ -65,6 +69,11 @@ export class ConfigReader {
       throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}".`);
     }
     return raw as T;
+  }
+
+  /** LOG_LEVEL, default info. */
+  logLevel(): LogLevel {
+    return this.oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
   }
 
   url(name: string, fallback?: string): string {
