@@ -1,19 +1,20 @@
 import { createPrivateKey } from 'node:crypto';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openSealedBytes, sealBytes, writeFileAtomic } from '@swarm-oauth/store';
+import { openSealedBytes, sealBytes, SIGNING_KEY_FILES, writeFileAtomic } from '@swarm-oauth/store';
 import { createSelfSignedCertificate } from './key-certificate.js';
 import { algorithmSpec, isSigningAlgorithm, type SigningAlgorithm } from './signing-algorithm.js';
 import type { SigningKeyMaterial } from './signing-key.js';
 import { SigningKeyError } from './signing-key-errors.js';
 
 // Layout on the shared volume: <storeDir>/signing-keys/key-<generation>.sealed, one immutable file per
-// key, sealed with the store key (AES-256-GCM) and bound to its own name. The generation orders keys:
+// key, sealed with the store key (AES-256-GCM) and bound to its own name. The names and the associated
+// data are the store's SIGNING_KEY_FILES, the family its key rotation and backups handle. The generation orders keys:
 // a new key takes the next number with an exclusive create (link(2)), so of several replicas that
 // start, or rotate, at the same moment exactly one writes each generation and the others adopt it.
 
-export const KEY_DIRECTORY = 'signing-keys';
-const FILE_PATTERN = /^key-(\d{10})\.sealed$/;
+export const KEY_DIRECTORY = SIGNING_KEY_FILES.dir;
+const FILE_PATTERN = SIGNING_KEY_FILES.pattern;
 /** How long a generated certificate is valid; verifiers that check validity should not trip over it. */
 const CERTIFICATE_YEARS = 10;
 
@@ -39,7 +40,7 @@ export function keyFileName(generation: number): string {
   return `key-${String(generation).padStart(10, '0')}.sealed`;
 }
 
-const associatedData = (name: string): string => `swarm-oauth/signing-key/${name}`;
+const { associatedData } = SIGNING_KEY_FILES;
 
 function ioError(err: unknown, action: string, path: string): SigningKeyError {
   const code = (err as NodeJS.ErrnoException).code ?? 'error';

@@ -28,9 +28,10 @@ export {
   type StoreSettings,
 } from './store-settings.js';
 export type { LoadedStoreKeys } from './store-key.js';
-export { rotateStoreKey, VOLUME_SEALED_FILES } from './rotate-store-key.js';
+export { rotateStoreKey } from './rotate-store-key.js';
+export { SIGNING_KEY_FILES, VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
 export { checkStorePermissions } from './store-permissions.js';
-export type { RotateStoreKeyOptions, SealedFileFamily, StoreKeyRotation } from './rotate-store-key.js';
+export type { RotateStoreKeyOptions, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
 export { writeFileAtomic } from './atomic-file.js';
 export { backupStore } from './store-backup.js';

@@ -14,6 +14,7 @@ import { openWithKeys, sealWithKeys, sealedKeyId } from './sealed-box.js';
 import { CorruptRecordError, FileExistsError, StoreKeyError } from './store-errors.js';
 import { deriveKeyRing, deriveStoreKeys, keyIdHex, type StoreKeyRing, type StoreKeys } from './store-key.js';
 import { readStoreMeta, writeStoreMeta } from './store-meta.js';
+import { VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
 import type { StoreLogger } from './store-sync.js';
 
 // Online store key rotation. The procedure (SECURITY.md, "Rotating the store key online"):
@@ -26,24 +27,6 @@ import type { StoreLogger } from './store-sync.js';
 // reader's index treats the two copies as one client. Re-running after a crash finishes the job.
 
 /** Other sealed files on the volume (same key, their own associated data), re-sealed in place. */
-export interface SealedFileFamily {
-  /** Directory relative to the store directory ('' for the store directory itself). */
-  readonly dir: string;
-  readonly pattern: RegExp;
-  readonly associatedData: (name: string) => string;
-}
-
-/**
- * The volume's other user of the store key, packages/signing-keys, seals its key files with it too;
- * they are re-sealed in place, under the same name and associated data.
- */
-export const VOLUME_SEALED_FILES: readonly SealedFileFamily[] = Object.freeze([
-  {
-    dir: 'signing-keys',
-    pattern: /^key-\d{10}\.sealed$/,
-    associatedData: (name: string) => `swarm-oauth/signing-key/${name}`,
-  },
-]);
 
 export interface RotateStoreKeyOptions {
   dir: string;

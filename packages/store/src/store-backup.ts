@@ -4,7 +4,7 @@ import { forEachBounded } from './bounded-concurrency.js';
 import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion } from './client-file.js';
 import { isClientFileName } from './client-file-name.js';
 import { errnoCode, toStoreIoError } from './io-error.js';
-import { VOLUME_SEALED_FILES, type SealedFileFamily } from './rotate-store-key.js';
+import { VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
 import { openWithRing, sealedKeyId } from './sealed-box.js';
 import type { ArchiveEntry } from './store-archive.js';
 import { CorruptRecordError, StoreIoError, StoreKeyError } from './store-errors.js';
