@@ -15,8 +15,22 @@ import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 
 type Submit = () => void;
 
+/** node:crypto's callback form of sign: one job on libuv's thread pool per call. */
+export type PoolSign = (
+  digest: string | null,
+  data: Buffer,
+  key: KeyObject | SignKeyObjectInput,
+  callback: (err: Error | null, signature: Buffer) => void,
+) => void;
+
 export class SignatureQueue {
   #pending: Submit[] = [];
+  readonly #sign: PoolSign;
+
+  /** `poolSign` is node's crypto.sign; a test passes a recording wrapper around it. */
+  constructor(poolSign: PoolSign = sign) {
+    this.#sign = poolSign;
+  }
 
   readonly #flush = () => {
     const submits = this.#pending;
@@ -29,7 +43,7 @@ export class SignatureQueue {
     return new Promise((resolve, reject) => {
       this.#pending.push(() => {
         try {
-          sign(digest, data, key, (err, signature) => (err ? reject(err) : resolve(signature)));
+          this.#sign(digest, data, key, (err, signature) => (err ? reject(err) : resolve(signature)));
         } catch (err) {
           // node checks its arguments before queuing: only this signature fails, not the batch.
           reject(err as Error);

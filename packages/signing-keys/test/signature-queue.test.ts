@@ -1,6 +1,6 @@
-import { generateKeyPairSync, verify } from 'node:crypto';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { SignatureQueue } from '../src/signature-queue.js';
+import { SignatureQueue, type PoolSign } from '../src/signature-queue.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const key = { key: privateKey, dsaEncoding: 'ieee-p1363' as const };
@@ -17,6 +17,24 @@ describe('SignatureQueue', () => {
         verify('sha256', data[(i + 1) % 50]!, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
       ).toBe(false);
     });
+  });
+
+  it('hands nothing to the pool in the turn it is asked for, then everything of that turn at once', async () => {
+    // Real signatures, recorded on their way to node's crypto.sign: a queue that submitted each
+    // request at once would show submissions before the turn ends.
+    const submitted: string[] = [];
+    let turn = 'asking';
+    const recording: PoolSign = (digest, data, k, callback) => {
+      submitted.push(`${turn}:${data.toString()}`);
+      sign(digest, data, k, callback);
+    };
+    const queue = new SignatureQueue(recording);
+    const pending = ['a', 'b', 'c'].map((d) => queue.sign('sha256', Buffer.from(d), key));
+    expect(submitted).toEqual([]);
+    turn = 'flushed';
+    const signatures = await Promise.all(pending);
+    expect(submitted).toEqual(['flushed:a', 'flushed:b', 'flushed:c']);
+    expect(signatures.map((s) => s.length)).toEqual([64, 64, 64]);
   });
 
   it('fails only the signature whose arguments node refuses, and the rest of its batch still signs', async () => {

@@ -34,6 +34,7 @@ export { checkStorePermissions } from './store-permissions.js';
 export type { RotateStoreKeyOptions, StoreKeyRotation } from './rotate-store-key.js';
 export { sealBytes, openSealedBytes } from './sealed-box.js';
 export { writeFileAtomic } from './atomic-file.js';
+export { KeyedMutex } from './keyed-mutex.js';
 export { backupStore } from './store-backup.js';
 export type { BackupStoreOptions, StoreBackup } from './store-backup.js';
 export { restoreStore } from './store-restore.js';

@@ -1,6 +1,7 @@
 /**
  * Runs tasks one at a time per key, in call order; tasks under different keys run concurrently. The
- * store uses it so that read-modify-write operations on one client in one process never lose updates.
+ * store and the admin API use it so that read-modify-write operations on one client in one process
+ * never lose updates. A task that fails does not stop the ones queued behind it.
  */
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
@@ -19,10 +20,5 @@ export class KeyedMutex {
       // The last task out removes the key, so the map holds only keys with work queued.
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
-  }
-
-  /** Number of keys with a task running or queued. */
-  get activeKeys(): number {
-    return this.tails.size;
   }
 }

@@ -1,7 +1,7 @@
 import { ADMIN_PATHS, type ClientPageJson, type RemovedClientJson } from '@swarm-oauth/admin-api';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
-import type { ClientStore } from '@swarm-oauth/store';
+import { KeyedMutex, type ClientStore } from '@swarm-oauth/store';
 import { callerOf } from './admin-auth.js';
 import type { AuditLog, Operation } from './audit-log.js';
 import { clientJson, createdClientJson, rotatedSecretJson } from './client-json.js';
@@ -17,7 +17,6 @@ import {
   parseSecretId,
 } from './client-input.js';
 import { jsonBody } from './json-body.js';
-import { KeyedQueue } from './keyed-queue.js';
 import { toHttpError } from './store-http-errors.js';
 
 export interface ClientRoutesOptions {
@@ -36,7 +35,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
   const { store, audit } = options;
   const router = Router();
   const body = jsonBody(options.bodyLimitBytes);
-  const queue = new KeyedQueue();
+  const queue = new KeyedMutex();
 
   /** Runs one change of one client, one at a time per client; audits it whatever the outcome. */
   async function change<T>(
