@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { createSelfSignedCertificate } from './key-certificate.js';
+import { certificateValidity, createSelfSignedCertificate } from './key-certificate.js';
 import { KeySetBase, type KeySet } from './key-set.js';
 import { publishedView, type KeySetView } from './key-timeline.js';
 import { algorithmSpec, defaultAlgorithmFor, type SigningAlgorithm } from './signing-algorithm.js';
@@ -101,8 +101,7 @@ export function keySetFromPem(options: KeySetFromPemOptions): KeySet {
       certificate?.toString() ??
       createSelfSignedCertificate(privateKey, algorithmSpec(alg), {
         commonName: `swarm-oauth token signing ${alg}`,
-        notBefore: new Date(createdAt.getTime() - 3_600_000),
-        notAfter: new Date(createdAt.getTime() + 10 * 365 * 24 * 3_600_000),
+        ...certificateValidity(createdAt),
       });
     return new SigningKey(
       { alg, privateKey, certificatePem, createdAt, activatesAt: createdAt },

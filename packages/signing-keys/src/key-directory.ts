@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openSealedBytes, sealBytes, SIGNING_KEY_FILES, writeFileAtomic } from '@swarm-oauth/store';
-import { createSelfSignedCertificate } from './key-certificate.js';
+import { certificateValidity, createSelfSignedCertificate } from './key-certificate.js';
 import { algorithmSpec, isSigningAlgorithm, type SigningAlgorithm } from './signing-algorithm.js';
 import type { SigningKeyMaterial } from './signing-key.js';
 import { SigningKeyError } from './signing-key-errors.js';
@@ -15,8 +15,6 @@ import { SigningKeyError } from './signing-key-errors.js';
 
 export const KEY_DIRECTORY = SIGNING_KEY_FILES.dir;
 const FILE_PATTERN = SIGNING_KEY_FILES.pattern;
-/** How long a generated certificate is valid; verifiers that check validity should not trip over it. */
-const CERTIFICATE_YEARS = 10;
 
 export interface KeyFileEntry {
   readonly name: string;
@@ -151,13 +149,9 @@ export async function generateKeyMaterial(
 ): Promise<SigningKeyMaterial> {
   const spec = algorithmSpec(alg);
   const privateKey = await spec.generatePrivateKey();
-  const notAfter = new Date(createdAt);
-  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CERTIFICATE_YEARS);
   const certificatePem = createSelfSignedCertificate(privateKey, spec, {
     commonName: `swarm-oauth token signing ${alg}`,
-    // An hour back, so a verifier whose clock is behind does not see a certificate from the future.
-    notBefore: new Date(createdAt.getTime() - 3_600_000),
-    notAfter,
+    ...certificateValidity(createdAt),
   });
   return { alg, privateKey, certificatePem, createdAt, activatesAt };
 }

@@ -1,4 +1,4 @@
-import type { PublicJwk, SigningKey } from './signing-key.js';
+import type { SigningKey } from './signing-key.js';
 import type { KeySetView } from './key-timeline.js';
 
 /** What the token service needs from its keys; the same for keys on the volume and from a file. */
@@ -11,7 +11,6 @@ export interface KeySet {
   signJwt(claims: object): Promise<string>;
   /** Every key a verifier may meet now, newest first. */
   publishedKeys(): readonly SigningKey[];
-  jwks(): { readonly keys: readonly PublicJwk[] };
   /** The JWKS, serialised once per change. */
   jwksJson(): string;
   /** The PEM certificates of the published keys, concatenated. */
@@ -53,10 +52,6 @@ export abstract class KeySetBase implements KeySet {
 
   publishedKeys(): readonly SigningKey[] {
     return this.current().published;
-  }
-
-  jwks(): { readonly keys: readonly PublicJwk[] } {
-    return this.current().jwks;
   }
 
   jwksJson(): string {

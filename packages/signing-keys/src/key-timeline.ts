@@ -1,4 +1,4 @@
-import type { PublicJwk, SigningKey } from './signing-key.js';
+import type { SigningKey } from './signing-key.js';
 
 // Which keys sign and which are published at a given moment. Keys are ordered by generation; each has
 // an activation time. The newest activated key signs. A key stops signing when a later key activates
@@ -10,7 +10,7 @@ export interface KeySetView {
   readonly active: SigningKey;
   /** Newest first. */
   readonly published: readonly SigningKey[];
-  readonly jwks: { readonly keys: readonly PublicJwk[] };
+  /** The JWKS (RFC 7517) of the published keys, serialised once per view. */
   readonly jwksJson: string;
   readonly certificatesPem: string;
   /** The view holds until this time (ms); after it an activation or an expiry changes something. */
@@ -30,12 +30,10 @@ export function retirementTimes(keys: readonly SigningKey[]): (number | undefine
 }
 
 export function publishedView(active: SigningKey, published: readonly SigningKey[], validUntil: number) {
-  const jwks = { keys: published.map((key) => key.publicJwk) };
   return {
     active,
     published,
-    jwks,
-    jwksJson: JSON.stringify(jwks),
+    jwksJson: JSON.stringify({ keys: published.map((key) => key.publicJwk) }),
     certificatesPem: published.map((key) => key.certificatePem).join(''),
     validUntil,
   } satisfies KeySetView;

@@ -7,7 +7,7 @@ import {
   readKeyFile,
 } from './key-directory.js';
 import type { SigningAlgorithm } from './signing-algorithm.js';
-import { SigningKey } from './signing-key.js';
+import { keyId } from './signing-key.js';
 import { SigningKeyError } from './signing-key-errors.js';
 
 /**
@@ -65,8 +65,7 @@ export async function rotateSigningKey(options: RotateSigningKeyOptions): Promis
     );
     const material = await generateKeyMaterial(options.alg, createdAt, activatesAt);
     if (await createKeyFile(dir, generation, material, options.storeKey)) {
-      const { kid } = new SigningKey(material, { typ: 'JWT' });
-      return { kid, alg: options.alg, generation, createdAt, activatesAt };
+      return { kid: keyId(material.privateKey), alg: options.alg, generation, createdAt, activatesAt };
     }
   }
   throw new SigningKeyError('key_io', `could not claim a new key generation in ${dir}; try again`);

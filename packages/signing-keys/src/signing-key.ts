@@ -54,6 +54,11 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string {
  * One signing key, parsed once. The JWS header is encoded once per key, so issuing a token costs one
  * JSON.stringify of the claims, two base64url encodings and one node:crypto signature.
  */
+/** The kid of a key: the RFC 7638 thumbprint of its public JWK (what SigningKey computes too). */
+export function keyId(privateKey: KeyObject): string {
+  return jwkThumbprint(createPublicKey(privateKey).export({ format: 'jwk' }) as Record<string, string>);
+}
+
 export class SigningKey {
   readonly kid: string;
   readonly alg: SigningAlgorithm;

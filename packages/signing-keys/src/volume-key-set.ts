@@ -10,7 +10,7 @@ import {
 import { KeySetBase, type KeySet, type KeySetLogger } from './key-set.js';
 import { retirementTimes, viewAt, type KeySetView } from './key-timeline.js';
 import type { SigningAlgorithm } from './signing-algorithm.js';
-import { SigningKey } from './signing-key.js';
+import { keyId, SigningKey } from './signing-key.js';
 import { SigningKeyError } from './signing-key-errors.js';
 
 export interface OpenKeySetOptions {
@@ -119,7 +119,7 @@ class VolumeKeySet extends KeySetBase {
     const generation = this.#maxGeneration + 1;
     const material = await generateKeyMaterial(this.#options.alg, now, now);
     if (await createKeyFile(this.#dir, generation, material, this.#options.storeKey)) {
-      const kid = new SigningKey(material, { typ: this.#typ }).kid;
+      const kid = keyId(material.privateKey);
       this.#options.logger?.info?.({ kid, alg: material.alg, generation }, 'created a signing key');
     }
     // Otherwise another replica created this generation first; the next load adopts its key.

@@ -1,4 +1,4 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import forge from 'node-forge';
@@ -79,6 +79,10 @@ describe('SigningKey', () => {
     expect(certificate.verify(certificate)).toBe(true);
     expect(certificate.getExtension('keyUsage')).toMatchObject({ critical: true, digitalSignature: true });
     expect(certificate.getExtension('basicConstraints')).toMatchObject({ critical: true, cA: false });
+    const spki = key.publicKey.export({ type: 'spki', format: 'der' });
+    expect(certificate.getExtension('subjectKeyIdentifier')).toMatchObject({
+      subjectKeyIdentifier: createHash('sha1').update(spki).digest('hex'),
+    });
   });
 
   it('refuses a certificate of another key', async () => {

@@ -44,8 +44,8 @@ export interface StoredSecret {
   /** expiresAt as epoch milliseconds, kept so that verification does no date parsing. */
   readonly expiresAtMs?: number;
   /**
-   * Id (hex) of the store key whose derived hash key made `hash`. Written since key rotation exists;
-   * a record without it was hashed under the key that sealed its file, and decodeRecord fills that in.
+   * Id (hex) of the store key whose derived hash key made `hash`. A record without it was hashed
+   * under the key that sealed its file, and decodeRecord fills that in.
    */
   readonly hashKeyId?: string;
 }

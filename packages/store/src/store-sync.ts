@@ -63,7 +63,7 @@ const DIRECTORY_SETTLE_MS = 2_000;
  *   timestamps lag or lie: NFS caches a directory's attributes (acdirmin/acdirmax, 30-60 s by default;
  *   `actimeo`/`noac` change it), some FUSE and SMB mounts do not update them at all. There a change can
  *   take up to fullScanIntervalMs (plus one poll) to show; mount with `noac` or `actimeo=1`, or lower
- *   fullScanIntervalMs down to pollIntervalMs to get the old every-poll sweep.
+ *   fullScanIntervalMs down to pollIntervalMs for a full sweep on every poll.
  * - optionally fs.watch, which only makes changes show sooner.
  * Removals therefore reach the index at most pollIntervalMs plus one readdir after they happen on a
  * file system with honest directory timestamps (local disks, Docker volumes, tmpfs), and at most

@@ -143,7 +143,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     issuer,
     signingAlg: reader.oneOf('OAUTH_SIGNING_ALG', SIGNING_ALGORITHMS, 'RS256'),
     signingKeyFile: reader.optional('OAUTH_SIGNING_KEY_FILE'),
-    // Never 0: a token that is already expired helps nobody (issue 3). A day at most.
+    // Never 0: a token that is already expired helps nobody. A day at most.
     tokenTtlSeconds: reader.int('OAUTH_TOKEN_TTL', 3600, { min: 1, max: 86_400 }),
     defaultAudience: readDefaultAudience(reader, issuer),
     bruteForce: Object.freeze({

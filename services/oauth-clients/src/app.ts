@@ -50,7 +50,7 @@ function logStoreFailures(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** The admin API as an express app; never listens (main.ts does). */
+/** The admin API as an express app; it never listens (src/main.ts does). */
 export function createApp(deps: AppDeps): Express {
   const { store, logger } = deps;
   if (deps.adminToken === undefined && deps.adminAuthDisabled !== true) {
