@@ -8,10 +8,8 @@ import { sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 // wake and a context switch each, with their cost on both threads. Queued here instead, the
 // signatures asked for while the event loop handles one batch of ready sockets are submitted together
 // in the check phase right after it (setImmediate), so the thread wakes once per batch and works
-// through it. Measured with `pnpm bench` on 2 cores (ES256): the signing thread's voluntary context
-// switches fell from 0.46 to 0.06 per token, the event loop's system time from 19 to 11 µs per token,
-// and throughput rose by 9-42 % (median of six alternating runs about 14 %); RS256, whose jobs queue
-// up anyway, stayed within noise.
+// through it. ES256 throughput rose with it and RS256, whose jobs queue up anyway, did not change
+// (pnpm bench; the figures are in docs/benchmarks.md, "Second pass").
 
 type Submit = () => void;
 

@@ -3,13 +3,13 @@
 // start file (main.cjs) sizes it before anything can use it. An operator's UV_THREADPOOL_SIZE wins.
 // CommonJS, so that main.cjs can load it before any ES module.
 //
-// The default depends on what a token costs most (pnpm bench, 2 cores, load generator on the same
-// machine; docs/benchmarks.md):
-// - RS256/PS256: one thread per core. A 2048-bit RSA signature (~300 µs) is most of a token's cost, so
-//   every core should sign; node's own default of 4 threads was ~5% slower than 2 on 2 cores.
+// The default depends on what a token costs most (measured with pnpm bench; the figures are in
+// docs/benchmarks.md, "Second pass"):
+// - RS256/PS256: one thread per core. The RSA signature is most of a token's cost, so every core
+//   should sign; node's own default of 4 threads was slower than one per core.
 // - ES256/EdDSA: one thread fewer than the cores, at least 1. These signatures cost less than the HTTP
 //   work around them, the event loop is the busiest thread, and every further signing thread only
-//   preempts it: 1 thread gave ~18% more ES256 tokens/s than node's 4 on 2 cores (2 threads: 5% fewer).
+//   preempts it.
 
 /** node's own pool size when UV_THREADPOOL_SIZE is not set. */
 const NODE_DEFAULT_SIZE = 4;
