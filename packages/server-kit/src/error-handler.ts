@@ -119,6 +119,8 @@ export function errorAnswer(err: unknown, options: ErrorAnswerOptions = {}): Err
 
 export interface SendErrorOptions extends ErrorAnswerOptions {
   logger: Logger;
+  /** The path to log for an unexpected error; default the request target without its query. */
+  path?: string;
 }
 
 /**
@@ -134,7 +136,10 @@ export function sendError(
 ): void {
   const answer = errorAnswer(err, options);
   if (answer.unexpected) {
-    options.logger.error({ err, method: req.method, path: pathOf(req.url) }, 'request failed');
+    options.logger.error(
+      { err, method: req.method, path: options.path ?? pathOf(req.url) },
+      'request failed',
+    );
   }
   if (res.headersSent) {
     req.socket.destroy();
@@ -146,7 +151,7 @@ export function sendError(
 /** Registered last in an express app: every error body of the service, in one shape. */
 export function errorHandler(logger: Logger, options: ErrorAnswerOptions = {}): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    sendError(req, res, err, { ...options, logger });
+    sendError(req, res, err, { ...options, logger, path: req.path });
   };
 }
 
