@@ -127,7 +127,13 @@ export class DockerCli {
           else resolve(stdout);
         },
       );
-      // The command's standard input: what `docker exec -i` hands the process in the container.
+      // The command's standard input: what `docker exec -i` hands the process in the container. A
+      // command that exits without reading it (most never do) closes the pipe first, and the write
+      // fails with EPIPE: that is not the command failing, and its outcome comes from the callback.
+      // Without a listener the error would be thrown outside this promise and fail whatever test runs.
+      child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') reject(err);
+      });
       child.stdin?.end(options.input ?? '');
     });
   }

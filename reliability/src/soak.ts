@@ -37,8 +37,12 @@ const MIN_SIGNING_ROTATIONS = Number(env.SOAK_MIN_SIGNING_ROTATIONS ?? 1);
 const ACTIVATION_DELAY_MS = Number(env.SOAK_ACTIVATION_DELAY_MS ?? JWKS_COOLDOWN_MS + 2 * POLL_MS + 1000);
 const ALG = (env.SOAK_ALG ?? 'ES256') as 'ES256';
 const ISSUER = 'http://oauth-client-tokens';
-/** After this a removal or a retired secret must be refused by every replica. */
-const PROPAGATION_MS = 2 * POLL_MS + 500;
+/**
+ * A removal or a retired secret must be refused by a replica once the replica says it has synced past
+ * it (oauth_store_synced_timestamp_seconds), however slow the machine. This only bounds a replica that
+ * never syncs again: far beyond a poll interval on any machine.
+ */
+const SYNC_HANG_MS = 60_000;
 
 interface ClientModel {
   id: string;
@@ -46,7 +50,10 @@ interface ClientModel {
   secretId: string;
   /** Bumped on every change; a 401 only counts as an error if nothing changed during the request. */
   gen: number;
+  /** Set when the removal starts: from then on the client's requests may be refused. */
   removedAt?: number;
+  /** Set once the admin API confirmed the removal: from then on every synced replica must refuse it. */
+  removalConfirmedAt?: number;
   retired: { secret: string; at: number }[];
 }
 
@@ -68,6 +75,8 @@ const counts = {
   tokensVerified: 0,
   interruptedByKill: 0,
   refusalsChecked: 0,
+  /** Refusal checks put off because the replica asked had not synced past the change yet. */
+  refusalsNotYetSynced: 0,
   adminRequests: 0,
   clientsAdded: 0,
   secretsRotated: 0,
@@ -358,24 +367,51 @@ async function adminWorker(): Promise<void> {
       client.gen++;
       client.removedAt = Date.now();
       await adminEnsure('POST', '/api/clients/remove', { client_id: client.id }, [200, 404]);
-      client.removedAt = Date.now();
+      client.removalConfirmedAt = Date.now();
       counts.clientsRemoved++;
     }
     await sleep(20);
   }
 }
 
-/** Removed clients and retired secrets, once the propagation bound has passed, are refused everywhere. */
+/**
+ * The time through which `replica` has every change of the volume in effect (ms), from its metrics;
+ * undefined while it cannot say (starting, or killed meanwhile).
+ */
+async function syncedThrough(replica: Replica): Promise<number | undefined> {
+  const answer = await httpJson(`http://127.0.0.1:${replica.port}/metrics`, { agent: replica.agent });
+  const value = /^oauth_store_synced_timestamp_seconds (\S+)$/m.exec(answer.text)?.[1];
+  return value === undefined ? undefined : Number(value) * 1000;
+}
+
+/** Waits until every replica has synced past `changedAt` (ms); an error if one never does. */
+async function untilSynced(changedAt: number): Promise<void> {
+  for (const replica of replicas) {
+    const giveUpAt = Date.now() + SYNC_HANG_MS;
+    for (;;) {
+      const synced = await syncedThrough(replica).catch(() => undefined);
+      if (synced !== undefined && synced > changedAt) break;
+      if (Date.now() > giveUpAt) {
+        error(`${replica.name} did not sync past the last change within ${SYNC_HANG_MS} ms`);
+        break;
+      }
+      await sleep(POLL_MS / 5);
+    }
+  }
+}
+
+/**
+ * Removed clients and retired secrets are refused by every replica that has synced past their change
+ * (checked on a random replica; one that has not synced yet is asked later).
+ */
 async function refusalChecker(): Promise<void> {
   while (loadGoesOn()) {
     await sleep(300);
-    const now = Date.now();
-    const candidates: { id: string; secret: string }[] = [];
+    const candidates: { id: string; secret: string; at: number }[] = [];
     for (const c of model.values()) {
-      if (c.removedAt !== undefined && now - c.removedAt > PROPAGATION_MS)
-        candidates.push({ id: c.id, secret: c.secret });
-      for (const r of c.retired)
-        if (now - r.at > PROPAGATION_MS) candidates.push({ id: c.id, secret: r.secret });
+      if (c.removalConfirmedAt !== undefined)
+        candidates.push({ id: c.id, secret: c.secret, at: c.removalConfirmedAt });
+      for (const r of c.retired) candidates.push({ id: c.id, secret: r.secret, at: r.at });
     }
     for (let i = 0; i < 4; i++) {
       const candidate = pick(candidates);
@@ -383,6 +419,11 @@ async function refusalChecker(): Promise<void> {
       if (!candidate || !replica) break;
       const epoch = replica.epoch;
       try {
+        const synced = await syncedThrough(replica);
+        if (synced === undefined || synced <= candidate.at) {
+          counts.refusalsNotYetSynced++;
+          continue;
+        }
         const answer = await tokenCall(replica, candidate.id, candidate.secret);
         counts.refusalsChecked++;
         seen('refusal', answer);
@@ -447,7 +488,11 @@ async function signingRotator(): Promise<void> {
 }
 
 async function finalChecks(): Promise<Record<string, unknown>> {
-  await sleep(PROPAGATION_MS);
+  const lastChange = Math.max(
+    0,
+    ...[...model.values()].flatMap((c) => [c.removalConfirmedAt ?? 0, ...c.retired.map((r) => r.at)]),
+  );
+  await untilSynced(lastChange);
   for (const replica of replicas) {
     for (const c of model.values()) {
       const answer = await tokenCall(replica, c.id, c.secret);

@@ -75,6 +75,12 @@ export interface ClientStore {
    * logged once and skipped; the other clients keep working).
    */
   readonly unreadableFiles: number;
+  /**
+   * Every change another process made on the volume before this time is in effect here (a removed
+   * client or retired secret is refused): the start of the newest completed check of the directory.
+   * Undefined only while the store is opening.
+   */
+  readonly syncedThrough: Date | undefined;
   /** Creates a client with one new secret, shown only here. ClientExistsError if the id is taken. */
   add(input: NewClient): Promise<{ client: ClientView; secret: string }>;
   /** From the index, reading the file on a miss. Undefined for unknown (and for malformed) ids. */
@@ -214,6 +220,11 @@ class FileClientStore implements ClientStore {
 
   get unreadableFiles(): number {
     return this.sync.unreadableFiles();
+  }
+
+  get syncedThrough(): Date | undefined {
+    const ms = this.sync.syncedThrough();
+    return ms === undefined ? undefined : new Date(ms);
   }
 
   async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {

@@ -86,6 +86,8 @@ export class StoreSync {
   private seen: { stamp: DirectoryStamp; firstSeenAt: number } | undefined;
   /** The stamp of the last full scan whose sweep completed, and when that scan began (monotonic ms). */
   private swept: { stamp: DirectoryStamp; startedAt: number } | undefined;
+  /** See syncedThrough. */
+  private syncedAtMs: number | undefined;
 
   constructor(options: StoreSyncOptions) {
     this.options = options;
@@ -123,6 +125,20 @@ export class StoreSync {
    */
   unreadableFiles(): number {
     return new Set([...this.options.index.rejectedFiles(), ...this.reportedIo.keys()]).size;
+  }
+
+  /**
+   * Every change made to the directory before this time (wall-clock ms) is in the index: the start of
+   * the newest scan whose sweep of the known files completed, or that found the directory as it was at
+   * the last such sweep. Undefined until the first scan completes. What a removal's propagation is
+   * judged by, on a machine of any speed.
+   */
+  syncedThrough(): number | undefined {
+    return this.syncedAtMs;
+  }
+
+  private noteSynced(startedAtMs: number): void {
+    if (this.syncedAtMs === undefined || startedAtMs > this.syncedAtMs) this.syncedAtMs = startedAtMs;
   }
 
   /** A complete scan including the sweep, after any scan already running (so it sees the directory now). */
@@ -208,8 +224,12 @@ export class StoreSync {
     if (this.closed) return;
     const { dir, index } = this.options;
     const startedAt = performance.now();
+    const startedAtMs = Date.now();
     const stamp = await this.statDirectory();
-    if (!complete && stamp && this.settledAndSwept(stamp, startedAt)) return;
+    if (!complete && stamp && this.settledAndSwept(stamp, startedAt)) {
+      this.noteSynced(startedAtMs);
+      return;
+    }
     const token = index.begin();
     try {
       let names: string[];
@@ -249,6 +269,7 @@ export class StoreSync {
         .then(() => this.removeStaleTempFiles(tempFiles))
         .then(() => {
           if (stamp) this.swept = { stamp, startedAt };
+          this.noteSynced(startedAtMs);
         })
         .finally(() => (this.sweep = undefined));
       if (complete) await this.sweep;

@@ -430,8 +430,13 @@ function run(
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(options.input);
   return new Promise((resolve, reject) => {
+    // A command that refuses before reading its input closes the pipe first: EPIPE here is not a
+    // failure (its exit code and output are the outcome), and unhandled it would fail another test.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
+    child.stdin.end(options.input);
     child.on('error', reject);
     child.on('close', (code) => {
       const output = Buffer.concat(chunks);

@@ -64,6 +64,16 @@ export function registerStateGauges(metrics: Metrics, keys: KeySet, store: Clien
     gauge.set(store.size),
   );
   metrics.gauge(
+    'oauth_store_synced_timestamp_seconds',
+    'Every change made on the volume before this time (Unix time) is in effect on this replica: removed clients and retired secrets are refused',
+    [] as const,
+    (gauge) => {
+      const synced = store.syncedThrough;
+      if (synced === undefined) gauge.reset();
+      else gauge.set(synced.getTime() / 1000);
+    },
+  );
+  metrics.gauge(
     'oauth_store_unreadable_files',
     'Client files on the volume that failed to decrypt, parse or read (each logged once; their clients get no tokens)',
     [] as const,

@@ -2,8 +2,9 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { rotateSigningKey } from '@swarm-oauth/signing-keys';
+import { openStore } from '@swarm-oauth/store';
 import request from 'supertest';
-import { startHarness, type Harness } from './token-service-harness.js';
+import { basic, startHarness, type Harness } from './token-service-harness.js';
 
 // The gauges monitoring/ alerts on, read from GET /metrics of the real app.
 
@@ -65,5 +66,28 @@ describe('GET /metrics state gauges', () => {
     lines = await scrape(h);
     expect(samples(lines, 'oauth_store_clients')).toEqual(['oauth_store_clients 1']);
     expect(samples(lines, 'oauth_store_unreadable_files')).toEqual(['oauth_store_unreadable_files 1']);
+  });
+
+  it('says through when the changes of other processes are in effect: past a removal, the client is refused', async () => {
+    const { secret } = await h.addClient({ clientId: 'orders' });
+    const synced = async () => {
+      const [line] = samples(await scrape(h), 'oauth_store_synced_timestamp_seconds');
+      return Number(line?.split(' ')[1]) * 1000;
+    };
+    const openedAt = await synced();
+    expect(openedAt).toBeGreaterThan(0);
+    // The admin API's process, as another store on the same volume.
+    const admin = await openStore({ dir: h.storeDir, key: h.storeKey, watch: false });
+    await admin.remove('orders');
+    const removedAt = Date.now();
+    await admin.close();
+    await h.store.refresh(); // what the next poll does; its start is what the gauge then says
+    expect(await synced()).toBeGreaterThanOrEqual(removedAt);
+    await request(h.app)
+      .post('/api/token')
+      .set('Authorization', basic('orders', secret))
+      .type('form')
+      .send({ grant_type: 'client_credentials' })
+      .expect(401);
   });
 });
