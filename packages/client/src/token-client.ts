@@ -76,8 +76,7 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     random,
     retry: {
       maxAttempts: options.maxAttempts ?? 4,
-      baseDelayMs: options.retryBaseDelayMs ?? 200,
-      maxDelayMs: options.retryMaxDelayMs ?? 5000,
+      backoff: { baseMs: options.retryBaseDelayMs ?? 200, capMs: options.retryMaxDelayMs ?? 5000, jitter: true },
       timeoutMs: options.requestTimeoutMs ?? 10_000,
     },
   };

@@ -1,3 +1,4 @@
+import { backoffDelay, type BackoffPolicy } from '@swarm-oauth/backoff';
 import { basicAuthorization } from './client-authentication.js';
 import { TokenRequestError } from './client-errors.js';
 
@@ -23,8 +24,8 @@ export interface TokenResponse {
 export interface RetryPolicy {
   /** Total attempts, first one included. */
   readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+  /** The waits between attempts (with jitter); its cap also bounds a Retry-After. */
+  readonly backoff: BackoffPolicy;
   readonly timeoutMs: number;
 }
 
@@ -150,21 +151,20 @@ async function attempt(request: TokenRequest, deps: TokenRequestDeps): Promise<T
 }
 
 /**
- * POSTs a client-credentials grant (RFC 6749 §4.4.2) with client_secret_basic. Retries with
- * exponential backoff and full jitter on network errors and 5xx only: a 4xx will not change by
- * asking again. A 503's Retry-After stretches the wait, capped at maxDelayMs.
+ * POSTs a client-credentials grant (RFC 6749 §4.4.2) with client_secret_basic. Retries with the
+ * policy's back-off on network errors and 5xx only: a 4xx will not change by asking again. A 503's
+ * Retry-After stretches the wait, up to the back-off's cap.
  */
 export async function requestToken(request: TokenRequest, deps: TokenRequestDeps): Promise<TokenResponse> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = deps.retry;
+  const { maxAttempts, backoff } = deps.retry;
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
       return await attempt(request, deps);
     } catch (err) {
       if (!(err instanceof RetryableFailure)) throw err;
       if (attemptNumber >= maxAttempts) throw err.failure;
-      const backoff = Math.min(maxDelayMs, baseDelayMs * 2 ** (attemptNumber - 1));
-      const jittered = backoff / 2 + deps.random() * (backoff / 2);
-      await deps.sleep(Math.min(maxDelayMs, Math.max(jittered, err.retryAfterMs ?? 0)));
+      const wait = backoffDelay(backoff, attemptNumber, deps.random);
+      await deps.sleep(Math.min(backoff.capMs, Math.max(wait, err.retryAfterMs ?? 0)));
     }
   }
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@swarm-oauth/server-kit';
 import { AdminApiError, type AdminClient } from '@swarm-oauth/admin-api';
+import { backoffDelay } from '@swarm-oauth/backoff';
+import type { Logger } from '@swarm-oauth/server-kit';
 import { systemClock, type Clock, type Timer } from './clock.js';
 import type { DockerSecrets } from './docker-secrets.js';
 import { FailureLog, type FailureSource } from './failure-log.js';
@@ -13,6 +14,9 @@ import { hasCredentials } from './service-credentials.js';
 import type { RegistrationOutcome, ServiceRegistration } from './service-registration.js';
 import { DockerApiError, type SwarmApi } from './swarm-api.js';
 import { readClientLabels } from './swarm-labels.js';
+
+/** Waits before following the engine's events again after the stream broke: 1 s doubling to 30 s. */
+const EVENT_STREAM_BACKOFF = { baseMs: 1000, capMs: 30_000, jitter: false } as const;
 
 export interface FullReconcileResult {
   /** Services looked at: labelled ones and every name something of ours points to. */
@@ -289,7 +293,7 @@ export class Reconciler {
   /** Engine events until stopped; after a broken stream, a full pass covers what it missed. */
   private async followEvents(): Promise<void> {
     const signal = this.background.signal;
-    let delayMs = 1000;
+    let brokenInARow = 0;
     while (!signal.aborted) {
       const started = Date.now();
       try {
@@ -301,9 +305,9 @@ export class Reconciler {
       }
       if (signal.aborted) break;
       void this.reconcileAll().catch(noop);
-      if (Date.now() - started > 60_000) delayMs = 1000;
-      await sleep(delayMs, undefined, { signal }).catch(noop);
-      delayMs = Math.min(delayMs * 2, 30_000);
+      // A stream that stayed up a minute was healthy: the next break starts the back-off over.
+      brokenInARow = Date.now() - started > 60_000 ? 1 : brokenInARow + 1;
+      await sleep(backoffDelay(EVENT_STREAM_BACKOFF, brokenInARow), undefined, { signal }).catch(noop);
     }
   }
 }

@@ -1,3 +1,4 @@
+import { backoffDelay, checkBackoffPolicy, type BackoffPolicy } from '@swarm-oauth/backoff';
 import type { Clock, Timer } from './clock.js';
 
 export interface RetryScheduleOptions {
@@ -29,18 +30,17 @@ interface Entry {
 }
 
 /**
- * Retries of failed service passes: bounded exponential back-off (base · 2^(n-1), capped), a bounded
+ * Retries of failed service passes: exponential back-off without jitter (@swarm-oauth/backoff), a bounded
  * number of attempts and a bounded number of names. The periodic full reconcile covers every real
  * service whatever happens here, so giving up or refusing a name loses nothing but speed; what this
  * bounds is the work and memory a flood of failing names can cause while Docker or the admin API is down.
  */
 export class RetrySchedule {
   private readonly entries = new Map<string, Entry>();
+  private readonly backoff: BackoffPolicy;
 
   constructor(private readonly options: RetryScheduleOptions) {
-    if (!(options.baseMs > 0) || !(options.capMs >= options.baseMs)) {
-      throw new TypeError('retry delays need 0 < baseMs <= capMs');
-    }
+    this.backoff = checkBackoffPolicy({ baseMs: options.baseMs, capMs: options.capMs, jitter: false });
     if (!(options.maxAttempts >= 1) || !(options.maxNames >= 1)) {
       throw new TypeError('maxAttempts and maxNames must be at least 1');
     }
@@ -60,7 +60,7 @@ export class RetrySchedule {
       this.entries.delete(name);
       return { kind: 'gave-up' };
     }
-    const delayMs = Math.min(this.options.baseMs * 2 ** (entry.failures - 1), this.options.capMs);
+    const delayMs = backoffDelay(this.backoff, entry.failures);
     const scheduled = entry;
     scheduled.timer = this.options.clock.setTimer(() => {
       scheduled.timer = undefined;

@@ -1,0 +1,1 @@
+export { backoffDelay, checkBackoffPolicy, type BackoffPolicy } from './backoff.js';
