@@ -174,7 +174,7 @@ async function keyIdsOnDisk(): Promise<Record<string, number>> {
 }
 
 function runRotationCommand(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const cli = `${REPO_ROOT}packages/store/dist/src/rotate-key-cli.js`;
+  const cli = `${REPO_ROOT}packages/store/dist/src/cli/rotate-key-cli.js`;
   const child = spawn(process.execPath, [
     cli,
     '--dir',

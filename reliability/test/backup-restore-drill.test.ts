@@ -13,7 +13,7 @@ import { createStoreFixture, type StoreFixture } from '../src/store-fixture.js';
 // command runs while the admin API keeps adding, rotating and removing clients; then the directory is
 // destroyed, restored with the restore command, and the services start again on it.
 
-const CLI = `${REPO_ROOT}packages/store/dist/src/store-cli.js`;
+const CLI = `${REPO_ROOT}packages/store/dist/src/cli/store-cli.js`;
 
 let fixture: StoreFixture | undefined;
 const running: RunningService[] = [];

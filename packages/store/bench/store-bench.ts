@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { forEachBounded } from '../src/bounded-concurrency.js';
-import { sealClientFile } from '../src/client-file.js';
-import { clientFileName } from '../src/client-file-name.js';
-import { hashClientSecret } from '../src/client-secret.js';
-import { deriveStoreKeys } from '../src/store-key.js';
+import { forEachBounded } from '../src/concurrency/bounded-concurrency.js';
+import { sealClientFile } from '../src/volume/client-file.js';
+import { clientFileName } from '../src/volume/client-file-name.js';
+import { hashClientSecret } from '../src/clients/client-secret.js';
+import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { openStore, type ClientStore, type StoreLogger } from '../src/index.js';
 
 setFlagsFromString('--expose-gc');

@@ -1,15 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeFileDurably, writeFileDurably } from './atomic-file.js';
+import { removeFileDurably, writeFileDurably } from './volume/atomic-file.js';
 import {
   openClientFile,
   readFileVersion,
   sealClientFile,
   statSignature,
   MAX_CLIENT_FILE_BYTES,
-} from './client-file.js';
-import { clientFileName, clientFileNames } from './client-file-name.js';
-import { foldClientId, isValidClientId, validateClientId } from './client-id.js';
+} from './volume/client-file.js';
+import { clientFileName, clientFileNames } from './volume/client-file-name.js';
+import { foldClientId, isValidClientId, validateClientId } from './clients/client-id.js';
 import {
   addSecretChange,
   expireSecretsChange,
@@ -20,12 +20,12 @@ import {
   validateSecretOptions,
   withoutExpired,
   type ClientChange,
-} from './client-changes.js';
-import { ClientIndex, type StoreEvent } from './client-index.js';
-import type { ClientPatch, ClientRecord, ClientView, NewClient } from './client-record.js';
-import { generateClientSecret, generateSecretId, secretMatchesAny } from './client-secret.js';
-import { toStoreIoError } from './io-error.js';
-import { KeyedMutex } from './keyed-mutex.js';
+} from './clients/client-changes.js';
+import { ClientIndex, type StoreEvent } from './clients/client-index.js';
+import type { ClientPatch, ClientRecord, ClientView, NewClient } from './clients/client-record.js';
+import { generateClientSecret, generateSecretId, secretMatchesAny } from './clients/client-secret.js';
+import { toStoreIoError } from './volume/io-error.js';
+import { KeyedMutex } from './concurrency/keyed-mutex.js';
 import {
   ClientExistsError,
   ClientNotFoundError,
@@ -34,9 +34,9 @@ import {
   InvalidClientInputError,
   StoreClosedError,
 } from './store-errors.js';
-import { deriveKeyRing, type StoreKeyRing, type StoreKeys } from './store-key.js';
-import { verifyStoreMeta } from './store-meta.js';
-import { StoreSync, type StoreLogger } from './store-sync.js';
+import { deriveKeyRing, type StoreKeyRing, type StoreKeys } from './sealing/store-key.js';
+import { verifyStoreMeta } from './volume/store-meta.js';
+import { StoreSync, type StoreLogger } from './sync/store-sync.js';
 
 export interface OpenStoreOptions {
   /** The store directory (OAUTH_STORE_DIR); created if missing. */

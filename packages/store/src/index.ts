@@ -1,11 +1,11 @@
 // Public entry of @swarm-oauth/store: the encrypted client registry on the shared volume.
 export { openStore } from './client-store.js';
-export { MAX_SECRETS_PER_CLIENT } from './client-changes.js';
+export { MAX_SECRETS_PER_CLIENT } from './clients/client-changes.js';
 export type { ClientStore, OpenStoreOptions } from './client-store.js';
-export type { StoreEvent } from './client-index.js';
-export type { StoreLogger } from './store-sync.js';
-export type { ClientPatch, ClientView, NewClient, SecretInfo } from './client-record.js';
-export { validateClientId, CLIENT_ID_MAX_LENGTH } from './client-id.js';
+export type { StoreEvent } from './clients/client-index.js';
+export type { StoreLogger } from './sync/store-sync.js';
+export type { ClientPatch, ClientView, NewClient, SecretInfo } from './clients/client-record.js';
+export { validateClientId, CLIENT_ID_MAX_LENGTH } from './clients/client-id.js';
 export {
   isAudience,
   isScopeToken,
@@ -16,8 +16,8 @@ export {
   MAX_METADATA_VALUE_LENGTH,
   MAX_SCOPE_LENGTH,
   MAX_SCOPES,
-} from './client-input.js';
-export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './store-key.js';
+} from './clients/client-input.js';
+export { generateStoreKey, loadStoreKey, loadStoreKeyFiles, STORE_KEY_BYTES } from './sealing/store-key.js';
 export {
   DEFAULT_STORE_DIR,
   DEFAULT_STORE_KEY_FILE,
@@ -27,20 +27,20 @@ export {
   type ConfiguredStore,
   type StoreSettings,
 } from './store-settings.js';
-export type { LoadedStoreKeys } from './store-key.js';
-export { rotateStoreKey } from './rotate-store-key.js';
-export { SIGNING_KEY_FILES, VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
-export { checkStorePermissions } from './store-permissions.js';
-export type { RotateStoreKeyOptions, StoreKeyRotation } from './rotate-store-key.js';
-export { sealBytes, openSealedBytes } from './sealed-box.js';
-export { writeFileAtomic } from './atomic-file.js';
-export { KeyedMutex } from './keyed-mutex.js';
-export { backupStore } from './store-backup.js';
-export type { BackupStoreOptions, StoreBackup } from './store-backup.js';
-export { restoreStore } from './store-restore.js';
-export type { RestoreStoreOptions, StoreRestore } from './store-restore.js';
-export { decodeArchive, encodeArchive } from './store-archive.js';
-export type { ArchiveEntry } from './store-archive.js';
+export type { LoadedStoreKeys } from './sealing/store-key.js';
+export { rotateStoreKey } from './sealing/rotate-store-key.js';
+export { SIGNING_KEY_FILES, VOLUME_SEALED_FILES, type SealedFileFamily } from './volume/store-layout.js';
+export { checkStorePermissions } from './volume/store-permissions.js';
+export type { RotateStoreKeyOptions, StoreKeyRotation } from './sealing/rotate-store-key.js';
+export { sealBytes, openSealedBytes } from './sealing/sealed-box.js';
+export { writeFileAtomic } from './volume/atomic-file.js';
+export { KeyedMutex } from './concurrency/keyed-mutex.js';
+export { backupStore } from './backup/store-backup.js';
+export type { BackupStoreOptions, StoreBackup } from './backup/store-backup.js';
+export { restoreStore } from './backup/store-restore.js';
+export type { RestoreStoreOptions, StoreRestore } from './backup/store-restore.js';
+export { decodeArchive, encodeArchive } from './backup/store-archive.js';
+export type { ArchiveEntry } from './backup/store-archive.js';
 export {
   StoreError,
   InvalidClientIdError,

@@ -1,8 +1,8 @@
 import { ConfigError, requireDirectory, type ConfigReader } from '@swarm-oauth/settings';
 import { openStore, type ClientStore, type OpenStoreOptions } from './client-store.js';
-import { checkStorePermissions } from './store-permissions.js';
+import { checkStorePermissions } from './volume/store-permissions.js';
 import { PreviousStoreKeyError } from './store-errors.js';
-import { loadStoreKeyFiles, type LoadedStoreKeys } from './store-key.js';
+import { loadStoreKeyFiles, type LoadedStoreKeys } from './sealing/store-key.js';
 
 // The store's settings, read alike by every process that opens the store (the token service, the
 // admin API, swarm-oauth-store): one list of names, defaults and limits (docs/operations.md).

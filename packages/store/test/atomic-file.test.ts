@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileExistsError, StoreIoError, writeFileAtomic } from '../src/index.js';
-import { toStoreIoError } from '../src/io-error.js';
+import { toStoreIoError } from '../src/volume/io-error.js';
 import { runUnprivileged, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();

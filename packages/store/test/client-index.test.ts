@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ClientIndex } from '../src/client-index.js';
-import type { ClientRecord } from '../src/client-record.js';
+import { ClientIndex } from '../src/clients/client-index.js';
+import type { ClientRecord } from '../src/clients/client-record.js';
 
 // The index on its own, to pin down how it orders reads of the disk against this process's writes;
 // the store tests show the same behaviour end to end but cannot force the interleavings.

@@ -12,9 +12,9 @@ import {
   type StoreError,
   type StoreEvent,
 } from '../src/index.js';
-import { openClientFile, sealClientFile } from '../src/client-file.js';
-import { clientFileName, clientFileNames } from '../src/client-file-name.js';
-import { deriveKeyRing, deriveStoreKeys } from '../src/store-key.js';
+import { openClientFile, sealClientFile } from '../src/volume/client-file.js';
+import { clientFileName, clientFileNames } from '../src/volume/client-file-name.js';
+import { deriveKeyRing, deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();

@@ -30,7 +30,7 @@ import {
 } from './store-harness.js';
 
 const harness = storeHarness();
-const CLI = fileURLToPath(new URL('../src/store-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli/store-cli.js', import.meta.url));
 const MOVE_FIXTURE = fileURLToPath(new URL('./fixtures/backup-during-move.js', import.meta.url));
 const SIGNING_KEYS = VOLUME_SEALED_FILES[0]!;
 

@@ -12,8 +12,8 @@ import {
   WrongStoreKeyError,
   type ClientStore,
 } from '../src/index.js';
-import { sealedKeyId } from '../src/sealed-box.js';
-import { deriveStoreKeys } from '../src/store-key.js';
+import { sealedKeyId } from '../src/sealing/sealed-box.js';
+import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, RecordingLogger, storeHarness, waitForExit, waitUntil } from './store-harness.js';
 
 const harness = storeHarness();
@@ -239,7 +239,7 @@ describe('openStore with previousKeys', () => {
 });
 
 describe('swarm-oauth-rotate-store-key (the command)', () => {
-  const cli = fileURLToPath(new URL('../src/rotate-key-cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../src/cli/rotate-key-cli.js', import.meta.url));
 
   it('rotates a store and prints the counts, never the keys', async () => {
     const dir = await harness.tempDir();

@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptRecordError, openStore, StoreKeyError, WrongStoreKeyError } from '../src/index.js';
-import { clientFileName } from '../src/client-file-name.js';
-import { deriveStoreKeys } from '../src/store-key.js';
+import { clientFileName } from '../src/volume/client-file-name.js';
+import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, RecordingLogger, runUnprivileged, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();

@@ -2,9 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoreEvent } from '../src/index.js';
-import { clientFileName } from '../src/client-file-name.js';
-import { deriveStoreKeys } from '../src/store-key.js';
-import { watchDirectory } from '../src/directory-watch.js';
+import { clientFileName } from '../src/volume/client-file-name.js';
+import { deriveStoreKeys } from '../src/sealing/store-key.js';
+import { watchDirectory } from '../src/sync/directory-watch.js';
 import { newKey, storeHarness, waitUntil } from './store-harness.js';
 
 const harness = storeHarness();

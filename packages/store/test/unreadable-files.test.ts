@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clientFileName } from '../src/client-file-name.js';
-import { deriveStoreKeys } from '../src/store-key.js';
+import { clientFileName } from '../src/volume/client-file-name.js';
+import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, RecordingLogger, storeHarness } from './store-harness.js';
 
 const harness = storeHarness();

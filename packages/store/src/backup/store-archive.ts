@@ -1,4 +1,4 @@
-import { InvalidBackupError } from './store-errors.js';
+import { InvalidBackupError } from '../store-errors.js';
 
 // The backup archive is a POSIX ustar archive (IEEE Std 1003.1, "pax" format's ustar subset) of
 // regular files and directories with short names, so `tar -tvf` and `tar -xf` read it as they read any

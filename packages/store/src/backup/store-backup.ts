@@ -1,16 +1,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { forEachBounded } from './bounded-concurrency.js';
-import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion } from './client-file.js';
-import { isClientFileName } from './client-file-name.js';
-import { errnoCode, toStoreIoError } from './io-error.js';
-import { VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
-import { openWithRing, sealedKeyId } from './sealed-box.js';
+import { forEachBounded } from '../concurrency/bounded-concurrency.js';
+import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion } from '../volume/client-file.js';
+import { isClientFileName } from '../volume/client-file-name.js';
+import { errnoCode, toStoreIoError } from '../volume/io-error.js';
+import { VOLUME_SEALED_FILES, type SealedFileFamily } from '../volume/store-layout.js';
+import { openWithRing, sealedKeyId } from '../sealing/sealed-box.js';
 import type { ArchiveEntry } from './store-archive.js';
-import { CorruptRecordError, StoreIoError, StoreKeyError } from './store-errors.js';
-import { deriveKeyRing, type StoreKeyRing } from './store-key.js';
-import { STORE_META_FILE, checkMeta } from './store-meta.js';
-import type { StoreLogger } from './store-sync.js';
+import { CorruptRecordError, StoreIoError, StoreKeyError } from '../store-errors.js';
+import { deriveKeyRing, type StoreKeyRing } from '../sealing/store-key.js';
+import { STORE_META_FILE, checkMeta } from '../volume/store-meta.js';
+import type { StoreLogger } from '../sync/store-sync.js';
 
 // A consistent copy of a live store, while the admin API writes and the token service reads.
 //

@@ -1,9 +1,9 @@
 import { chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { TEMP_PREFIX, removeFileDurably, writeFileDurably } from './atomic-file.js';
-import { openClientFile } from './client-file.js';
-import { errnoCode, toStoreIoError } from './io-error.js';
-import { openWithRing } from './sealed-box.js';
+import { TEMP_PREFIX, removeFileDurably, writeFileDurably } from '../volume/atomic-file.js';
+import { openClientFile } from '../volume/client-file.js';
+import { errnoCode, toStoreIoError } from '../volume/io-error.js';
+import { openWithRing } from '../sealing/sealed-box.js';
 import type { ArchiveEntry } from './store-archive.js';
 import {
   CorruptRecordError,
@@ -11,11 +11,11 @@ import {
   RestoreTargetNotEmptyError,
   StoreError,
   WrongStoreKeyError,
-} from './store-errors.js';
-import { classifyStorePath } from './store-layout.js';
-import { deriveKeyRing, type StoreKeyRing } from './store-key.js';
-import { checkMeta } from './store-meta.js';
-import { checkStorePermissions } from './store-permissions.js';
+} from '../store-errors.js';
+import { classifyStorePath } from '../volume/store-layout.js';
+import { deriveKeyRing, type StoreKeyRing } from '../sealing/store-key.js';
+import { checkMeta } from '../volume/store-meta.js';
+import { checkStorePermissions } from '../volume/store-permissions.js';
 
 // Brings a backup (store-backup.ts) back into a store directory, with the services stopped. Every file
 // of the backup is opened with the key ring first: a damaged archive, one under another key or one that

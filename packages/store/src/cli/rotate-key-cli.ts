@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { rotateStoreKey } from './rotate-store-key.js';
-import { StoreError } from './store-errors.js';
-import { loadStoreKey } from './store-key.js';
+import { rotateStoreKey } from '../sealing/rotate-store-key.js';
+import { StoreError } from '../store-errors.js';
+import { loadStoreKey } from '../sealing/store-key.js';
 
 // swarm-oauth-rotate-store-key --dir <store dir> --old-key-file <file> --new-key-file <file>
 // Step 3 of the store key rotation procedure (SECURITY.md): re-seals every file under the new key while

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { writeFileDurably } from './atomic-file.js';
-import { decodeArchive, encodeArchive, MAX_ARCHIVE_BYTES } from './store-archive.js';
-import { backupStore } from './store-backup.js';
-import { errnoCode, toStoreIoError } from './io-error.js';
-import { InvalidBackupError, StoreError } from './store-errors.js';
-import { loadStoreKeyFiles } from './store-key.js';
-import { checkStorePermissions } from './store-permissions.js';
-import { restoreStore } from './store-restore.js';
+import { writeFileDurably } from '../volume/atomic-file.js';
+import { decodeArchive, encodeArchive, MAX_ARCHIVE_BYTES } from '../backup/store-archive.js';
+import { backupStore } from '../backup/store-backup.js';
+import { errnoCode, toStoreIoError } from '../volume/io-error.js';
+import { InvalidBackupError, StoreError } from '../store-errors.js';
+import { loadStoreKeyFiles } from '../sealing/store-key.js';
+import { checkStorePermissions } from '../volume/store-permissions.js';
+import { restoreStore } from '../backup/store-restore.js';
 import { ConfigReader } from '@swarm-oauth/settings';
-import { DEFAULT_STORE_DIR, DEFAULT_STORE_KEY_FILE } from './store-settings.js';
+import { DEFAULT_STORE_DIR, DEFAULT_STORE_KEY_FILE } from '../store-settings.js';
 
 // swarm-oauth-store backup|restore: a consistent copy of the clients volume while the services run,
 // and bringing it back (docs/operations.md). The store directory and key files default to the

@@ -2,8 +2,8 @@ import { validateClientId } from './client-id.js';
 import { rejectUnknownFields, validateAudiences, validateMetadata, validateScopes } from './client-input.js';
 import type { ClientRecord, StoredSecret } from './client-record.js';
 import { hashClientSecret } from './client-secret.js';
-import { InvalidClientInputError, LastSecretError, SecretNotFoundError } from './store-errors.js';
-import { keyIdHex, type StoreKeys } from './store-key.js';
+import { InvalidClientInputError, LastSecretError, SecretNotFoundError } from '../store-errors.js';
+import { keyIdHex, type StoreKeys } from '../sealing/store-key.js';
 
 // The rules for every change to a client, as plain functions: inputs are validated before any file is
 // touched, and each change maps the current record to the next one (or throws a typed error).

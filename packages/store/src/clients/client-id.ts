@@ -1,4 +1,4 @@
-import { InvalidClientIdError } from './store-errors.js';
+import { InvalidClientIdError } from '../store-errors.js';
 
 export const CLIENT_ID_MAX_LENGTH = 128;
 

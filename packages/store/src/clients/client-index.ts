@@ -1,4 +1,4 @@
-import { sameSignature, type FileSignature } from './atomic-file.js';
+import { sameSignature, type FileSignature } from '../volume/atomic-file.js';
 import { foldClientId } from './client-id.js';
 import { toClientView, type ClientRecord, type ClientView } from './client-record.js';
 

@@ -1,4 +1,4 @@
-import { InvalidClientInputError } from './store-errors.js';
+import { InvalidClientInputError } from '../store-errors.js';
 
 // The rules for what a client record may hold, in one place: the store checks them on every write,
 // and the admin API, the token endpoint and the token service's settings use the same predicates and

@@ -1,5 +1,5 @@
 import { isValidClientId } from './client-id.js';
-import { CorruptRecordError } from './store-errors.js';
+import { CorruptRecordError } from '../store-errors.js';
 
 /** A secret as others see it: never the secret or its hash. */
 export interface SecretInfo {

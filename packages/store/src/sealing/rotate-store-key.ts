@@ -1,21 +1,21 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeFileDurably, sameSignature, writeFileDurably, type FileSignature } from './atomic-file.js';
+import { removeFileDurably, sameSignature, writeFileDurably, type FileSignature } from '../volume/atomic-file.js';
 import {
   MAX_CLIENT_FILE_BYTES,
   openClientFile,
   readFileVersion,
   sealClientFile,
   statSignature,
-} from './client-file.js';
-import { clientFileNames, isClientFileName } from './client-file-name.js';
-import { errnoCode, toStoreIoError } from './io-error.js';
+} from '../volume/client-file.js';
+import { clientFileNames, isClientFileName } from '../volume/client-file-name.js';
+import { errnoCode, toStoreIoError } from '../volume/io-error.js';
 import { openWithKeys, sealWithKeys, sealedKeyId } from './sealed-box.js';
-import { CorruptRecordError, FileExistsError, StoreKeyError } from './store-errors.js';
+import { CorruptRecordError, FileExistsError, StoreKeyError } from '../store-errors.js';
 import { deriveKeyRing, deriveStoreKeys, keyIdHex, type StoreKeyRing, type StoreKeys } from './store-key.js';
-import { readStoreMeta, writeStoreMeta } from './store-meta.js';
-import { VOLUME_SEALED_FILES, type SealedFileFamily } from './store-layout.js';
-import type { StoreLogger } from './store-sync.js';
+import { readStoreMeta, writeStoreMeta } from '../volume/store-meta.js';
+import { VOLUME_SEALED_FILES, type SealedFileFamily } from '../volume/store-layout.js';
+import type { StoreLogger } from '../sync/store-sync.js';
 
 // Online store key rotation. The procedure (SECURITY.md, "Rotating the store key online"):
 //   1. every process that opens the store gets the new key as its key and the old one as a previous key

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { CorruptRecordError } from './store-errors.js';
+import { CorruptRecordError } from '../store-errors.js';
 import {
   KEY_ID_BYTES,
   deriveKeyRing,

@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { errnoCode } from './io-error.js';
-import { PreviousStoreKeyError, StoreKeyError } from './store-errors.js';
+import { errnoCode } from '../volume/io-error.js';
+import { PreviousStoreKeyError, StoreKeyError } from '../store-errors.js';
 
 export const STORE_KEY_BYTES = 32;
 export const KEY_ID_BYTES = 8;

@@ -1,16 +1,16 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { TEMP_PREFIX, sameSignature } from './atomic-file.js';
-import { forEachBounded } from './bounded-concurrency.js';
-import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from './client-file.js';
-import { clientFileNames, isClientFileName } from './client-file-name.js';
-import type { ClientIndex, IndexedClient, StoreEvent } from './client-index.js';
+import { TEMP_PREFIX, sameSignature } from '../volume/atomic-file.js';
+import { forEachBounded } from '../concurrency/bounded-concurrency.js';
+import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from '../volume/client-file.js';
+import { clientFileNames, isClientFileName } from '../volume/client-file-name.js';
+import type { ClientIndex, IndexedClient, StoreEvent } from '../clients/client-index.js';
 import { directoryStamp, sameDirectoryStamp, type DirectoryStamp } from './directory-stamp.js';
 import { watchDirectory, type DirectoryWatch } from './directory-watch.js';
-import { errnoCode } from './io-error.js';
-import { CorruptRecordError, StoreIoError } from './store-errors.js';
-import type { StoreKeyRing } from './store-key.js';
+import { errnoCode } from '../volume/io-error.js';
+import { CorruptRecordError, StoreIoError } from '../store-errors.js';
+import type { StoreKeyRing } from '../sealing/store-key.js';
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;

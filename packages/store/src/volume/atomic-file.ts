@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, toStoreIoError } from './io-error.js';
-import { FileExistsError } from './store-errors.js';
+import { FileExistsError } from '../store-errors.js';
 
 // Crash-safe file replacement, the way databases do it: the new content goes to a temp file in the same
 // directory, is fsync'ed, and only then takes the real name in one atomic step (rename, or link for an

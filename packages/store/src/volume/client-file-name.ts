@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { foldClientId } from './client-id.js';
-import type { StoreKeys } from './store-key.js';
+import { foldClientId } from '../clients/client-id.js';
+import type { StoreKeys } from '../sealing/store-key.js';
 
 export const CLIENT_FILE_SUFFIX = '.client';
 

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import type { FileSignature } from './atomic-file.js';
 import { clientFileNames } from './client-file-name.js';
-import { decodeRecord, encodeRecord, type ClientRecord } from './client-record.js';
+import { decodeRecord, encodeRecord, type ClientRecord } from '../clients/client-record.js';
 import { toStoreIoError } from './io-error.js';
-import { openWithRing, sealWithKeys } from './sealed-box.js';
-import { CorruptRecordError } from './store-errors.js';
-import { keyIdHex, type StoreKeyRing, type StoreKeys } from './store-key.js';
+import { openWithRing, sealWithKeys } from '../sealing/sealed-box.js';
+import { CorruptRecordError } from '../store-errors.js';
+import { keyIdHex, type StoreKeyRing, type StoreKeys } from '../sealing/store-key.js';
 
 // The associated data of a client file is its name. The name is the HMAC of the client id, so binding
 // the name binds the id (a file copied under another id's name fails authentication), and a scan can

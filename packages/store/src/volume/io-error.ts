@@ -1,4 +1,4 @@
-import { StoreIoError } from './store-errors.js';
+import { StoreIoError } from '../store-errors.js';
 
 // What an operator should know about the errno codes a volume typically produces.
 const EXPLANATIONS: Record<string, string> = {

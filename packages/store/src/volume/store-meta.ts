@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { writeFileDurably } from './atomic-file.js';
 import { isClientFileName } from './client-file-name.js';
 import { errnoCode, toStoreIoError } from './io-error.js';
-import { openWithRing, sealWithKeys, sealedKeyId } from './sealed-box.js';
-import { CorruptRecordError, FileExistsError, StoreIoError, WrongStoreKeyError } from './store-errors.js';
-import type { StoreKeyRing, StoreKeys } from './store-key.js';
+import { openWithRing, sealWithKeys, sealedKeyId } from '../sealing/sealed-box.js';
+import { CorruptRecordError, FileExistsError, StoreIoError, WrongStoreKeyError } from '../store-errors.js';
+import type { StoreKeyRing, StoreKeys } from '../sealing/store-key.js';
 
 /** A sealed marker written when a store directory is first opened; ignored by the client scan. */
 export const STORE_META_FILE = '.store-meta';

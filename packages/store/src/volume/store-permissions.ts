@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { errnoCode, toStoreIoError } from './io-error.js';
-import { StorePermissionError } from './store-errors.js';
+import { StorePermissionError } from '../store-errors.js';
 
 // What the store accepts of the files that guard it, checked by every service before it opens the
 // store (SECURITY.md, "File modes"):
