@@ -15,12 +15,17 @@ export interface SecretJson {
   expires_at?: string;
 }
 
+/** A claim added to every token of a client: a string, a number, a boolean or an array of those. */
+export type ClaimJson = string | number | boolean | (string | number | boolean)[];
+
 export interface ClientJson {
   client_id: string;
   /** RFC 6749 §3.3: space-separated scope tokens ("" for none). */
   scope: string;
   audience: string[];
   metadata: Record<string, string>;
+  /** Claims in every access token of the client; {} for none. */
+  claims: Record<string, ClaimJson>;
   secrets: SecretJson[];
   created_at: string;
   updated_at: string;
@@ -58,13 +63,18 @@ export interface NewClientJson {
   scope?: string;
   audience?: string[];
   metadata?: Record<string, string>;
+  claims?: Record<string, ClaimJson>;
 }
 
-/** A JSON merge patch (RFC 7396): null clears scope or audience, a null metadata value removes that key. */
+/**
+ * A JSON merge patch (RFC 7396): null clears scope or audience; a null metadata or claims value
+ * removes that key, and a null metadata or claims removes them all.
+ */
 export interface ClientPatchJson {
   scope?: string | null;
   audience?: string[] | null;
   metadata?: Record<string, string | null> | null;
+  claims?: Record<string, ClaimJson | null> | null;
 }
 
 /** The body of a rotation: how long the other secrets keep working (seconds), else until retired. */

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AdminClient, ClientPatchJson } from '@swarm-oauth/admin-api';
+import type { AdminClient, ClaimJson, ClientPatchJson } from '@swarm-oauth/admin-api';
 import { adminClient } from './admin-client.js';
 import { CliError, ExitCode } from './cli-error.js';
 import {
@@ -22,6 +22,39 @@ export function metadataPair(value: string, previous: Map<string, string> | unde
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError('expected key=value.');
   return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
+}
+
+/** `name=value` (repeatable): a claim whose value is the string after the first '='. */
+export function claimPair(value: string, previous: Map<string, ClaimJson> | undefined): Map<string, ClaimJson> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected name=value.');
+  return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
+}
+
+/** `name=<JSON>` (repeatable): a number, boolean, string or array claim, e.g. tier=2, roles=["a","b"]. */
+export function claimJsonPair(value: string, previous: Map<string, ClaimJson> | undefined): Map<string, ClaimJson> {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected name=<JSON value>, e.g. tier=2 or roles=["a","b"].');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.slice(at + 1));
+  } catch {
+    throw new InvalidArgumentError(
+      `the value of ${value.slice(0, at)} is not JSON (a string needs quotes: name="text", or use --claim).`,
+    );
+  }
+  // The admin API checks what the value may be, and says so; here it only has to be JSON.
+  return new Map(previous).set(value.slice(0, at), parsed as ClaimJson);
+}
+
+interface ClaimFlags {
+  claim?: Map<string, ClaimJson>;
+  claimJson?: Map<string, ClaimJson>;
+}
+
+function claimsOf(opts: ClaimFlags): Map<string, ClaimJson> | undefined {
+  if (opts.claim === undefined && opts.claimJson === undefined) return undefined;
+  return new Map([...(opts.claim ?? []), ...(opts.claimJson ?? [])]);
 }
 
 export function wholeNumber(name: string, min: number, max: number) {
@@ -68,18 +101,22 @@ export function registerClientCommands(program: Command, io: CliIo): void {
       listOption,
     )
     .option('--metadata <key=value>', 'a free-form label (repeatable)', metadataPair)
+    .option('--claim <name=value>', 'a string claim in every token of the client (repeatable)', claimPair)
+    .option('--claim-json <name=json>', 'a claim with a JSON value, e.g. tier=2 or roles=["a","b"] (repeatable)', claimJsonPair)
     .action(
       async (
         clientId: string,
-        opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> },
+        opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> } & ClaimFlags,
         cmd: Command,
       ) => {
         const { api, json } = await admin(cmd);
+        const claims = claimsOf(opts);
         const client = await api.addClient({
           client_id: clientId,
           ...(opts.scope === undefined ? {} : { scope: opts.scope }),
           ...(opts.audience === undefined ? {} : { audience: opts.audience }),
           ...(opts.metadata === undefined ? {} : { metadata: Object.fromEntries(opts.metadata) }),
+          ...(claims === undefined ? {} : { claims: Object.fromEntries(claims) }),
         });
         print(json, client, createdClient(client));
         if (!json) io.stderr.write(SECRET_ONCE_NOTE);
@@ -119,13 +156,16 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   clients
     .command('update')
-    .description('change scope, audience or metadata (metadata is merged key by key)')
+    .description('change scope, audience, metadata or claims (metadata and claims are merged key by key)')
     .argument('<client-id>')
     .option('--scope <scope>', 'replace the scopes (spaces or commas; repeatable; "" for none)', scopeOption)
     .option('--audience <audience>', 'replace the audiences (spaces or commas; repeatable)', listOption)
     .option('--clear-audience', 'remove every audience')
     .option('--metadata <key=value>', 'set this metadata key (repeatable)', metadataPair)
     .option('--unset-metadata <key>', 'remove this metadata key (repeatable)', collect)
+    .option('--claim <name=value>', 'set this string claim (repeatable)', claimPair)
+    .option('--claim-json <name=json>', 'set this claim to a JSON value, e.g. tier=2 (repeatable)', claimJsonPair)
+    .option('--unset-claim <name>', 'remove this claim (repeatable)', collect)
     .action(
       async (
         clientId: string,
@@ -135,7 +175,8 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           clearAudience?: boolean;
           metadata?: Map<string, string>;
           unsetMetadata?: string[];
-        },
+          unsetClaim?: string[];
+        } & ClaimFlags,
         cmd: Command,
       ) => {
         if (opts.audience !== undefined && opts.clearAudience) {
@@ -150,9 +191,15 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           for (const key of opts.unsetMetadata ?? []) entries.set(key, null);
           patch.metadata = Object.fromEntries(entries);
         }
+        const claims = claimsOf(opts);
+        if (claims !== undefined || opts.unsetClaim !== undefined) {
+          const entries = new Map<string, ClaimJson | null>(claims);
+          for (const name of opts.unsetClaim ?? []) entries.set(name, null);
+          patch.claims = Object.fromEntries(entries);
+        }
         if (Object.keys(patch).length === 0) {
           throw new CliError(
-            'nothing to change: give --scope, --audience, --clear-audience, --metadata or --unset-metadata.',
+            'nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json or --unset-claim.',
             ExitCode.usage,
           );
         }

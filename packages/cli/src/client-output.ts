@@ -1,9 +1,25 @@
-import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from '@swarm-oauth/admin-api';
+import type {
+  ClaimJson,
+  ClientJson,
+  CreatedClientJson,
+  RotatedSecretJson,
+  SecretJson,
+} from '@swarm-oauth/admin-api';
 import { formatFields, formatTable } from './table.js';
 
 function metadataText(metadata: Record<string, string>): string {
   return Object.entries(metadata)
     .map(([key, value]) => `${key}=${value}`)
+    .join(', ');
+}
+
+/**
+ * `team="payments", tier=2, roles=["a","b"]`: each value as JSON, so its type shows. An admin API
+ * older than claims sends none.
+ */
+function claimsText(claims: Record<string, ClaimJson> | undefined): string {
+  return Object.entries(claims ?? {})
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
     .join(', ');
 }
 
@@ -21,6 +37,7 @@ export function clientDetails(client: ClientJson): string {
       ['scope', client.scope],
       ['audience', client.audience.join(' ')],
       ['metadata', metadataText(client.metadata)],
+      ['claims', claimsText(client.claims)],
       ['created_at', client.created_at],
       ['updated_at', client.updated_at],
     ]) +
@@ -50,6 +67,7 @@ export function createdClient(client: CreatedClientJson): string {
     ['scope', client.scope],
     ['audience', client.audience.join(' ')],
     ['metadata', metadataText(client.metadata)],
+    ['claims', claimsText(client.claims)],
     ['created_at', client.created_at],
   ]);
 }

@@ -37,6 +37,14 @@ describe('oauthctl usage', () => {
       ['clients', 'list', '--limit', '0'],
       "error: option '--limit <n>' argument '0' is invalid. --limit must be a whole number from 1 to 1000.\n",
     ],
+    [
+      ['clients', 'add', 'x', '--claim-json', 'team=payments'],
+      "error: option '--claim-json <name=json>' argument 'team=payments' is invalid. the value of team is not JSON (a string needs quotes: name=\"text\", or use --claim).\n",
+    ],
+    [
+      ['clients', 'update', 'x', '--claim', '=v'],
+      "error: option '--claim <name=value>' argument '=v' is invalid. expected name=value.\n",
+    ],
     [['clients', 'frobnicate'], "error: unknown command 'frobnicate'\n"],
   ])('exits 2 for %j', async (args, message) => {
     const result = await run(args);
@@ -48,7 +56,7 @@ describe('oauthctl usage', () => {
     expect(await run(['clients', 'update', 'x'])).toEqual({
       code: 2,
       out: '',
-      err: 'oauthctl: nothing to change: give --scope, --audience, --clear-audience, --metadata or --unset-metadata.\n',
+      err: 'oauthctl: nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json or --unset-claim.\n',
     });
     expect(await run(['clients', 'update', 'x', '--audience', 'a', '--clear-audience'])).toMatchObject({
       code: 2,
@@ -74,6 +82,7 @@ function created(clientId: string) {
     scope: '',
     audience: [],
     metadata: {},
+    claims: {},
     secrets: [],
     created_at: 't',
     updated_at: 't',
@@ -123,6 +132,10 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
         'k=v=w',
         '--metadata',
         'e=',
+        '--claim',
+        'team=pay=ments',
+        '--claim-json',
+        'roles=["a","b"]',
       ],
       env,
     );
@@ -138,6 +151,10 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
         'k=1',
         '--unset-metadata',
         'old',
+        '--claim-json',
+        'tier=2',
+        '--unset-claim',
+        'team',
       ],
       env,
     );
@@ -153,9 +170,19 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
       [
         'POST',
         '/api/clients/add',
-        { client_id: 'x', scope: 'a b', audience: ['u1', 'u2'], metadata: { k: 'v=w', e: '' } },
+        {
+          client_id: 'x',
+          scope: 'a b',
+          audience: ['u1', 'u2'],
+          metadata: { k: 'v=w', e: '' },
+          claims: { team: 'pay=ments', roles: ['a', 'b'] },
+        },
       ],
-      ['PATCH', '/api/clients/x', { scope: '', audience: null, metadata: { k: '1', old: null } }],
+      [
+        'PATCH',
+        '/api/clients/x',
+        { scope: '', audience: null, metadata: { k: '1', old: null }, claims: { tier: 2, team: null } },
+      ],
       ['POST', '/api/clients/x/secrets', { expires_in: 300 }],
       ['DELETE', '/api/clients/x/secrets/abc', undefined],
     ]);
@@ -257,6 +284,20 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
       ['GET', '/api/clients/x'],
     ]);
     expect((await run(['clients', '--help'])).out).toMatch(/^ {2}get\|show <client-id> +show one client/m);
+  });
+
+  it("shows a client's claims with each value as JSON, and none from an admin API older than claims", async () => {
+    const claims = { team: 'payments', tier: 2, roles: ['a', 'b'] };
+    server = await standInServer(() => ({ status: 200, body: { ...created('x'), claims } }));
+    const shown = await run(['clients', 'get', 'x'], { OAUTH_ADMIN_URL: server.url });
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^claims +team="payments", tier=2, roles=\["a","b"\]$/m);
+    await server.close();
+    const { claims: _none, ...older } = created('x');
+    server = await standInServer(() => ({ status: 200, body: older }));
+    const olderShown = await run(['clients', 'get', 'x'], { OAUTH_ADMIN_URL: server.url });
+    expect(olderShown.code).toBe(0);
+    expect(olderShown.out).toMatch(/^claims +-$/m);
   });
 
   it('exits 2 naming the admin API when the URL answers 404 not_found (no such route)', async () => {

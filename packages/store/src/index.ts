@@ -7,6 +7,18 @@ export type { StoreLogger } from './sync/store-sync.js';
 export type { ClientPatch, ClientView, NewClient, SecretInfo } from './clients/client-record.js';
 export { validateClientId, CLIENT_ID_MAX_LENGTH } from './clients/client-id.js';
 export {
+  claimField,
+  claimNameProblem,
+  claimsSizeProblem,
+  claimValueProblem,
+  MAX_CLAIMS,
+  MAX_CLAIMS_BYTES,
+  RESERVED_CLAIMS,
+  type ClaimScalar,
+  type ClaimValue,
+  type ClientClaims,
+} from './clients/client-claims.js';
+export {
   isAudience,
   isScopeToken,
   MAX_AUDIENCE_LENGTH,

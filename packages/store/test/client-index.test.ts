@@ -12,6 +12,7 @@ function record(clientId: string, revision: number): ClientRecord {
     scopes: [],
     audiences: [],
     metadata: {},
+    claims: {},
     secrets: [],
     createdAt: at,
     updatedAt: at,

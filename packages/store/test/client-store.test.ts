@@ -49,6 +49,7 @@ describe('add', () => {
       scopes: ['invoices:read', 'invoices:write'],
       audiences: ['https://api.example.com'],
       metadata: { serviceId: 'x1y2z3' },
+      claims: {},
       secrets: [{ id: client.secrets[0]?.id, createdAt: '2025-01-02T03:04:05.000Z' }],
       createdAt: '2025-01-02T03:04:05.000Z',
       updatedAt: '2025-01-02T03:04:05.000Z',

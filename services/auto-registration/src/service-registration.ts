@@ -4,6 +4,7 @@ import {
   ClientExistsError,
   unlessNotFound,
   type AdminClient,
+  type ClaimJson,
   type ClientJson,
   type ClientPatchJson,
 } from '@swarm-oauth/admin-api';
@@ -128,6 +129,7 @@ export class ServiceRegistration {
             client_id: name,
             ...(labels.scope === undefined ? {} : { scope: labels.scope }),
             ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
+            ...(Object.keys(labels.claims).length === 0 ? {} : { claims: { ...labels.claims } }),
             metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
           }),
         );
@@ -271,6 +273,25 @@ export class ServiceRegistration {
   }
 }
 
+/**
+ * The merge patch (RFC 7396) that makes the client's claims those of the labels: the labels are the
+ * whole truth for a client auto-registration manages, as they are for its scope and audience.
+ */
+function claimsPatch(
+  current: Readonly<Record<string, ClaimJson>> | undefined,
+  wanted: Readonly<Record<string, string>>,
+): Record<string, string | null> | undefined {
+  const now = current ?? {};
+  const changes: [string, string | null][] = [
+    ...Object.keys(now)
+      .filter((name) => !Object.hasOwn(wanted, name))
+      .map((name): [string, null] => [name, null]),
+    ...Object.entries(wanted).filter(([name, value]) => !Object.hasOwn(now, name) || now[name] !== value),
+  ];
+  // fromEntries defines own properties, so a name such as "__proto__" stays plain data.
+  return changes.length === 0 ? undefined : Object.fromEntries(changes);
+}
+
 /** What to change on an existing client so it matches the labels, or undefined when it does. */
 function clientPatch(
   record: ClientJson,
@@ -282,6 +303,8 @@ function clientPatch(
   if (record.scope !== scope) patch.scope = scope;
   if (JSON.stringify(record.audience) !== JSON.stringify(labels.audience))
     patch.audience = [...labels.audience];
+  const claims = claimsPatch(record.claims, labels.claims);
+  if (claims !== undefined) patch.claims = claims;
   // A service removed and created again under the same name keeps the client; the id follows it.
   if (record.metadata.swarm_service_id !== serviceId) patch.metadata = { swarm_service_id: serviceId };
   return Object.keys(patch).length === 0 ? undefined : patch;

@@ -5,12 +5,15 @@
  *   oauth.client=true        opt in; any other value (or no label) means "not a client"
  *   oauth.scope="a b"        space-separated scopes the client may ask for (RFC 6749 §3.3)
  *   oauth.audience="x y"     audiences of its tokens, separated by spaces or commas
+ *   oauth.claim.<name>=<v>   a string claim <name> in every token of the client (one label per claim)
  *   oauth.secret-uid / -gid  owner of the mounted secret file (see service-credentials.ts)
  *   oauth.instance=<name>    which auto-registration instance handles it (registration-scope.ts)
  */
 export const CLIENT_LABEL = 'oauth.client';
 export const SCOPE_LABEL = 'oauth.scope';
 export const AUDIENCE_LABEL = 'oauth.audience';
+/** Prefix of the claim labels: `oauth.claim.team=payments` puts "team": "payments" in every token. */
+export const CLAIM_LABEL_PREFIX = 'oauth.claim.';
 export const SECRET_UID_LABEL = 'oauth.secret-uid';
 export const SECRET_GID_LABEL = 'oauth.secret-gid';
 /** Picks the auto-registration instance (OAUTH_INSTANCE) when a swarm runs more than one. */
@@ -30,6 +33,17 @@ export interface ClientLabels {
   /** Normalised: single spaces, each token once; undefined when the label is absent or blank. */
   readonly scope: string | undefined;
   readonly audience: readonly string[];
+  /** From the oauth.claim.<name> labels, as strings; the admin API checks names and sizes. */
+  readonly claims: Readonly<Record<string, string>>;
+}
+
+function claimLabels(labels: Labels): Record<string, string> {
+  // fromEntries defines own properties, so a name such as "__proto__" stays plain data.
+  return Object.fromEntries(
+    Object.entries(labels)
+      .filter(([key]) => key.startsWith(CLAIM_LABEL_PREFIX))
+      .map(([key, value]) => [key.slice(CLAIM_LABEL_PREFIX.length), value]),
+  );
 }
 
 export function readClientLabels(labels: Labels = {}): ClientLabels {
@@ -38,6 +52,7 @@ export function readClientLabels(labels: Labels = {}): ClientLabels {
     enabled: (labels[CLIENT_LABEL] ?? '').trim().toLowerCase() === 'true',
     scope: scope === '' ? undefined : scope,
     audience: [...new Set((labels[AUDIENCE_LABEL] ?? '').split(/[\s,]+/).filter(Boolean))],
+    claims: claimLabels(labels),
   };
 }
 

@@ -74,11 +74,16 @@ async function adminRemove(clientId: string): Promise<void> {
 }
 
 /** A spec change made by "someone else" (an operator's docker service update). */
-async function updateLabels(name: string, labels: Record<string, string>): Promise<SwarmService> {
+async function updateLabels(
+  name: string,
+  labels: Record<string, string>,
+  remove: readonly string[] = [],
+): Promise<SwarmService> {
   const service = await services.inspect(name);
+  const kept = Object.entries(service.spec.Labels ?? {}).filter(([key]) => !remove.includes(key));
   await engine.docker.getService(service.id).update({
     _query: { version: service.version },
-    _body: { ...service.spec, Labels: { ...service.spec.Labels, ...labels } },
+    _body: { ...service.spec, Labels: { ...Object.fromEntries(kept), ...labels } },
   });
   return services.inspect(name);
 }
@@ -371,6 +376,26 @@ describe('labels', () => {
     expect((await adminGet(name)).body).toMatchObject({ scope: 'orders.read', audience: ['reports'] });
     expect(await services.managedSecrets(name)).toEqual(secretsBefore);
     expect((await services.inspect(name)).version).toBe(relabelled.version);
+  }, 60_000);
+
+  it('gives the client a claim per oauth.claim.<name> label and follows changes without a new secret', async () => {
+    const name = services.uniqueName('claims');
+    await services.create(name, { ...CLIENT_LABELS, 'oauth.claim.team': 'payments', 'oauth.claim.tier': 'gold' });
+    const h = harness();
+    expect((await h.reconciler.reconcileService(name)).action).toBe('registered');
+    expect((await adminGet(name)).body.claims).toEqual({ team: 'payments', tier: 'gold' });
+    const secretsBefore = await services.managedSecrets(name);
+
+    const relabelled = await updateLabels(
+      name,
+      { 'oauth.claim.team': 'ledger', 'oauth.claim.region': 'eu' },
+      ['oauth.claim.tier'],
+    );
+    expect((await h.reconciler.reconcileService(name)).action).toBe('updated');
+    expect((await adminGet(name)).body.claims).toEqual({ team: 'ledger', region: 'eu' });
+    expect(await services.managedSecrets(name)).toEqual(secretsBefore);
+    expect((await services.inspect(name)).version).toBe(relabelled.version);
+    expect((await h.reconciler.reconcileService(name)).action).toBe('unchanged');
   }, 60_000);
 
   it('leaves alone a client of the same name that auto-registration did not add', async () => {

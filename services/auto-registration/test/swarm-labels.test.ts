@@ -27,6 +27,21 @@ describe('readClientLabels', () => {
     ).toEqual(['inventory-api', 'billing-api', 'https://x.example/api']);
     expect(readClientLabels({}).audience).toEqual([]);
   });
+
+  it('reads each oauth.claim.<name> label as a string claim, name and value as written', () => {
+    const claims = readClientLabels({
+      'oauth.client': 'true',
+      'oauth.claim.team': 'payments',
+      'oauth.claim.https://example.com/region': 'eu-1',
+      'oauth.claim.tier': '2',
+      'oauth.claim.__proto__': 'plain',
+      'oauth.claimx': 'not a claim',
+      'oauth.scope': 'a',
+    }).claims;
+    expect(claims).toEqual({ team: 'payments', 'https://example.com/region': 'eu-1', tier: '2', ['__proto__']: 'plain' });
+    expect(Object.getPrototypeOf(claims)).toBe(Object.prototype);
+    expect(readClientLabels({}).claims).toEqual({});
+  });
 });
 
 describe('exclusionReason', () => {

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { KeySet } from '@swarm-oauth/signing-keys';
+import type { ClientClaims } from '@swarm-oauth/store';
 import type { Clock } from './clock.js';
 
 // JWT access tokens per RFC 9068: header `typ: at+jwt` and `kid` (set by the key set), claims iss,
-// sub, client_id, aud, iat, exp, jti and scope.
+// sub, client_id, aud, iat, exp, jti and scope, after the client's own claims (the admin API's
+// `claims`). The store refuses a client claim with any of these names (RESERVED_CLAIMS), and the
+// protocol claims are written after the client's, so they win regardless.
 
 export interface AccessTokenClaims {
   iss: string;
@@ -43,10 +46,12 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       clientId: string,
       scopes: readonly string[],
       audiences: readonly string[],
+      clientClaims: ClientClaims = {},
     ): Promise<IssuedToken> {
       const iat = Math.floor(clock.now() / 1000);
       const scope = scopes.join(' ');
       const claims: AccessTokenClaims = {
+        ...clientClaims,
         iss: issuer,
         sub: clientId,
         // RFC 7519 §4.1.3: a single audience may be a plain string, which every verifier accepts.

@@ -159,6 +159,7 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
       client.clientId,
       need(request.scopes, 'scopes'),
       need(request.audiences, 'audiences'),
+      client.claims,
     );
     issuedBy[method].inc();
     // RFC 6749 §5.1; never a refresh token for client credentials (§4.4.3). Written directly rather than

@@ -1,15 +1,22 @@
 import { BadRequestError } from '@swarm-oauth/server-kit';
 import {
+  claimField,
+  claimNameProblem,
+  claimsSizeProblem,
+  claimValueProblem,
   isAudience,
   isScopeToken,
   MAX_AUDIENCE_LENGTH,
   MAX_AUDIENCES,
+  MAX_CLAIMS,
   MAX_METADATA_ENTRIES,
   MAX_METADATA_KEY_LENGTH,
   MAX_METADATA_VALUE_LENGTH,
   MAX_SCOPE_LENGTH,
   MAX_SCOPES,
   validateClientId,
+  type ClaimValue,
+  type ClientClaims,
   type ClientPatch,
   type NewClient,
 } from '@swarm-oauth/store';
@@ -158,14 +165,51 @@ function plainMetadata(entries: Map<string, string | null>): Record<string, stri
   return Object.fromEntries([...entries].filter((entry): entry is [string, string] => entry[1] !== null));
 }
 
+/**
+ * Claims for the client's tokens (names and rules are the store's, client-claims.ts). With
+ * `allowNull` (PATCH, RFC 7396 merge patch) a null value removes the claim.
+ */
+export function parseClaims(value: unknown, allowNull = false): Map<string, ClaimValue | null> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('claims: must be an object of claim names and values.');
+  }
+  const entries = Object.entries(value);
+  if (entries.length > MAX_CLAIMS) {
+    throw invalid(`claims: has ${entries.length} entries; at most ${MAX_CLAIMS} are allowed.`);
+  }
+  const result = new Map<string, ClaimValue | null>();
+  for (const [name, entry] of entries) {
+    const removal = entry === null && allowNull;
+    const problem = claimNameProblem(name) ?? (removal ? undefined : claimValueProblem(entry));
+    if (problem !== undefined) {
+      const orNull = allowNull && claimNameProblem(name) === undefined ? ' (or null to remove it)' : '';
+      throw invalid(`${claimField('claims', name)}: ${problem}${orNull}.`);
+    }
+    result.set(name, entry as ClaimValue | null);
+  }
+  return result;
+}
+
+/** The claims a client ends up with; refused when they are too many or too large together. */
+function claimsObject(entries: Map<string, ClaimValue | null>): ClientClaims {
+  // fromEntries defines own properties, so a name such as "__proto__" stays plain data.
+  const claims = Object.fromEntries(
+    [...entries].filter((entry): entry is [string, ClaimValue] => entry[1] !== null),
+  );
+  const problem = claimsSizeProblem(claims);
+  if (problem !== undefined) throw invalid(`claims: ${problem}.`);
+  return claims;
+}
+
 /** POST /api/clients/add */
 export function parseAddRequest(body: unknown): NewClient {
-  const input = objectBody(body, ['client_id', 'scope', 'audience', 'metadata']);
+  const input = objectBody(body, ['client_id', 'scope', 'audience', 'metadata', 'claims']);
   return {
     clientId: parseClientId(input.client_id),
     ...(input.scope === undefined ? {} : { scopes: parseScope(input.scope) }),
     ...(input.audience === undefined ? {} : { audiences: parseAudience(input.audience) }),
     ...(input.metadata === undefined ? {} : { metadata: plainMetadata(parseMetadata(input.metadata)) }),
+    ...(input.claims === undefined ? {} : { claims: claimsObject(parseClaims(input.claims)) }),
   };
 }
 
@@ -176,19 +220,22 @@ export function parseRemoveRequest(body: unknown): string {
 
 /**
  * PATCH /api/clients/:id as a JSON merge patch (RFC 7396): scope and audience are replaced whole
- * (null clears them); metadata is merged key by key (a null value removes that key, `"metadata": null`
- * removes them all).
+ * (null clears them); metadata and claims are merged key by key (a null value removes that key,
+ * `"metadata": null` or `"claims": null` removes them all; an array claim is replaced whole).
  */
 export interface ClientChanges {
   scopes?: string[];
   audiences?: string[];
   metadata?: Map<string, string | null> | null;
+  claims?: Map<string, ClaimValue | null> | null;
 }
 
+const PATCH_FIELDS = ['scope', 'audience', 'metadata', 'claims'] as const;
+
 export function parsePatchRequest(body: unknown): ClientChanges {
-  const input = objectBody(body, ['scope', 'audience', 'metadata']);
+  const input = objectBody(body, PATCH_FIELDS);
   if (Object.keys(input).length === 0) {
-    throw invalid('The request body must name at least one of scope, audience, metadata.');
+    throw invalid(`The request body must name at least one of ${PATCH_FIELDS.join(', ')}.`);
   }
   return {
     ...(input.scope === undefined ? {} : { scopes: parseScope(input.scope) }),
@@ -196,17 +243,29 @@ export function parsePatchRequest(body: unknown): ClientChanges {
     ...(input.metadata === undefined
       ? {}
       : { metadata: input.metadata === null ? null : parseMetadata(input.metadata, true) }),
+    ...(input.claims === undefined
+      ? {}
+      : { claims: input.claims === null ? null : parseClaims(input.claims, true) }),
   };
 }
 
-/** Applies the merge patch to the client's current metadata. */
-export function applyChanges(current: Record<string, string>, changes: ClientChanges): ClientPatch {
+/** Applies the merge patch to the client as it is now. */
+export function applyChanges(
+  current: { readonly metadata: Readonly<Record<string, string>>; readonly claims: ClientClaims },
+  changes: ClientChanges,
+): ClientPatch {
   const patch: ClientPatch = {};
   if (changes.scopes !== undefined) patch.scopes = changes.scopes;
   if (changes.audiences !== undefined) patch.audiences = changes.audiences;
+  if (changes.claims === null) patch.claims = {};
+  else if (changes.claims !== undefined) {
+    const merged = new Map<string, ClaimValue | null>(Object.entries(current.claims));
+    for (const [name, value] of changes.claims) merged.set(name, value);
+    patch.claims = claimsObject(merged);
+  }
   if (changes.metadata === null) patch.metadata = {};
   else if (changes.metadata !== undefined) {
-    const merged = new Map(Object.entries(current));
+    const merged = new Map(Object.entries(current.metadata));
     for (const [key, value] of changes.metadata) {
       if (value === null) merged.delete(key);
       else merged.set(key, value);

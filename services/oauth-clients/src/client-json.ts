@@ -20,6 +20,9 @@ export function clientJson(client: ClientView): ClientJson {
     scope: client.scopes.join(' '),
     audience: [...client.audiences],
     metadata: Object.fromEntries(Object.entries(client.metadata)),
+    claims: Object.fromEntries(
+      Object.entries(client.claims).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]),
+    ),
     secrets: client.secrets.map(secretJson),
     created_at: client.createdAt,
     updated_at: client.updatedAt,

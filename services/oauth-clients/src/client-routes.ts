@@ -123,7 +123,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
       async () => {
         const current = await store.get(clientId);
         if (!current) throw clientNotFound(clientId);
-        return store.update(clientId, applyChanges(current.metadata, changes));
+        return store.update(clientId, applyChanges(current, changes));
       },
     );
     res.json(clientJson(client));

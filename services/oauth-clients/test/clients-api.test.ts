@@ -48,6 +48,7 @@ describe('POST /api/clients/add', () => {
       scope: 'orders.read orders.write',
       audience: ['https://api.example/orders'],
       metadata: { team: 'payments' },
+      claims: {},
       secrets: [{ id: body.secret_id, created_at: body.created_at }],
       created_at: expect.stringMatching(ISO_TIME),
       updated_at: body.created_at,
@@ -287,13 +288,13 @@ describe('PATCH /api/clients/:id', () => {
       await patch('/api/clients/orders', {}),
       400,
       'invalid_request',
-      'The request body must name at least one of scope, audience, metadata.',
+      'The request body must name at least one of scope, audience, metadata, claims.',
     );
     expectError(
       await patch('/api/clients/orders', { client_id: 'other' }),
       400,
       'invalid_request',
-      'Unknown field "client_id"; allowed: scope, audience, metadata.',
+      'Unknown field "client_id"; allowed: scope, audience, metadata, claims.',
     );
     expectError(
       await patch('/api/clients/orders', { metadata: { k: 5 } }),
@@ -323,6 +324,75 @@ describe('PATCH /api/clients/:id', () => {
       'k7',
     ]);
     expect(read.body.revision).toBe(9);
+  });
+});
+
+describe('claims', () => {
+  const claims = { team: 'payments', tier: 2, internal: true, roles: ['reader', 'auditor'] };
+
+  it('takes claims on add, shows them on every read, and the store holds them', async () => {
+    const res = await post('/api/clients/add', { client_id: 'orders', claims });
+    expect(res.status).toBe(201);
+    expect(res.body.claims).toEqual(claims);
+    expect((await get('/api/clients/orders')).body.claims).toEqual(claims);
+    expect((await f.store.get('orders'))?.claims).toEqual(claims);
+  });
+
+  it('merges a patch claim by claim: null removes one, an array is replaced whole, null removes all', async () => {
+    await addClient({ client_id: 'orders', claims });
+    const res = await patch('/api/clients/orders', { claims: { tier: null, roles: ['writer'], region: 'eu' } });
+    expect(res.status).toBe(200);
+    expect(res.body.claims).toEqual({ team: 'payments', internal: true, roles: ['writer'], region: 'eu' });
+    expect(res.body.revision).toBe(2);
+    await patch('/api/clients/orders', { claims: null }).expect(200);
+    expect((await get('/api/clients/orders')).body.claims).toEqual({});
+  });
+
+  it.each([
+    [{ iss: 'https://evil.example' }, 'claims["iss"]: is a claim the token service sets itself'],
+    [{ client_id: 'other' }, 'claims["client_id"]: is a claim the token service sets itself'],
+    [{ team: { name: 'x' } }, 'claims["team"]: must be a string, a number, a boolean or an array of those.'],
+    [{ team: null }, 'claims["team"]: must be a string, a number, a boolean or an array of those.'],
+    [['team'], 'claims: must be an object of claim names and values.'],
+    [{ 'a b': 1 }, 'claims["a b"]: has a name that is not printable ASCII without spaces.'],
+    [
+      Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`c${i}`, i])),
+      'claims: has 33 entries; at most 32 are allowed.',
+    ],
+    [
+      Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`c${i}`, 'x'.repeat(1000)])),
+      'claims: take 5041 bytes as JSON; at most 4096 are allowed (every token carries them).',
+    ],
+  ])('answers 400 for claims %j on add, and adds nothing', async (value, message) => {
+    const res = await post('/api/clients/add', { client_id: 'orders', claims: value });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    expect(res.body.error_description as string).toContain(message);
+    expect(await f.store.get('orders')).toBeUndefined();
+  });
+
+  it('answers 400 for a patch that would make the claims too large, and keeps them', async () => {
+    const big = Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`c${i}`, 'x'.repeat(1000)]));
+    await addClient({ client_id: 'orders', claims: big });
+    expectError(
+      await patch('/api/clients/orders', { claims: { c4: 'x'.repeat(1000) } }),
+      400,
+      'invalid_request',
+      'claims: take 5041 bytes as JSON; at most 4096 are allowed (every token carries them).',
+    );
+    expectError(
+      await patch('/api/clients/orders', { claims: { sub: 'someone' } }),
+      400,
+      'invalid_request',
+      `claims["sub"]: is a claim the token service sets itself (iss, sub, aud, exp, nbf, iat, jti, client_id, scope, auth_time, acr, amr, cnf, act, may_act); choose another name.`,
+    );
+    expectError(
+      await patch('/api/clients/orders', { claims: { team: {} } }),
+      400,
+      'invalid_request',
+      'claims["team"]: must be a string, a number, a boolean or an array of those (or null to remove it).',
+    );
+    expect((await get('/api/clients/orders')).body).toMatchObject({ claims: big, revision: 1 });
   });
 });
 

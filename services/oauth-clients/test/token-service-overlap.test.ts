@@ -151,3 +151,69 @@ describe('oauthctl clients pointed at the real token service', () => {
     ]);
   });
 });
+
+describe('claims per client, set with oauthctl and issued by the real token service', () => {
+  /** The token service's own word that every change made before `ms` is in effect (its sync gauge). */
+  async function syncedPast(ms: number): Promise<void> {
+    // 60 s bounds only a replica that never syncs again; it syncs every OAUTH_STORE_POLL_INTERVAL.
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const text = await (await fetch(`${tokens.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('oauth_store_synced_timestamp_seconds '));
+      if (line !== undefined && Number(line.split(' ')[1]) * 1000 >= ms) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the token service did not sync within 60 s');
+  }
+
+  async function tokenClaims(clientId: string, secret: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`${tokens.url}/api/token`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(res.status).toBe(200);
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  }
+
+  it('puts the claims in every token, follows an update, and `clients get` shows them', async () => {
+    const env = { OAUTH_ADMIN_URL: admin.url, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token') };
+    const add = await runProcess(
+      CLI_MAIN,
+      ['--json', 'clients', 'add', 'ledger', '--claim', 'team=payments', '--claim-json', 'tier=2'],
+      env,
+    );
+    expect(add.code).toBe(0);
+    const added = JSON.parse(add.stdout) as { client_secret: string; claims: unknown };
+    expect(added.claims).toEqual({ team: 'payments', tier: 2 });
+    await syncedPast(Date.now());
+    expect(await tokenClaims('ledger', added.client_secret)).toMatchObject({
+      team: 'payments',
+      tier: 2,
+      iss: ISSUER,
+      sub: 'ledger',
+      client_id: 'ledger',
+    });
+
+    const update = await runProcess(
+      CLI_MAIN,
+      ['clients', 'update', 'ledger', '--claim-json', 'roles=["reader"]', '--unset-claim', 'tier'],
+      env,
+    );
+    expect(update.code).toBe(0);
+    const updatedAt = Date.now();
+    const shown = await runProcess(CLI_MAIN, ['clients', 'get', 'ledger'], env);
+    expect(shown.stdout).toMatch(/^claims +team="payments", roles=\["reader"\]$/m);
+    await syncedPast(updatedAt);
+    const claims = await tokenClaims('ledger', added.client_secret);
+    expect(claims).toMatchObject({ team: 'payments', roles: ['reader'] });
+    expect(claims).not.toHaveProperty('tier');
+
+    const refused = await runProcess(CLI_MAIN, ['clients', 'update', 'ledger', '--claim', 'sub=someone'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('claims["sub"]: is a claim the token service sets itself');
+  });
+});

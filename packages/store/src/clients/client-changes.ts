@@ -1,3 +1,4 @@
+import { validateClaims } from './client-claims.js';
 import { validateClientId } from './client-id.js';
 import { rejectUnknownFields, validateAudiences, validateMetadata, validateScopes } from './client-input.js';
 import type { ClientRecord, StoredSecret } from './client-record.js';
@@ -39,12 +40,13 @@ export function newStoredSecret(
 /** A validated new client holding `firstSecret`, at revision 1. */
 export function newClientRecord(input: unknown, firstSecret: StoredSecret): ClientRecord {
   const fields = asObject(input, 'input', 'the new client') as Record<string, unknown>;
-  rejectUnknownFields(fields, ['clientId', 'scopes', 'audiences', 'metadata'], 'the new client');
+  rejectUnknownFields(fields, ['clientId', 'scopes', 'audiences', 'metadata', 'claims'], 'the new client');
   return {
     clientId: validateClientId(fields.clientId),
     scopes: fields.scopes === undefined ? [] : validateScopes(fields.scopes),
     audiences: fields.audiences === undefined ? [] : validateAudiences(fields.audiences),
     metadata: fields.metadata === undefined ? {} : validateMetadata(fields.metadata),
+    claims: fields.claims === undefined ? {} : validateClaims(fields.claims),
     secrets: [firstSecret],
     createdAt: firstSecret.createdAt,
     updatedAt: firstSecret.createdAt,
@@ -57,15 +59,17 @@ export type ClientChange = (current: ClientRecord) => ClientRecord;
 /** Validates a patch now and returns the change that applies it: each given field replaces the old. */
 export function patchChange(patch: unknown): ClientChange {
   const fields = asObject(patch, 'patch', 'the change') as Record<string, unknown>;
-  rejectUnknownFields(fields, ['scopes', 'audiences', 'metadata'], 'the change');
+  rejectUnknownFields(fields, ['scopes', 'audiences', 'metadata', 'claims'], 'the change');
   const scopes = fields.scopes === undefined ? undefined : validateScopes(fields.scopes);
   const audiences = fields.audiences === undefined ? undefined : validateAudiences(fields.audiences);
   const metadata = fields.metadata === undefined ? undefined : validateMetadata(fields.metadata);
+  const claims = fields.claims === undefined ? undefined : validateClaims(fields.claims);
   return (current) => ({
     ...current,
     scopes: scopes ?? current.scopes,
     audiences: audiences ?? current.audiences,
     metadata: metadata ?? current.metadata,
+    claims: claims ?? current.claims,
   });
 }
 
