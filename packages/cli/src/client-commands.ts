@@ -25,14 +25,20 @@ export function metadataPair(value: string, previous: Map<string, string> | unde
 }
 
 /** `name=value` (repeatable): a claim whose value is the string after the first '='. */
-export function claimPair(value: string, previous: Map<string, ClaimJson> | undefined): Map<string, ClaimJson> {
+export function claimPair(
+  value: string,
+  previous: Map<string, ClaimJson> | undefined,
+): Map<string, ClaimJson> {
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError('expected name=value.');
   return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
 }
 
 /** `name=<JSON>` (repeatable): a number, boolean, string or array claim, e.g. tier=2, roles=["a","b"]. */
-export function claimJsonPair(value: string, previous: Map<string, ClaimJson> | undefined): Map<string, ClaimJson> {
+export function claimJsonPair(
+  value: string,
+  previous: Map<string, ClaimJson> | undefined,
+): Map<string, ClaimJson> {
   const at = value.indexOf('=');
   if (at <= 0) throw new InvalidArgumentError('expected name=<JSON value>, e.g. tier=2 or roles=["a","b"].');
   let parsed: unknown;
@@ -102,7 +108,11 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     )
     .option('--metadata <key=value>', 'a free-form label (repeatable)', metadataPair)
     .option('--claim <name=value>', 'a string claim in every token of the client (repeatable)', claimPair)
-    .option('--claim-json <name=json>', 'a claim with a JSON value, e.g. tier=2 or roles=["a","b"] (repeatable)', claimJsonPair)
+    .option(
+      '--claim-json <name=json>',
+      'a claim with a JSON value, e.g. tier=2 or roles=["a","b"] (repeatable)',
+      claimJsonPair,
+    )
     .action(
       async (
         clientId: string,
@@ -164,7 +174,11 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     .option('--metadata <key=value>', 'set this metadata key (repeatable)', metadataPair)
     .option('--unset-metadata <key>', 'remove this metadata key (repeatable)', collect)
     .option('--claim <name=value>', 'set this string claim (repeatable)', claimPair)
-    .option('--claim-json <name=json>', 'set this claim to a JSON value, e.g. tier=2 (repeatable)', claimJsonPair)
+    .option(
+      '--claim-json <name=json>',
+      'set this claim to a JSON value, e.g. tier=2 (repeatable)',
+      claimJsonPair,
+    )
     .option('--unset-claim <name>', 'remove this claim (repeatable)', collect)
     .action(
       async (

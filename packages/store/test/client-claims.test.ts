@@ -70,16 +70,48 @@ describe('client claims', () => {
   it.each([
     ['a list', ['team'], 'claims must be an object of claim names and values'],
     ['null', null, 'claims must be an object of claim names and values'],
-    ['a null value', { team: null }, 'claims["team"] must be a string, a number, a boolean or an array of those'],
-    ['an object value', { team: { name: 'x' } }, 'claims["team"] must be a string, a number, a boolean or an array of those'],
+    [
+      'a null value',
+      { team: null },
+      'claims["team"] must be a string, a number, a boolean or an array of those',
+    ],
+    [
+      'an object value',
+      { team: { name: 'x' } },
+      'claims["team"] must be a string, a number, a boolean or an array of those',
+    ],
     ['a nested array', { roles: [['a']] }, 'claims["roles"] entry 0 must be a string, a number or a boolean'],
-    ['an array with null', { roles: ['a', null] }, 'claims["roles"] entry 1 must be a string, a number or a boolean'],
-    ['33 array entries', { roles: Array.from({ length: 33 }, (_, i) => `r${i}`) }, 'claims["roles"] has 33 entries; at most 32 are allowed'],
-    ['a long string', { team: 'x'.repeat(1025) }, 'claims["team"] is 1025 characters long; at most 1024 are allowed'],
+    [
+      'an array with null',
+      { roles: ['a', null] },
+      'claims["roles"] entry 1 must be a string, a number or a boolean',
+    ],
+    [
+      '33 array entries',
+      { roles: Array.from({ length: 33 }, (_, i) => `r${i}`) },
+      'claims["roles"] has 33 entries; at most 32 are allowed',
+    ],
+    [
+      'a long string',
+      { team: 'x'.repeat(1025) },
+      'claims["team"] is 1025 characters long; at most 1024 are allowed',
+    ],
     ['an empty name', { '': 'x' }, 'claims[""] has an empty name'],
-    ['a name with a space', { 'my team': 'x' }, 'claims["my team"] has a name that is not printable ASCII without spaces'],
-    ['a long name', { ['n'.repeat(129)]: 'x' }, 'claims has a name of 129 characters; at most 128 are allowed'],
-    ['33 claims', Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`c${i}`, i])), 'claims has 33 entries; at most 32 are allowed'],
+    [
+      'a name with a space',
+      { 'my team': 'x' },
+      'claims["my team"] has a name that is not printable ASCII without spaces',
+    ],
+    [
+      'a long name',
+      { ['n'.repeat(129)]: 'x' },
+      'claims has a name of 129 characters; at most 128 are allowed',
+    ],
+    [
+      '33 claims',
+      Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`c${i}`, i])),
+      'claims has 33 entries; at most 32 are allowed',
+    ],
     [
       'claims over the byte limit',
       Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`c${i}`, 'x'.repeat(1000)])),
@@ -96,7 +128,9 @@ describe('client claims', () => {
   it('refuses a bad update and keeps the claims it had', async () => {
     const { store } = await newStore();
     await store.add({ clientId: 'keep', claims: { team: 'ops' } });
-    await expect(store.update('keep', { claims: { sub: 'someone-else' } })).rejects.toThrow(InvalidClientInputError);
+    await expect(store.update('keep', { claims: { sub: 'someone-else' } })).rejects.toThrow(
+      InvalidClientInputError,
+    );
     expect((await store.get('keep'))?.claims).toEqual({ team: 'ops' });
   });
 });

@@ -380,7 +380,11 @@ describe('labels', () => {
 
   it('gives the client a claim per oauth.claim.<name> label and follows changes without a new secret', async () => {
     const name = services.uniqueName('claims');
-    await services.create(name, { ...CLIENT_LABELS, 'oauth.claim.team': 'payments', 'oauth.claim.tier': 'gold' });
+    await services.create(name, {
+      ...CLIENT_LABELS,
+      'oauth.claim.team': 'payments',
+      'oauth.claim.tier': 'gold',
+    });
     const h = harness();
     expect((await h.reconciler.reconcileService(name)).action).toBe('registered');
     expect((await adminGet(name)).body.claims).toEqual({ team: 'payments', tier: 'gold' });

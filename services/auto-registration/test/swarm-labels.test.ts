@@ -38,7 +38,12 @@ describe('readClientLabels', () => {
       'oauth.claimx': 'not a claim',
       'oauth.scope': 'a',
     }).claims;
-    expect(claims).toEqual({ team: 'payments', 'https://example.com/region': 'eu-1', tier: '2', ['__proto__']: 'plain' });
+    expect(claims).toEqual({
+      team: 'payments',
+      'https://example.com/region': 'eu-1',
+      tier: '2',
+      ['__proto__']: 'plain',
+    });
     expect(Object.getPrototypeOf(claims)).toBe(Object.prototype);
     expect(readClientLabels({}).claims).toEqual({});
   });

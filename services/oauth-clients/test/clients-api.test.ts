@@ -340,7 +340,9 @@ describe('claims', () => {
 
   it('merges a patch claim by claim: null removes one, an array is replaced whole, null removes all', async () => {
     await addClient({ client_id: 'orders', claims });
-    const res = await patch('/api/clients/orders', { claims: { tier: null, roles: ['writer'], region: 'eu' } });
+    const res = await patch('/api/clients/orders', {
+      claims: { tier: null, roles: ['writer'], region: 'eu' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.claims).toEqual({ team: 'payments', internal: true, roles: ['writer'], region: 'eu' });
     expect(res.body.revision).toBe(2);

@@ -156,7 +156,7 @@ describe('claims per client, set with oauthctl and issued by the real token serv
   /** The token service's own word that every change made before `ms` is in effect (its sync gauge). */
   async function syncedPast(ms: number): Promise<void> {
     // 60 s bounds only a replica that never syncs again; it syncs every OAUTH_STORE_POLL_INTERVAL.
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       const text = await (await fetch(`${tokens.url}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith('oauth_store_synced_timestamp_seconds '));
       if (line !== undefined && Number(line.split(' ')[1]) * 1000 >= ms) return;
@@ -176,7 +176,10 @@ describe('claims per client, set with oauthctl and issued by the real token serv
     });
     expect(res.status).toBe(200);
     const { access_token: token } = (await res.json()) as { access_token: string };
-    return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   }
 
   it('puts the claims in every token, follows an update, and `clients get` shows them', async () => {
@@ -212,7 +215,11 @@ describe('claims per client, set with oauthctl and issued by the real token serv
     expect(claims).toMatchObject({ team: 'payments', roles: ['reader'] });
     expect(claims).not.toHaveProperty('tier');
 
-    const refused = await runProcess(CLI_MAIN, ['clients', 'update', 'ledger', '--claim', 'sub=someone'], env);
+    const refused = await runProcess(
+      CLI_MAIN,
+      ['clients', 'update', 'ledger', '--claim', 'sub=someone'],
+      env,
+    );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('claims["sub"]: is a claim the token service sets itself');
   });

@@ -69,7 +69,8 @@ export function claimNameProblem(name: string): string | undefined {
 
 /** Why `value` cannot be a claim's value, or undefined when it can. */
 export function claimValueProblem(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return scalarProblem(value, 'a string, a number, a boolean or an array of those');
+  if (!Array.isArray(value))
+    return scalarProblem(value, 'a string, a number, a boolean or an array of those');
   if (value.length > MAX_CLAIM_ARRAY_LENGTH) {
     return `has ${value.length} entries; at most ${MAX_CLAIM_ARRAY_LENGTH} are allowed`;
   }
@@ -104,11 +105,15 @@ export function validateClaims(value: unknown, field = 'claims'): Record<string,
   const entries = Object.entries(value);
   // Counted before any entry is checked.
   if (entries.length > MAX_CLAIMS) {
-    throw new InvalidClientInputError(field, `${field} has ${entries.length} entries; at most ${MAX_CLAIMS} are allowed`);
+    throw new InvalidClientInputError(
+      field,
+      `${field} has ${entries.length} entries; at most ${MAX_CLAIMS} are allowed`,
+    );
   }
   for (const [name, entry] of entries) {
     const problem = claimNameProblem(name) ?? claimValueProblem(entry);
-    if (problem !== undefined) throw new InvalidClientInputError(field, `${claimField(field, name)} ${problem}`);
+    if (problem !== undefined)
+      throw new InvalidClientInputError(field, `${claimField(field, name)} ${problem}`);
   }
   // fromEntries defines own properties, so a name such as "__proto__" stays plain data.
   const claims = Object.fromEntries(
@@ -123,7 +128,10 @@ export function validateClaims(value: unknown, field = 'claims'): Record<string,
 export function frozenClaims(claims: ClientClaims): ClientClaims {
   return Object.freeze(
     Object.fromEntries(
-      Object.entries(claims).map(([name, value]) => [name, Array.isArray(value) ? Object.freeze([...value]) : value]),
+      Object.entries(claims).map(([name, value]) => [
+        name,
+        Array.isArray(value) ? Object.freeze([...value]) : value,
+      ]),
     ),
   );
 }
