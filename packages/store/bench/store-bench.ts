@@ -211,6 +211,7 @@ async function largeOpen(key: Buffer): Promise<void> {
           scopes: ['read', 'write'],
           audiences: [],
           metadata: { serviceId: randomBytes(12).toString('hex') },
+          claims: {},
           secrets: [
             {
               id: randomBytes(8).toString('hex'),

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type Dockerode from 'dockerode';
+import type { ClientJson } from '@swarm-oauth/admin-api';
 import request from 'supertest';
 import { SwarmApi, ServiceVersionConflictError, type SwarmService } from '../src/swarm-api.js';
 import type { RegistrationStep } from '../src/service-registration.js';
@@ -46,16 +47,6 @@ function harness(options: Partial<HarnessOptions> = {}): Harness {
 
 function containerSpec(service: SwarmService): Dockerode.ContainerSpec {
   return (service.spec.TaskTemplate as Dockerode.ContainerTaskSpec).ContainerSpec ?? {};
-}
-
-interface ClientJson {
-  client_id: string;
-  scope: string;
-  audience: string[];
-  metadata: Record<string, string>;
-  secrets: { id: string }[];
-  updated_at: string;
-  revision: number;
 }
 
 async function adminGet(clientId: string): Promise<{ status: number; body: ClientJson }> {

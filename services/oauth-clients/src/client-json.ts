@@ -1,4 +1,10 @@
-import type { ClientJson, CreatedClientJson, RotatedSecretJson, SecretJson } from '@swarm-oauth/admin-api';
+import type {
+  ClaimJson,
+  ClientJson,
+  CreatedClientJson,
+  RotatedSecretJson,
+  SecretJson,
+} from '@swarm-oauth/admin-api';
 import type { ClientView, SecretInfo } from '@swarm-oauth/store';
 
 // The admin API speaks snake_case JSON (as OAuth does: client_id, client_secret); the store speaks
@@ -21,7 +27,10 @@ export function clientJson(client: ClientView): ClientJson {
     audience: [...client.audiences],
     metadata: Object.fromEntries(Object.entries(client.metadata)),
     claims: Object.fromEntries(
-      Object.entries(client.claims).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]),
+      Object.entries(client.claims).map(([name, value]): [string, ClaimJson] => [
+        name,
+        typeof value === 'object' ? [...value] : value,
+      ]),
     ),
     secrets: client.secrets.map(secretJson),
     created_at: client.createdAt,
