@@ -76,7 +76,11 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
     random,
     retry: {
       maxAttempts: options.maxAttempts ?? 4,
-      backoff: { baseMs: options.retryBaseDelayMs ?? 200, capMs: options.retryMaxDelayMs ?? 5000, jitter: true },
+      backoff: {
+        baseMs: options.retryBaseDelayMs ?? 200,
+        capMs: options.retryMaxDelayMs ?? 5000,
+        jitter: true,
+      },
       timeoutMs: options.requestTimeoutMs ?? 10_000,
     },
   };

@@ -1,6 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeFileDurably, sameSignature, writeFileDurably, type FileSignature } from '../volume/atomic-file.js';
+import {
+  removeFileDurably,
+  sameSignature,
+  writeFileDurably,
+  type FileSignature,
+} from '../volume/atomic-file.js';
 import {
   MAX_CLIENT_FILE_BYTES,
   openClientFile,

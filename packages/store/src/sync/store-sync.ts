@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TEMP_PREFIX, sameSignature } from '../volume/atomic-file.js';
 import { forEachBounded } from '../concurrency/bounded-concurrency.js';
-import { MAX_CLIENT_FILE_BYTES, openClientFile, readFileVersion, statSignature } from '../volume/client-file.js';
+import {
+  MAX_CLIENT_FILE_BYTES,
+  openClientFile,
+  readFileVersion,
+  statSignature,
+} from '../volume/client-file.js';
 import { clientFileNames, isClientFileName } from '../volume/client-file-name.js';
 import type { ClientIndex, IndexedClient, StoreEvent } from '../clients/client-index.js';
 import { directoryStamp, sameDirectoryStamp, type DirectoryStamp } from './directory-stamp.js';
