@@ -139,7 +139,7 @@ describe('POST /api/clients/add', () => {
     [{ client_id: 'a', metadata: { '': 'v' } }, 'metadata: keys must be 1-128 characters long (one is 0).'],
     [
       { client_id: 'a', client_secret: 'mine' },
-      'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata.',
+      'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata, claims.',
     ],
     [[{ client_id: 'a' }], 'The request body must be a JSON object.'],
   ])('answers 400 invalid_request naming the field for %j', async (body, description) => {
