@@ -17,41 +17,36 @@ interface GlobalFlags extends AdminFlags {
   json?: boolean;
 }
 
-/** `key=value` (repeatable); the value may contain '=' and be empty. */
-export function metadataPair(value: string, previous: Map<string, string> | undefined): Map<string, string> {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError('expected key=value.');
-  return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
+/** A repeatable `name=value` option; `parse` turns the text after the first '=' into the value. */
+function namedValue<T>(expected: string, parse: (name: string, text: string) => T) {
+  return (value: string, previous: Map<string, T> | undefined): Map<string, T> => {
+    const at = value.indexOf('=');
+    if (at <= 0) throw new InvalidArgumentError(`expected ${expected}.`);
+    const name = value.slice(0, at);
+    return new Map(previous).set(name, parse(name, value.slice(at + 1)));
+  };
 }
+
+/** `key=value` (repeatable); the value may contain '=' and be empty. */
+export const metadataPair = namedValue('key=value', (_key, text) => text);
 
 /** `name=value` (repeatable): a claim whose value is the string after the first '='. */
-export function claimPair(
-  value: string,
-  previous: Map<string, ClaimJson> | undefined,
-): Map<string, ClaimJson> {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError('expected name=value.');
-  return new Map(previous).set(value.slice(0, at), value.slice(at + 1));
-}
+export const claimPair = namedValue<ClaimJson>('name=value', (_name, text) => text);
 
 /** `name=<JSON>` (repeatable): a number, boolean, string or array claim, e.g. tier=2, roles=["a","b"]. */
-export function claimJsonPair(
-  value: string,
-  previous: Map<string, ClaimJson> | undefined,
-): Map<string, ClaimJson> {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new InvalidArgumentError('expected name=<JSON value>, e.g. tier=2 or roles=["a","b"].');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.slice(at + 1));
-  } catch {
-    throw new InvalidArgumentError(
-      `the value of ${value.slice(0, at)} is not JSON (a string needs quotes: name="text", or use --claim).`,
-    );
-  }
-  // The admin API checks what the value may be, and says so; here it only has to be JSON.
-  return new Map(previous).set(value.slice(0, at), parsed as ClaimJson);
-}
+export const claimJsonPair = namedValue<ClaimJson>(
+  'name=<JSON value>, e.g. tier=2 or roles=["a","b"]',
+  (name, text) => {
+    try {
+      // The admin API checks what the value may be, and says so; here it only has to be JSON.
+      return JSON.parse(text) as ClaimJson;
+    } catch {
+      throw new InvalidArgumentError(
+        `the value of ${name} is not JSON (a string needs quotes: name="text", or use --claim).`,
+      );
+    }
+  },
+);
 
 interface ClaimFlags {
   claim?: Map<string, ClaimJson>;

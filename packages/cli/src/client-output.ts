@@ -30,14 +30,21 @@ export function secretsTable(secrets: readonly SecretJson[]): string {
   );
 }
 
+/** What a client is allowed and carries, as both `clients get` and `clients add` show it. */
+function grantFields(client: ClientJson): [string, string][] {
+  return [
+    ['scope', client.scope],
+    ['audience', client.audience.join(' ')],
+    ['metadata', metadataText(client.metadata)],
+    ['claims', claimsText(client.claims)],
+  ];
+}
+
 export function clientDetails(client: ClientJson): string {
   return (
     formatFields([
       ['client_id', client.client_id],
-      ['scope', client.scope],
-      ['audience', client.audience.join(' ')],
-      ['metadata', metadataText(client.metadata)],
-      ['claims', claimsText(client.claims)],
+      ...grantFields(client),
       ['created_at', client.created_at],
       ['updated_at', client.updated_at],
     ]) +
@@ -64,10 +71,7 @@ export function createdClient(client: CreatedClientJson): string {
     ['client_id', client.client_id],
     ['client_secret', client.client_secret],
     ['secret_id', client.secret_id],
-    ['scope', client.scope],
-    ['audience', client.audience.join(' ')],
-    ['metadata', metadataText(client.metadata)],
-    ['claims', claimsText(client.claims)],
+    ...grantFields(client),
     ['created_at', client.created_at],
   ]);
 }
