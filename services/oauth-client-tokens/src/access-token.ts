@@ -36,6 +36,11 @@ export interface AccessTokenIssuerOptions {
   clock: Clock;
 }
 
+function hasClaims(claims: ClientClaims): boolean {
+  for (const _ in claims) return true;
+  return false;
+}
+
 export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
   const { issuer, ttlSeconds, keys, clock } = options;
   if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1) {
@@ -51,7 +56,6 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       const iat = Math.floor(clock.now() / 1000);
       const scope = scopes.join(' ');
       const claims: AccessTokenClaims = {
-        ...clientClaims,
         iss: issuer,
         sub: clientId,
         // RFC 7519 §4.1.3: a single audience may be a plain string, which every verifier accepts.
@@ -62,7 +66,10 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
         client_id: clientId,
       };
       if (scope !== '') claims.scope = scope;
-      return { accessToken: await keys.signJwt(claims), expiresIn: ttlSeconds, scope };
+      // Most clients have no claims of their own: their tokens keep the plain object literal rather
+      // than a spread copy (a spread, even of an empty object, may give V8 a slower object shape).
+      const payload = hasClaims(clientClaims) ? { ...clientClaims, ...claims } : claims;
+      return { accessToken: await keys.signJwt(payload), expiresIn: ttlSeconds, scope };
     },
   };
 }
