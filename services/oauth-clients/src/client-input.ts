@@ -179,11 +179,12 @@ export function parseClaims(value: unknown, allowNull = false): Map<string, Clai
   }
   const result = new Map<string, ClaimValue | null>();
   for (const [name, entry] of entries) {
-    const removal = entry === null && allowNull;
-    const problem = claimNameProblem(name) ?? (removal ? undefined : claimValueProblem(entry));
-    if (problem !== undefined) {
-      const orNull = allowNull && claimNameProblem(name) === undefined ? ' (or null to remove it)' : '';
-      throw invalid(`${claimField('claims', name)}: ${problem}${orNull}.`);
+    const nameProblem = claimNameProblem(name);
+    if (nameProblem !== undefined) throw invalid(`${claimField('claims', name)}: ${nameProblem}.`);
+    const valueProblem = entry === null && allowNull ? undefined : claimValueProblem(entry);
+    if (valueProblem !== undefined) {
+      const orNull = allowNull ? ' (or null to remove it)' : '';
+      throw invalid(`${claimField('claims', name)}: ${valueProblem}${orNull}.`);
     }
     result.set(name, entry as ClaimValue | null);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateStoreKey } from '@swarm-oauth/store';
-import { SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
+import { postToken, SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
 
 // A grace period must end even when nothing is left to end it: the admin service is stopped right
 // after the rotation, and the real token service (its own process, on the same store directory)
@@ -56,14 +56,7 @@ async function adminCall(path: string, body: object): Promise<Record<string, unk
 }
 
 async function tokenStatus(clientId: string, secret: string): Promise<number> {
-  const res = await fetch(`${tokens.url}/api/token`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
+  const res = await postToken(tokens.url, clientId, secret);
   await res.arrayBuffer();
   return res.status;
 }

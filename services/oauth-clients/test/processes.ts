@@ -115,3 +115,15 @@ export function runExecutable(
     });
   });
 }
+
+/** RFC 6749 §4.4 at a real token endpoint (`baseUrl` + /api/token), client_secret_basic. */
+export function postToken(baseUrl: string, clientId: string, secret: string): Promise<Response> {
+  return fetch(`${baseUrl}/api/token`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: 'grant_type=client_credentials',
+  });
+}

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateStoreKey } from '@swarm-oauth/store';
-import { CLI_MAIN, runProcess, SERVICE_MAIN, startService, type RunningProcess } from './processes.js';
+import {
+  CLI_MAIN,
+  runProcess,
+  SERVICE_MAIN,
+  startService,
+  type RunningProcess,
+  postToken,
+} from './processes.js';
 
 // The real token service, built from services/oauth-client-tokens and started by its start file
 // (main.cjs), as its own process on the same store directory: the judge of whether a secret works is
@@ -56,14 +63,7 @@ async function adminCall(method: string, path: string, body?: object): Promise<R
 
 /** RFC 6749 §4.4 at the real token endpoint, client_secret_basic; resolves with the HTTP status. */
 async function tokenStatus(clientId: string, secret: string): Promise<number> {
-  const res = await fetch(`${tokens.url}/api/token`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
+  const res = await postToken(tokens.url, clientId, secret);
   await res.arrayBuffer();
   return res.status;
 }
@@ -166,14 +166,7 @@ describe('claims per client, set with oauthctl and issued by the real token serv
   }
 
   async function tokenClaims(clientId: string, secret: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`${tokens.url}/api/token`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const res = await postToken(tokens.url, clientId, secret);
     expect(res.status).toBe(200);
     const { access_token: token } = (await res.json()) as { access_token: string };
     return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
