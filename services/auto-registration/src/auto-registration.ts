@@ -4,7 +4,9 @@ import type { AdminClient } from '@swarm-oauth/admin-api';
 import { createApp } from './app.js';
 import { DockerSecrets } from './docker-secrets.js';
 import { Reconciler } from './reconciler.js';
+import { PolicyEnforcement } from './policy-enforcement.js';
 import { createRegistrationMetrics } from './registration-metrics.js';
+import type { RegistrationPolicy } from './registration-policy.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { ServiceRegistration, type RegistrationStep } from './service-registration.js';
 import type { SwarmApi } from './swarm-api.js';
@@ -21,6 +23,8 @@ export interface AutoRegistrationOptions {
   /** Handed to registered services as OAUTH_TOKEN_URL. */
   tokenUrl: string;
   self: SelfIdentity;
+  /** Who may claim what (OAUTH_REGISTRATION_POLICY_FILE); undefined takes every label as it is. */
+  policy?: RegistrationPolicy | undefined;
   logger: Logger;
   metrics: Metrics;
   /** Full reconcile period. */
@@ -45,6 +49,7 @@ export interface AutoRegistration {
 export function createAutoRegistration(options: AutoRegistrationOptions): AutoRegistration {
   const { swarm, admin, scope, logger, metrics } = options;
   const secrets = new DockerSecrets(swarm, scope);
+  const registrationMetrics = createRegistrationMetrics(metrics);
   const registration = new ServiceRegistration({
     swarm,
     admin,
@@ -52,6 +57,7 @@ export function createAutoRegistration(options: AutoRegistrationOptions): AutoRe
     scope,
     tokenUrl: options.tokenUrl,
     self: options.self,
+    policy: new PolicyEnforcement(options.policy, logger, registrationMetrics),
     logger,
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   });
@@ -62,7 +68,7 @@ export function createAutoRegistration(options: AutoRegistrationOptions): AutoRe
     secrets,
     scope,
     logger,
-    metrics: createRegistrationMetrics(metrics),
+    metrics: registrationMetrics,
     intervalMs: options.intervalMs,
     followEvents: options.followEvents,
     ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),

@@ -31,6 +31,8 @@ export interface Config {
   readonly followDockerEvents: boolean;
   /** Set when a swarm runs more than one auto-registration (see registration-scope.ts). */
   readonly instance: string | undefined;
+  /** Who may claim what (registration-policy.ts); unset takes every label as it is. */
+  readonly registrationPolicyFile: string | undefined;
   /** Services of this stack are never registered; found from our own container when not set. */
   readonly stackNamespace: string | undefined;
   readonly docker: DockerConnectionConfig;
@@ -104,6 +106,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     notifyQueueLimit: read.int('OAUTH_NOTIFY_QUEUE_LIMIT', 1000, { min: 1, max: 100_000 }),
     followDockerEvents: read.bool('OAUTH_FOLLOW_DOCKER_EVENTS', true),
     instance: readInstance(read),
+    registrationPolicyFile: read.optional('OAUTH_REGISTRATION_POLICY_FILE'),
     stackNamespace: read.optional('OAUTH_STACK_NAMESPACE'),
     docker: Object.freeze({
       host: readDockerHost(read),

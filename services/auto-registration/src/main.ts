@@ -5,6 +5,7 @@ import { createAutoRegistration } from './auto-registration.js';
 import { loadConfig } from './config.js';
 import { createDockerClient } from './docker-connection.js';
 import { parseNotifyToken } from './notification-token.js';
+import { loadRegistrationPolicy } from './registration-policy.js';
 import { RegistrationScope } from './registration-scope.js';
 import { detectSelf } from './self-identity.js';
 import { SwarmApi } from './swarm-api.js';
@@ -18,6 +19,10 @@ await runService('auto-registration', loadConfig, async (config, logger) => {
           'OAUTH_NOTIFY_TOKEN_FILE',
           await readSecretFile('OAUTH_NOTIFY_TOKEN_FILE', config.notifyTokenFile),
         );
+  const policy =
+    config.registrationPolicyFile === undefined
+      ? undefined
+      : await loadRegistrationPolicy('OAUTH_REGISTRATION_POLICY_FILE', config.registrationPolicyFile);
   const swarm = new SwarmApi(createDockerClient(config.docker));
   const admin = new AdminClient({
     addUrl: config.notifyNewServiceUrl,
@@ -33,6 +38,7 @@ await runService('auto-registration', loadConfig, async (config, logger) => {
     scope,
     tokenUrl: config.tokenUrl,
     self: await detectSelf(swarm, logger, config.stackNamespace),
+    policy,
     logger,
     metrics: createMetrics(),
     intervalMs: config.reconcileIntervalMs,
@@ -43,6 +49,12 @@ await runService('auto-registration', loadConfig, async (config, logger) => {
   if (notifyToken === undefined) {
     logger.warn(
       'OAUTH_NOTIFY_TOKEN_FILE is not set: any caller on the management network can send notifications (docs/deploy.md shows the token setup)',
+    );
+  }
+  if (policy !== undefined) {
+    logger.info(
+      { file: config.registrationPolicyFile, rules: policy.rules.length },
+      'registration policy loaded: labels may ask only for what its rules allow',
     );
   }
   await serve(app, { port: config.port, host: config.host, logger, onClose: () => reconciler.stop() });

@@ -16,6 +16,10 @@ export interface RegistrationMetrics {
   readonly lastCleanFullReconcile: Gauge;
   /** OAUTH_RECONCILE_INTERVAL, so an alert can compare the lag with the period. */
   readonly reconcileInterval: Gauge;
+  /** Services registered with less than their labels ask, because of the registration policy. */
+  readonly policyNarrowedServices: Gauge;
+  /** Asks the policy refused, by kind, counted when a service's refusal starts or changes. */
+  readonly policyRefusals: Counter;
 }
 
 /** The reconciler's counters, on the app's one registry (create once per registry). */
@@ -63,6 +67,17 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
       'auto_registration_reconcile_interval_seconds',
       'The full reconcile period (OAUTH_RECONCILE_INTERVAL)',
     ),
+    // Neither is labelled by service: whoever deploys services chooses their names, and a series per
+    // name would grow the registry without bound. The log line names the service.
+    policyNarrowedServices: metrics.gauge(
+      'auto_registration_policy_narrowed_services',
+      'Services registered now with less than their labels ask, because the registration policy (OAUTH_REGISTRATION_POLICY_FILE) does not allow the rest',
+    ),
+    policyRefusals: metrics.counter(
+      'auto_registration_policy_refusals_total',
+      'Scopes, audiences and claims asked for by labels beyond the registration policy, by kind; counted once each time a service starts to ask beyond it or changes what it asks, not on every pass',
+      ['kind'] as const,
+    ),
   };
   // Every series from the start at 0, so a dashboard sees "no errors" rather than "no data".
   for (const kind of ['new', 'repaired']) created.registrations.inc({ kind }, 0);
@@ -74,5 +89,7 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
   created.queuePeak.inc(0);
   created.lastCleanFullReconcile.set(0);
   for (const reason of ['attempts', 'full']) created.retriesAbandoned.inc({ reason }, 0);
+  created.policyNarrowedServices.set(0);
+  for (const kind of ['scope', 'audience', 'claim']) created.policyRefusals.inc({ kind }, 0);
   return created;
 }

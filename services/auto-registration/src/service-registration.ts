@@ -10,6 +10,7 @@ import {
 } from '@swarm-oauth/admin-api';
 import { issuedSecret, type IssuedSecret } from './client-secret.js';
 import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
+import type { PolicyEnforcement } from './policy-enforcement.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { mountedSecret, withCredentials, withoutCredentials } from './service-credentials.js';
 import {
@@ -57,6 +58,8 @@ export interface ServiceRegistrationOptions {
   /** Handed to registered services as OAUTH_TOKEN_URL. */
   tokenUrl: string;
   self: SelfIdentity;
+  /** Narrows what the labels ask to the registration policy (without one, takes them as they are). */
+  policy: PolicyEnforcement;
   logger: Logger;
   /**
    * Called after each write. Tests throw here to stand for a crash between two steps: nothing of a
@@ -101,7 +104,12 @@ export class ServiceRegistration {
       return this.deregister(serviceName, service, false);
     const labels = readClientLabels(service.spec.Labels);
     const excluded = exclusionReason(serviceName, service.spec.Labels ?? {}, this.options.self);
-    if (labels.enabled && excluded === undefined) return this.register(service, labels);
+    if (labels.enabled && excluded === undefined) {
+      return this.register(
+        service,
+        this.options.policy.apply(serviceName, service.spec.Labels ?? {}, labels),
+      );
+    }
     if (labels.enabled)
       this.options.logger.warn({ swarm_service: serviceName, reason: excluded }, 'not registering');
     return this.deregister(serviceName, service);
@@ -201,6 +209,7 @@ export class ServiceRegistration {
     cleanSpec = true,
   ): Promise<RegistrationOutcome> {
     const { admin, secrets, scope, logger } = this.options;
+    this.options.policy.forget(name);
     const [client, managed] = await Promise.all([
       unlessNotFound(admin.getClient(name)),
       secrets.listFor(name),
