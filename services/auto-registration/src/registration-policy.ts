@@ -73,7 +73,7 @@ interface CompiledRule extends PolicyRule {
 export class RegistrationPolicy {
   readonly #rules: readonly CompiledRule[];
 
-  constructor(rules: readonly PolicyRule[]) {
+  constructor(readonly rules: readonly PolicyRule[]) {
     this.#rules = rules.map((rule) => {
       const stack = rule.stack === undefined ? undefined : globMatcher(rule.stack);
       const service = rule.service === undefined ? undefined : globMatcher(rule.service);
@@ -85,10 +85,6 @@ export class RegistrationPolicy {
           (service === undefined || service(name)),
       };
     });
-  }
-
-  get rules(): readonly PolicyRule[] {
-    return this.#rules;
   }
 
   /** The labels narrowed to the union of the rules matching the service, and what that took away. */
