@@ -66,6 +66,14 @@ function globMatcher(pattern: string): (value: string) => boolean {
   return (value) => regex.test(value);
 }
 
+/** One pass, in order: what `keep` accepts and what it does not. */
+function partition<T>(values: readonly T[], keep: (value: T) => boolean): { kept: T[]; dropped: T[] } {
+  const kept: T[] = [];
+  const dropped: T[] = [];
+  for (const value of values) (keep(value) ? kept : dropped).push(value);
+  return { kept, dropped };
+}
+
 interface CompiledRule extends PolicyRule {
   matches(serviceName: string, stackNamespace: string | undefined): boolean;
 }
@@ -94,25 +102,25 @@ export class RegistrationPolicy {
     const allows = (pick: (rule: CompiledRule) => ReadonlySet<string> | undefined, value: string) =>
       matching.some((rule) => pick(rule)?.has(value) === true);
 
-    const askedScopes = asked.scope === undefined ? [] : asked.scope.split(' ');
-    const scopes = askedScopes.filter((scope) => allows((rule) => rule.scopes, scope));
-    const audiences = asked.audience.filter((audience) => allows((rule) => rule.audiences, audience));
-    const claimEntries = Object.entries(asked.claims);
-    const claims = claimEntries.filter(([name, value]) => allows((rule) => rule.claims.get(name), value));
+    const scopes = partition(asked.scope === undefined ? [] : asked.scope.split(' '), (scope) =>
+      allows((rule) => rule.scopes, scope),
+    );
+    const audiences = partition(asked.audience, (audience) => allows((rule) => rule.audiences, audience));
+    const claims = partition(Object.entries(asked.claims), ([name, value]) =>
+      allows((rule) => rule.claims.get(name), value),
+    );
 
     const granted: ClientLabels = {
       enabled: asked.enabled,
-      scope: scopes.length === 0 ? undefined : scopes.join(' '),
-      audience: audiences,
+      scope: scopes.kept.length === 0 ? undefined : scopes.kept.join(' '),
+      audience: audiences.kept,
       // fromEntries defines own properties, so a name such as "__proto__" stays plain data.
-      claims: Object.fromEntries(claims),
+      claims: Object.fromEntries(claims.kept),
     };
     const refused: PolicyRefusal = {
-      scopes: askedScopes.filter((scope) => !scopes.includes(scope)),
-      audiences: asked.audience.filter((audience) => !audiences.includes(audience)),
-      claims: claimEntries
-        .filter(([name, value]) => !allows((rule) => rule.claims.get(name), value))
-        .map(([name, value]) => `${name}=${value}`),
+      scopes: scopes.dropped,
+      audiences: audiences.dropped,
+      claims: claims.dropped.map(([name, value]) => `${name}=${value}`),
       matchedRules: matching.length,
     };
     const narrowed = refused.scopes.length + refused.audiences.length + refused.claims.length > 0;
