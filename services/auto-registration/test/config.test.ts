@@ -65,4 +65,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: '0' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
     expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: 'lots' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
   });
+
+  it('reads OAUTH_REGISTRATION_POLICY_FILE as a path, unset by default (labels taken as they are)', () => {
+    expect(loadConfig({}).registrationPolicyFile).toBeUndefined();
+    expect(loadConfig({ OAUTH_REGISTRATION_POLICY_FILE: ' ' }).registrationPolicyFile).toBeUndefined();
+    expect(
+      loadConfig({ OAUTH_REGISTRATION_POLICY_FILE: '/run/configs/oauth_registration_policy.json' })
+        .registrationPolicyFile,
+    ).toBe('/run/configs/oauth_registration_policy.json');
+  });
 });

@@ -240,4 +240,36 @@ describe('a registration policy in the real process (real engine, real admin API
       }),
     ]);
   }, 120_000);
+
+  it('logs again once when a label change asks for something else beyond the policy, and once when it is back within', async () => {
+    const name = services.uniqueName('relabel');
+    await services.create(name, { 'oauth.client': 'true', 'oauth.scope': 'ledger:read admin' });
+    const proc = await start({ rules: [{ service: name, scopes: ['ledger:read'] }] });
+    await clientBecomes(name, { scope: 'ledger:read', audience: [], claims: {} });
+
+    const relabel = async (labels: Record<string, string>) => {
+      const service = await services.inspect(name);
+      await engine.docker.getService(service.id).update({
+        _query: { version: service.version },
+        _body: { ...service.spec, Labels: { ...service.spec.Labels, ...labels } },
+      });
+    };
+    await relabel({ 'oauth.scope': 'ledger:read root' });
+    await waitFor('the second refusal to be logged', async () =>
+      linesAbout(proc, name).length === 2 ? true : undefined,
+    );
+    await relabel({ 'oauth.scope': 'ledger:read' });
+    await waitFor('the return within the policy to be logged', async () =>
+      linesAbout(proc, name).length === 3 ? true : undefined,
+    );
+    await fullPasses(proc, 3);
+    expect(linesAbout(proc, name).map((line) => [line.level, line.refused_scopes])).toEqual([
+      [40, ['admin']],
+      [40, ['root']],
+      [30, undefined],
+    ]);
+    await clientBecomes(name, { scope: 'ledger:read', audience: [], claims: {} });
+    expect(await metric(proc, 'auto_registration_policy_narrowed_services')).toBe(0);
+    expect(await metric(proc, 'auto_registration_policy_refusals_total{kind="scope"}')).toBe(2);
+  }, 120_000);
 });
