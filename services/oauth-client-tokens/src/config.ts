@@ -31,6 +31,11 @@ export interface Config extends StoreSettings {
    * proxies' addresses and CIDR ranges.
    */
   readonly trustProxy: number | readonly string[];
+  /**
+   * Unexpired client assertions (private_key_jwt) one process remembers to refuse replays
+   * (OAUTH_ASSERTION_REPLAY_ENTRIES); when full, new assertions get 503 until the oldest expires.
+   */
+  readonly assertionReplayEntries: number;
   /** The metadata's scopes_supported (OAUTH_SCOPES_SUPPORTED); undefined: the field is left out. */
   readonly scopesSupported: readonly string[] | undefined;
   /** Connections one process holds open at most (OAUTH_MAX_CONNECTIONS); more are closed at once. */
@@ -152,6 +157,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       windowSeconds: reader.int('OAUTH_AUTH_FAILURE_WINDOW', 60, { min: 1, max: 86_400 }),
     }),
     trustProxy: readTrustProxy(reader),
+    // About 150 bytes each: the default is some 15 MB at most.
+    assertionReplayEntries: reader.int('OAUTH_ASSERTION_REPLAY_ENTRIES', 100_000, {
+      min: 1,
+      max: 10_000_000,
+    }),
     scopesSupported: readScopesSupported(reader),
     maxConnections: reader.int('OAUTH_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, { min: 1, max: 1_000_000 }),
     tls: readTls(reader),
