@@ -81,7 +81,7 @@ describe('client public keys', () => {
     }) as ClientJwk[];
     expect(jwkAlgorithms(plainRsa!)).toEqual(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
     expect(jwkAlgorithms(es!)).toEqual(['ES256']);
-    expect(jwkAlgorithms(ed!)).toEqual(['EdDSA']);
+    expect(jwkAlgorithms(ed!)).toEqual(['EdDSA', 'Ed25519']);
     expect(jwkAlgorithms(ps!)).toEqual(['PS256']);
     expect(CLIENT_KEY_ALGS).toEqual([
       'RS256',
@@ -94,6 +94,7 @@ describe('client public keys', () => {
       'ES384',
       'ES512',
       'EdDSA',
+      'Ed25519',
     ]);
   });
 

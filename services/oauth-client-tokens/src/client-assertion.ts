@@ -153,7 +153,7 @@ function keysOf(client: ClientView): readonly ImportedKey[] {
 
 /** RFC 7518 §3.1: the hash and signature format of each alg for node:crypto. */
 function verifyOptions(alg: string, key: KeyObject) {
-  const hash = alg === 'EdDSA' ? null : `sha${alg.slice(2)}`;
+  const hash = alg === 'EdDSA' || alg === 'Ed25519' ? null : `sha${alg.slice(2)}`;
   if (alg.startsWith('PS')) {
     // RFC 7518 §3.5: the salt is as long as the hash.
     return {

@@ -43,6 +43,7 @@ describe('metadata, keys and health', () => {
           'ES384',
           'ES512',
           'EdDSA',
+          'Ed25519',
         ],
         response_types_supported: [],
       });

@@ -104,6 +104,7 @@ describe('private_key_jwt at POST /api/token', () => {
       ['PS256 with a kid', { key: rsa.privateKey, alg: 'PS256', kid: 'rsa-1' }],
       ['ES256 without a kid', { key: ec.privateKey, alg: 'ES256', kid: null }],
       ['EdDSA with a kid', { key: ed.privateKey, alg: 'EdDSA', kid: 'ed-1' }],
+      ['Ed25519 (RFC 9864) with a kid', { key: ed.privateKey, alg: 'Ed25519', kid: 'ed-1' }],
       ['PS256 with the key that is only for PS256', { key: psOnly.privateKey, alg: 'PS256', kid: 'ps-only' }],
     ])('issues a token for an assertion signed %s', async (_what, options) => {
       const res = await withAssertion(await assertion(options));
@@ -208,7 +209,7 @@ describe('private_key_jwt at POST /api/token', () => {
     });
 
     it('refuses HS256 made with the public key as the secret, and alg none', async () => {
-      const algs = 'RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA';
+      const algs = 'RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519';
       const description = `The client assertion's alg must be one of ${algs}.`;
       const secret = Buffer.from(JSON.stringify(rsa.jwk));
       expectInvalidClient(

@@ -29,7 +29,8 @@ const CURVE_ALGS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   'P-256': Object.freeze(['ES256']),
   'P-384': Object.freeze(['ES384']),
   'P-521': Object.freeze(['ES512']),
-  Ed25519: Object.freeze(['EdDSA']),
+  // RFC 8037 §3.1's EdDSA, and RFC 9864's fully-specified Ed25519 (oauth4webapi signs with it).
+  Ed25519: Object.freeze(['EdDSA', 'Ed25519']),
 });
 
 /** Every algorithm a client key can be for, as the token service advertises them (RFC 8414 §2). */
