@@ -27,6 +27,7 @@ export interface AppDeps {
     | 'trustProxy'
     | 'scopesSupported'
     | 'assertionReplayEntries'
+    | 'assertionAudiences'
   >;
   store: ClientStore;
   keys: KeySet;
@@ -59,7 +60,8 @@ export function createTokenService(deps: AppDeps): RequestListener {
     bruteForceLogIntervalMs: config.bruteForce.windowSeconds * 1000,
     defaultAudience: config.defaultAudience,
     // RFC 7523 §3 item 3: the token endpoint URL, or the issuer as OpenID Connect Core §9 allows.
-    assertionAudiences: [endpointUrl(config.issuer, TOKEN_PATH), config.issuer],
+    // OAUTH_ASSERTION_AUDIENCES adds the URLs clients reach the endpoint at, when not the issuer's.
+    assertionAudiences: [endpointUrl(config.issuer, TOKEN_PATH), config.issuer, ...config.assertionAudiences],
     replayCache: new AssertionReplayCache(config.assertionReplayEntries, () => clock.now()),
     now: () => clock.now(),
     metrics: createTokenMetrics(metrics),

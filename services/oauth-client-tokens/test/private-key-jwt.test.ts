@@ -128,6 +128,31 @@ describe('private_key_jwt at POST /api/token', () => {
       expect(named.status).toBe(200);
     });
 
+    it('accepts the further audiences OAUTH_ASSERTION_AUDIENCES names, and only those', async () => {
+      const proxied = await startHarness({
+        env: { OAUTH_ASSERTION_AUDIENCES: 'http://tokens.internal/api/token, https://proxy.example/token' },
+      });
+      try {
+        await proxied.store.add({ clientId, publicKeys: [{ ...rsa.jwk, kid: 'rsa-1' }] });
+        const send = async (aud: string) =>
+          request(proxied.app)
+            .post('/api/token')
+            .type('form')
+            .send(
+              new URLSearchParams({
+                grant_type: 'client_credentials',
+                client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
+                client_assertion: await assertion({ claims: { aud } }),
+              }).toString(),
+            );
+        expect((await send('http://tokens.internal/api/token')).status).toBe(200);
+        expect((await send('https://proxy.example/token')).status).toBe(200);
+        expect((await send('http://tokens.internal')).status).toBe(401);
+      } finally {
+        await proxied.close();
+      }
+    });
+
     it('counts tokens under auth_method private_key_jwt and never logs the assertion', async () => {
       const signed = await assertion();
       expect((await withAssertion(signed)).status).toBe(200);
