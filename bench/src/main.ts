@@ -423,10 +423,9 @@ for (const side of sides.filter((s) => s.kind === 'private-key-jwt')) {
   );
   if (secret === undefined) continue;
   const cpu = (s: SideResult) => s.load.serverCpuUsPerRequest;
-  const extra =
-    cpu(side) !== undefined && cpu(secret) !== undefined
-      ? ` (+${(cpu(side)! - cpu(secret)!).toFixed(0)} µs)`
-      : '';
+  const difference =
+    cpu(side) !== undefined && cpu(secret) !== undefined ? cpu(side)! - cpu(secret)! : undefined;
+  const extra = difference === undefined ? '' : ` (${difference >= 0 ? '+' : ''}${difference.toFixed(0)} µs)`;
   console.log(
     `private_key_jwt vs secret, ${side.alg} tokens: ${Math.round(side.load.okPerSecond)} vs ${Math.round(secret.load.okPerSecond)} tokens/s, ratio ${ratio(side.load.okPerSecond, secret.load.okPerSecond)?.toFixed(2) ?? '-'}; server CPU ${cpu(side)?.toFixed(0) ?? '-'} vs ${cpu(secret)?.toFixed(0) ?? '-'} µs per token${extra}`,
   );
