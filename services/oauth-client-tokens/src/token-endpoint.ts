@@ -124,13 +124,19 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
     res.setHeader('Pragma', 'no-cache');
   };
 
-  /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs). */
+  /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs), assertions neither. */
   const rejectCredentialsInQuery: Step = ({ context }) => {
     const query = context.url.indexOf('?');
-    if (query >= 0 && new URLSearchParams(context.url.slice(query + 1)).has('client_secret')) {
+    if (query < 0) return;
+    const parameters = new URLSearchParams(context.url.slice(query + 1));
+    if (parameters.has('client_secret')) {
       throw new InvalidRequestError(
         'client_secret must not be sent in the URL; send it in the body or header.',
       );
+    }
+    // RFC 7521 §4.2: the assertion is a form parameter of the body, never of the URL.
+    if (parameters.has('client_assertion')) {
+      throw new InvalidRequestError('client_assertion must not be sent in the URL; send it in the body.');
     }
   };
 

@@ -357,6 +357,20 @@ describe('private_key_jwt at POST /api/token', () => {
       expect(res.body).toEqual({ error: 'invalid_request', error_description: description });
     });
 
+    it('answers an assertion in the URL, before reading the body', async () => {
+      const res = await request(h.app)
+        .post(`/api/token?client_assertion=${await assertion()}`)
+        .type('form')
+        .send(
+          `grant_type=client_credentials&client_assertion_type=${encodeURIComponent(JWT_BEARER_ASSERTION_TYPE)}`,
+        );
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        error: 'invalid_request',
+        error_description: 'client_assertion must not be sent in the URL; send it in the body.',
+      });
+    });
+
     it('answers a client_assertion_type without an assertion', async () => {
       const res = await post({
         grant_type: 'client_credentials',
