@@ -4,6 +4,8 @@
 export const BENCH_SCOPES = ['orders:read', 'orders:write'] as const;
 export const BENCH_AUDIENCE = 'https://orders.bench';
 export const BENCH_CLIENT_ID = 'bench-client';
+/** The client that authenticates with private_key_jwt (an ES256 key, no secret). */
+export const BENCH_SIGNER_ID = 'bench-signer';
 /** The form body every token request sends. */
 export const TOKEN_REQUEST_BODY = `grant_type=client_credentials&scope=${encodeURIComponent(BENCH_SCOPES.join(' '))}`;
 

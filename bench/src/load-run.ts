@@ -11,6 +11,8 @@ export interface LoadOptions {
   seconds: number;
   headers: Record<string, string>;
   body: string;
+  /** A new body for every request instead of `body` (one client assertion each). */
+  bodyFor?: () => string;
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -26,6 +28,9 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.seconds,
         headers: options.headers,
         body: options.body,
+        ...(options.bodyFor === undefined
+          ? {}
+          : { requests: [{ setupRequest: (request) => ({ ...request, body: options.bodyFor!() }) }] }),
       },
       (err, result) => {
         if (err) {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import threadPool from '@swarm-oauth/oauth-client-tokens/dist/src/thread-pool.cjs';
 import { format, resolveConfig } from 'prettier';
-import { basicAuthorization, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
+import { basicAuthorization, BENCH_CLIENT_ID, BENCH_SIGNER_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
 import { loadBenchSettings } from './bench-settings.js';
 import { medianCeilings, medianSides, medianTargets } from './rounds.js';
 import { runLoad } from './load-run.js';
@@ -18,6 +18,7 @@ import {
   failedRequests,
   judgeTargets,
   markdownTable,
+  ratio,
   ratiosFor,
   TABLE_HEADER,
   tableRows,
@@ -28,6 +29,7 @@ import {
 } from './results-summary.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { createBenchStore, type BenchStore } from './token-service-store.js';
+import { assertionBodies } from './client-assertions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
@@ -49,15 +51,27 @@ function requestHeaders(secret: string): Record<string, string> {
   return { authorization: basicAuthorization(BENCH_CLIENT_ID, secret), 'content-type': FORM };
 }
 
-/** Warm-up (discarded), then the measured run, with the same load generator and connections. */
+/**
+ * Warm-up (discarded), then the measured run, with the same load generator and connections.
+ * `bodyFor` makes each request's body (the private_key_jwt side: a new assertion each).
+ */
 async function measure(
   url: string,
   headers: Record<string, string>,
   serverPid: number,
   connections = settings.connections,
+  bodyFor?: () => string,
 ): Promise<LoadResult> {
+  const perRequest = bodyFor === undefined ? {} : { bodyFor };
   if (settings.warmupSeconds > 0) {
-    await runLoad({ url, connections, seconds: settings.warmupSeconds, headers, body: TOKEN_REQUEST_BODY });
+    await runLoad({
+      url,
+      connections,
+      seconds: settings.warmupSeconds,
+      headers,
+      body: TOKEN_REQUEST_BODY,
+      ...perRequest,
+    });
   }
   const serverBefore = await treeCpuSeconds(serverPid);
   const ownBefore = process.cpuUsage();
@@ -67,6 +81,7 @@ async function measure(
     seconds: settings.seconds,
     headers,
     body: TOKEN_REQUEST_BODY,
+    ...perRequest,
   });
   const serverSeconds = (await treeCpuSeconds(serverPid)) - serverBefore;
   const own = process.cpuUsage(ownBefore);
@@ -96,6 +111,7 @@ function startTokenService(
   alg: Alg,
   workers: number,
   name: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<ServerProcess> {
   return startServer({
     script: TOKEN_SERVICE,
@@ -108,6 +124,7 @@ function startTokenService(
       OAUTH_STORE_KEY_FILE: store.keyFile,
       OAUTH_SIGNING_ALG: alg,
       ...(workers > 1 ? { OAUTH_WORKERS: String(workers) } : {}),
+      ...extraEnv,
     },
   });
 }
@@ -230,6 +247,28 @@ try {
       },
     );
   };
+  // The same token service and store, the client authenticating with an ES256 private_key_jwt
+  // assertion instead of its secret: the difference is what verifying an assertion costs per token.
+  // Every request carries a new assertion; the replay cache is sized so that none is refused.
+  const runPrivateKeyJwt = async (alg: Alg, store: BenchStore) => {
+    const id = `token-pkjwt-${alg}-${store.clients}`;
+    if (!wanted(id)) return;
+    await withServer(
+      () => startTokenService(store, alg, 1, id, { OAUTH_ASSERTION_REPLAY_ENTRIES: '2000000' }),
+      async (server) => {
+        const bodies = assertionBodies(BENCH_SIGNER_ID, store.signerKey, TOKEN_REQUEST_BODY);
+        const load = await measure(
+          `${server.url}/api/token`,
+          { 'content-type': FORM },
+          server.pid,
+          undefined,
+          bodies,
+        );
+        const label = `this project ${alg}, private_key_jwt (ES256 assertion), ${store.clients.toLocaleString('en-US')} clients`;
+        add({ id, label, kind: 'private-key-jwt', alg, clients: store.clients, load });
+      },
+    );
+  };
   const runPeer = async (alg: Alg) => {
     const peerId = `peer-${alg}`;
     if (wanted(peerId)) {
@@ -259,6 +298,7 @@ try {
       if (wanted('ceiling')) current.ceilings.signing[alg] = await signingCeiling(alg);
       await bareSigning(alg, current.ceilings);
       await runToken(alg, smallStore, 1);
+      await runPrivateKeyJwt(alg, smallStore);
       await runToken(alg, largeStore, 1);
       await runPeer(alg);
       if (settings.workers > 1) await runToken(alg, smallStore, settings.workers);
@@ -371,6 +411,23 @@ for (const t of targets) {
 for (const t of workerTargets) {
   console.log(
     `${t.met ? 'met    ' : 'NOT met'}  [OAUTH_WORKERS=${settings.workers}] ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound})`,
+  );
+}
+for (const side of sides.filter((s) => s.kind === 'private-key-jwt')) {
+  const secret = sides.find(
+    (s) =>
+      s.kind === 'token-service' &&
+      s.alg === side.alg &&
+      s.clients === side.clients &&
+      (s.workers ?? 1) === 1,
+  );
+  if (secret === undefined) continue;
+  const cpu = (s: SideResult) => s.load.serverCpuUsPerRequest;
+  const difference =
+    cpu(side) !== undefined && cpu(secret) !== undefined ? cpu(side)! - cpu(secret)! : undefined;
+  const extra = difference === undefined ? '' : ` (${difference >= 0 ? '+' : ''}${difference.toFixed(0)} µs)`;
+  console.log(
+    `private_key_jwt vs secret, ${side.alg} tokens: ${Math.round(side.load.okPerSecond)} vs ${Math.round(secret.load.okPerSecond)} tokens/s, ratio ${ratio(side.load.okPerSecond, secret.load.okPerSecond)?.toFixed(2) ?? '-'}; server CPU ${cpu(side)?.toFixed(0) ?? '-'} vs ${cpu(secret)?.toFixed(0) ?? '-'} µs per token${extra}`,
   );
 }
 console.log(failed === 0 ? '\nno request failed' : `\n${failed} requests failed`);

@@ -30,6 +30,7 @@ export interface SideResult {
   label: string;
   kind:
     | 'token-service'
+    | 'private-key-jwt'
     | 'peer'
     | 'bare-endpoint'
     | 'bare-signing'

@@ -18,6 +18,23 @@ export interface SecretJson {
 /** A claim added to every token of a client: a string, a number, a boolean or an array of those. */
 export type ClaimJson = string | number | boolean | (string | number | boolean)[];
 
+/** A client's public key (RFC 7517) as stored: the members that define it, its kid, its alg if set. */
+export interface JwkJson {
+  kty: string;
+  kid: string;
+  alg?: string;
+  crv?: string;
+  n?: string;
+  e?: string;
+  x?: string;
+  y?: string;
+}
+
+/** A JWK Set (RFC 7517 §5): the public keys a client signs private_key_jwt assertions with. */
+export interface JwksJson {
+  keys: JwkJson[];
+}
+
 export interface ClientJson {
   client_id: string;
   /** RFC 6749 §3.3: space-separated scope tokens ("" for none). */
@@ -26,16 +43,22 @@ export interface ClientJson {
   metadata: Record<string, string>;
   /** Claims in every access token of the client; {} for none. */
   claims: Record<string, ClaimJson>;
+  /** Public keys for private_key_jwt; {"keys": []} for none. */
+  jwks: JwksJson;
+  /** [] for a client that authenticates with its keys only. */
   secrets: SecretJson[];
   created_at: string;
   updated_at: string;
   revision: number;
 }
 
-/** The answer to an add: the client and its first secret, shown this once. */
+/**
+ * The answer to an add: the client and its first secret, shown this once. A client added with jwks
+ * has no secret, and the answer neither field.
+ */
 export interface CreatedClientJson extends ClientJson {
-  client_secret: string;
-  secret_id: string;
+  client_secret?: string;
+  secret_id?: string;
 }
 
 /** The answer to a rotation: the new secret, shown this once, and every secret the client now has. */
@@ -64,17 +87,21 @@ export interface NewClientJson {
   audience?: string[];
   metadata?: Record<string, string>;
   claims?: Record<string, ClaimJson>;
+  /** Public keys (private keys and symmetric keys are refused); with some, the client gets no secret. */
+  jwks?: { keys: unknown[] };
 }
 
 /**
  * A JSON merge patch (RFC 7396): null clears scope or audience; a null metadata or claims value
- * removes that key, and a null metadata or claims removes them all.
+ * removes that key, and a null metadata or claims removes them all. jwks replaces the keys whole
+ * (RFC 7396 replaces an array whole), null removes them all.
  */
 export interface ClientPatchJson {
   scope?: string | null;
   audience?: string[] | null;
   metadata?: Record<string, string | null> | null;
   claims?: Record<string, ClaimJson | null> | null;
+  jwks?: { keys: unknown[] } | null;
 }
 
 /** The body of a rotation: how long the other secrets keep working (seconds), else until retired. */

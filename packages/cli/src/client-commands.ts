@@ -10,6 +10,7 @@ import {
   SECRET_ONCE_NOTE,
 } from './client-output.js';
 import type { CliIo } from './cli-io.js';
+import { readJwksFile } from './jwks-file.js';
 import { listOption, scopeOption } from './list-options.js';
 import { resolveAdminSettings, type AdminFlags } from './settings.js';
 
@@ -89,7 +90,7 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   clients
     .command('add')
-    .description('register a client; prints its secret, shown this once')
+    .description('register a client; prints its secret, shown this once (none with --jwks-file)')
     .argument('<client-id>', 'letters, digits, ".", "_" and "-"')
     .option(
       '--scope <scope>',
@@ -108,12 +109,22 @@ export function registerClientCommands(program: Command, io: CliIo): void {
       'a claim with a JSON value, e.g. tier=2 or roles=["a","b"] (repeatable)',
       claimJsonPair,
     )
+    .option(
+      '--jwks-file <file>',
+      'public keys (a JWK Set or one JWK) for private_key_jwt; the client then gets no secret',
+    )
     .action(
       async (
         clientId: string,
-        opts: { scope?: string; audience?: string[]; metadata?: Map<string, string> } & ClaimFlags,
+        opts: {
+          scope?: string;
+          audience?: string[];
+          metadata?: Map<string, string>;
+          jwksFile?: string;
+        } & ClaimFlags,
         cmd: Command,
       ) => {
+        const jwks = opts.jwksFile === undefined ? undefined : await readJwksFile(opts.jwksFile);
         const { api, json } = await admin(cmd);
         const claims = claimsOf(opts);
         const client = await api.addClient({
@@ -122,9 +133,10 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           ...(opts.audience === undefined ? {} : { audience: opts.audience }),
           ...(opts.metadata === undefined ? {} : { metadata: Object.fromEntries(opts.metadata) }),
           ...(claims === undefined ? {} : { claims: Object.fromEntries(claims) }),
+          ...(jwks === undefined ? {} : { jwks }),
         });
         print(json, client, createdClient(client));
-        if (!json) io.stderr.write(SECRET_ONCE_NOTE);
+        if (!json && client.client_secret !== undefined) io.stderr.write(SECRET_ONCE_NOTE);
       },
     );
 
@@ -161,7 +173,9 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   clients
     .command('update')
-    .description('change scope, audience, metadata or claims (metadata and claims are merged key by key)')
+    .description(
+      'change scope, audience, metadata, claims or public keys (metadata and claims are merged key by key)',
+    )
     .argument('<client-id>')
     .option('--scope <scope>', 'replace the scopes (spaces or commas; repeatable; "" for none)', scopeOption)
     .option('--audience <audience>', 'replace the audiences (spaces or commas; repeatable)', listOption)
@@ -175,6 +189,8 @@ export function registerClientCommands(program: Command, io: CliIo): void {
       claimJsonPair,
     )
     .option('--unset-claim <name>', 'remove this claim (repeatable)', collect)
+    .option('--jwks-file <file>', 'replace every public key with these (a JWK Set or one JWK)')
+    .option('--remove-jwks', 'remove every public key (the client must have a secret)')
     .action(
       async (
         clientId: string,
@@ -185,11 +201,16 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           metadata?: Map<string, string>;
           unsetMetadata?: string[];
           unsetClaim?: string[];
+          jwksFile?: string;
+          removeJwks?: boolean;
         } & ClaimFlags,
         cmd: Command,
       ) => {
         if (opts.audience !== undefined && opts.clearAudience) {
           throw new CliError('give --audience or --clear-audience, not both.', ExitCode.usage);
+        }
+        if (opts.jwksFile !== undefined && opts.removeJwks) {
+          throw new CliError('give --jwks-file or --remove-jwks, not both.', ExitCode.usage);
         }
         const patch: ClientPatchJson = {};
         if (opts.scope !== undefined) patch.scope = opts.scope;
@@ -206,9 +227,11 @@ export function registerClientCommands(program: Command, io: CliIo): void {
           for (const name of opts.unsetClaim ?? []) entries.set(name, null);
           patch.claims = Object.fromEntries(entries);
         }
+        if (opts.jwksFile !== undefined) patch.jwks = await readJwksFile(opts.jwksFile);
+        if (opts.removeJwks) patch.jwks = null;
         if (Object.keys(patch).length === 0) {
           throw new CliError(
-            'nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json or --unset-claim.',
+            'nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json, --unset-claim, --jwks-file or --remove-jwks.',
             ExitCode.usage,
           );
         }

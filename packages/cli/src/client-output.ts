@@ -2,6 +2,7 @@ import type {
   ClaimJson,
   ClientJson,
   CreatedClientJson,
+  JwksJson,
   RotatedSecretJson,
   SecretJson,
 } from '@swarm-oauth/admin-api';
@@ -23,6 +24,11 @@ function claimsText(claims: Record<string, ClaimJson> | undefined): string {
     .join(', ');
 }
 
+/** The kids of a client's public keys; an admin API older than keys sends no jwks. */
+function keyIds(jwks: JwksJson | undefined): string[] {
+  return (jwks?.keys ?? []).map((key) => key.kid);
+}
+
 export function secretsTable(secrets: readonly SecretJson[]): string {
   return formatTable(
     ['secret id', 'created', 'expires'],
@@ -30,13 +36,18 @@ export function secretsTable(secrets: readonly SecretJson[]): string {
   );
 }
 
-/** What a client is allowed and carries, as both `clients get` and `clients add` show it. */
+/**
+ * What a client is allowed and carries, as both `clients get` and `clients add` show it; the kids of
+ * its public keys only when it has some (an admin API older than keys sends no jwks).
+ */
 function grantFields(client: ClientJson): [string, string][] {
+  const kids = keyIds(client.jwks);
   return [
     ['scope', client.scope],
     ['audience', client.audience.join(' ')],
     ['metadata', metadataText(client.metadata)],
     ['claims', claimsText(client.claims)],
+    ...(kids.length === 0 ? [] : [['public keys', kids.join(' ')] as [string, string]]),
   ];
 }
 
@@ -66,11 +77,18 @@ export function clientsTable(clients: readonly ClientJson[]): string {
   );
 }
 
+/** A client added with public keys has no secret, and shows none. */
 export function createdClient(client: CreatedClientJson): string {
+  const secret: [string, string][] =
+    client.client_secret === undefined || client.secret_id === undefined
+      ? []
+      : [
+          ['client_secret', client.client_secret],
+          ['secret_id', client.secret_id],
+        ];
   return formatFields([
     ['client_id', client.client_id],
-    ['client_secret', client.client_secret],
-    ['secret_id', client.secret_id],
+    ...secret,
     ...grantFields(client),
     ['created_at', client.created_at],
   ]);

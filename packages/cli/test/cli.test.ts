@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../src/cli.js';
 import { captureIo } from './capture-io.js';
 import { standInServer } from './stand-in-server.js';
@@ -56,7 +59,7 @@ describe('oauthctl usage', () => {
     expect(await run(['clients', 'update', 'x'])).toEqual({
       code: 2,
       out: '',
-      err: 'oauthctl: nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json or --unset-claim.\n',
+      err: 'oauthctl: nothing to change: give --scope, --audience, --clear-audience, --metadata, --unset-metadata, --claim, --claim-json, --unset-claim, --jwks-file or --remove-jwks.\n',
     });
     expect(await run(['clients', 'update', 'x', '--audience', 'a', '--clear-audience'])).toMatchObject({
       code: 2,
@@ -298,6 +301,62 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
     const olderShown = await run(['clients', 'get', 'x'], { OAUTH_ADMIN_URL: server.url });
     expect(olderShown.code).toBe(0);
     expect(olderShown.out).toMatch(/^claims +-$/m);
+  });
+
+  describe('--jwks-file', () => {
+    let dir: string;
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+    const key = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'ec-1' };
+
+    it('sends the JWK Set (or one JWK as a set), prints no secret, and `clients get` shows the kids', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'oauthctl-jwks-'));
+      await writeFile(join(dir, 'set.json'), JSON.stringify({ keys: [key] }));
+      await writeFile(join(dir, 'one.json'), JSON.stringify(key));
+      const { client_secret: _s, secret_id: _i, ...keysOnly } = created('x');
+      const withKeys = { ...keysOnly, jwks: { keys: [key, { ...key, kid: 'ec-2' }] } };
+      server = await standInServer((req) => ({ status: req.method === 'POST' ? 201 : 200, body: withKeys }));
+      const env = { OAUTH_ADMIN_URL: server.url };
+      const added = await run(['clients', 'add', 'x', '--jwks-file', join(dir, 'set.json')], env);
+      expect(added.code).toBe(0);
+      expect(added.out).not.toMatch(/client_secret/);
+      expect(added.err).toBe('');
+      expect(added.out).toMatch(/^public keys +ec-1 ec-2$/m);
+      await run(['clients', 'update', 'x', '--jwks-file', join(dir, 'one.json')], env);
+      await run(['clients', 'update', 'x', '--remove-jwks'], env);
+      const shown = await run(['clients', 'get', 'x'], env);
+      expect(shown.out).toMatch(/^public keys +ec-1 ec-2$/m);
+      expect(server.requests.slice(0, 3).map(({ method, body }) => [method, JSON.parse(body)])).toEqual([
+        ['POST', { client_id: 'x', jwks: { keys: [key] } }],
+        ['PATCH', { jwks: { keys: [key] } }],
+        ['PATCH', { jwks: null }],
+      ]);
+    });
+
+    it('exits 2 for a file that is missing, not JSON or not a key set, sending nothing', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'oauthctl-jwks-'));
+      await writeFile(join(dir, 'bad.json'), 'not json');
+      await writeFile(join(dir, 'list.json'), '[1]');
+      server = await standInServer(() => ({ status: 500, body: {} }));
+      const env = { OAUTH_ADMIN_URL: server.url };
+      const missing = join(dir, 'missing.json');
+      expect(await run(['clients', 'add', 'x', '--jwks-file', missing], env)).toEqual({
+        code: 2,
+        out: '',
+        err: `oauthctl: cannot read --jwks-file ${missing} (ENOENT).\n`,
+      });
+      expect((await run(['clients', 'add', 'x', '--jwks-file', join(dir, 'bad.json')], env)).err).toBe(
+        `oauthctl: --jwks-file ${join(dir, 'bad.json')} is not JSON.\n`,
+      );
+      expect((await run(['clients', 'update', 'x', '--jwks-file', join(dir, 'list.json')], env)).err).toBe(
+        `oauthctl: --jwks-file ${join(dir, 'list.json')} must hold a JWK Set ({"keys": [...]}) or one JWK.\n`,
+      );
+      expect((await run(['clients', 'update', 'x', '--jwks-file', 'f', '--remove-jwks'], env)).err).toBe(
+        'oauthctl: give --jwks-file or --remove-jwks, not both.\n',
+      );
+      expect(server.requests).toEqual([]);
+    });
   });
 
   it('exits 2 naming the admin API when the URL answers 404 not_found (no such route)', async () => {

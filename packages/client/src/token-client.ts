@@ -1,9 +1,12 @@
+import { signClientAssertion } from './client-assertion.js';
 import { TokenRequestError } from './client-errors.js';
+import { readClientKeyFile, type ClientKey } from './client-key-file.js';
 import { readSecretFile } from './secret-file.js';
 import { resolveTokenClientSettings, type TokenClientSettingsInput } from './token-client-config.js';
 import { refreshAt, tokenLifetimeMs, type RefreshPolicy } from './refresh-schedule.js';
 import {
   requestToken,
+  type ClientAuthentication,
   type TokenParameters,
   type TokenRequestDeps,
   type TokenResponse,
@@ -56,10 +59,25 @@ function isAuthenticationFailure(err: unknown): boolean {
   return err instanceof TokenRequestError && (err.error === 'invalid_client' || err.status === 401);
 }
 
+/** Reads a file once and keeps what it held; a failed read is not kept (the file may appear later). */
+function fileReader<T>(read: (path: string) => Promise<T>) {
+  let current: Promise<T> | undefined;
+  const load = (path: string): Promise<T> => {
+    const reading = read(path);
+    reading.catch(() => {
+      if (current === reading) current = undefined;
+    });
+    current = reading;
+    return reading;
+  };
+  return { current: (path: string) => current ?? load(path), reread: load };
+}
+
 /**
  * Client-credentials tokens for one client: cached per (scope, audience), refreshed ahead of
- * expiry, one request in flight per key however many callers wait, and the secret file re-read
- * once when the server says the secret is wrong (it may have been rotated under us).
+ * expiry, one request in flight per key however many callers wait, and the secret file (or the key
+ * file, with private_key_jwt) re-read once when the server says the credential is wrong (it may have
+ * been rotated under us).
  */
 export function createTokenClient(options: TokenClientOptions = {}): TokenClient {
   const settings = resolveTokenClientSettings(options);
@@ -86,26 +104,41 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
   };
   const cache = new Map<string, CachedTokenResponse>();
   const inFlight = new Map<string, Promise<CachedTokenResponse>>();
-  let secret: Promise<string> | undefined;
+  const secretFile = fileReader(readSecretFile);
+  const keyFile = fileReader(readClientKeyFile);
 
-  function loadSecret(path: string): Promise<string> {
-    const reading = readSecretFile(path);
-    // A failed read is not kept: the file may appear once the service update lands.
-    reading.catch(() => {
-      if (secret === reading) secret = undefined;
-    });
-    secret = reading;
-    return reading;
+  function authenticationWith(credential: string | ClientKey): ClientAuthentication {
+    if (typeof credential === 'string') return { method: 'client_secret_basic', clientSecret: credential };
+    const key =
+      settings.clientKeyId === undefined ? credential : { ...credential, kid: settings.clientKeyId };
+    return {
+      method: 'private_key_jwt',
+      signAssertion: () =>
+        signClientAssertion({
+          clientId: settings.clientId,
+          audience: settings.assertionAudience,
+          key,
+          now: now(),
+        }),
+    };
   }
 
-  function currentSecret(): Promise<string> {
+  /** The secret or key in use; resolveTokenClientSettings guarantees exactly one source. */
+  function currentCredential(): Promise<string | ClientKey> {
     if (settings.clientSecret !== undefined) return Promise.resolve(settings.clientSecret);
-    // resolveTokenClientSettings guarantees a file whenever there is no literal secret.
-    return secret ?? loadSecret(settings.clientSecretFile as string);
+    if (settings.clientKeyFile !== undefined) return keyFile.current(settings.clientKeyFile);
+    return secretFile.current(settings.clientSecretFile as string);
   }
 
-  async function rereadSecret(): Promise<string | undefined> {
-    return settings.clientSecretFile === undefined ? undefined : loadSecret(settings.clientSecretFile);
+  async function rereadCredential(): Promise<string | ClientKey | undefined> {
+    if (settings.clientKeyFile !== undefined) return keyFile.reread(settings.clientKeyFile);
+    return settings.clientSecretFile === undefined ? undefined : secretFile.reread(settings.clientSecretFile);
+  }
+
+  /** Whether a re-read credential is the one that was just refused (an unchanged file fails again). */
+  function sameCredential(a: string | ClientKey, b: string | ClientKey): boolean {
+    if (typeof a === 'string' || typeof b === 'string') return a === b;
+    return a.key.equals(b.key) && a.kid === b.kid;
   }
 
   async function fetchToken(
@@ -114,16 +147,16 @@ export function createTokenClient(options: TokenClientOptions = {}): TokenClient
   ): Promise<CachedTokenResponse> {
     const request = { tokenUrl: settings.tokenUrl, clientId: settings.clientId, scope, audience };
     const requestedAt = now();
-    const used = await currentSecret();
+    const used = await currentCredential();
     let response: TokenResponse;
     try {
-      response = await requestToken({ ...request, clientSecret: used }, deps);
+      response = await requestToken({ ...request, authentication: authenticationWith(used) }, deps);
     } catch (err) {
       if (!isAuthenticationFailure(err)) throw err;
-      // Once: a secret that changed on disk gets one more try; an unchanged one would fail again.
-      const latest = await rereadSecret();
-      if (latest === undefined || latest === used) throw err;
-      response = await requestToken({ ...request, clientSecret: latest }, deps);
+      // Once: a credential that changed on disk gets one more try; an unchanged one would fail again.
+      const latest = await rereadCredential();
+      if (latest === undefined || sameCredential(latest, used)) throw err;
+      response = await requestToken({ ...request, authentication: authenticationWith(latest) }, deps);
     }
     const lifetime = tokenLifetimeMs(response.accessToken, response.expiresIn, requestedAt, policy);
     return Object.freeze({

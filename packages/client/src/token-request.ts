@@ -36,11 +36,22 @@ export interface TokenRequestDeps {
   readonly retry: RetryPolicy;
 }
 
+/** RFC 7523 §2.2 / RFC 7521 §4.2: the client_assertion_type of a JWT client assertion. */
+export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/**
+ * How the client authenticates: client_secret_basic, or private_key_jwt with an assertion signed
+ * for each attempt (a retried request never sends the same jti twice).
+ */
+export type ClientAuthentication =
+  | { readonly method: 'client_secret_basic'; readonly clientSecret: string }
+  | { readonly method: 'private_key_jwt'; readonly signAssertion: () => Promise<string> };
+
 /** One request to the token endpoint, as sent on the wire (scope already normalised). */
 export interface TokenRequest {
   readonly tokenUrl: URL;
   readonly clientId: string;
-  readonly clientSecret: string;
+  readonly authentication: ClientAuthentication;
   readonly scope: string | undefined;
   readonly audience: string | undefined;
 }
@@ -107,15 +118,22 @@ async function attempt(request: TokenRequest, deps: TokenRequestDeps): Promise<T
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (request.scope !== undefined) form.set('scope', request.scope);
   if (request.audience !== undefined) form.set('audience', request.audience);
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  };
+  const { authentication } = request;
+  if (authentication.method === 'client_secret_basic') {
+    headers.authorization = basicAuthorization(request.clientId, authentication.clientSecret);
+  } else {
+    form.set('client_assertion_type', JWT_BEARER_ASSERTION_TYPE);
+    form.set('client_assertion', await authentication.signAssertion());
+  }
   let response: Response;
   try {
     response = await deps.fetch(request.tokenUrl, {
       method: 'POST',
-      headers: {
-        authorization: basicAuthorization(request.clientId, request.clientSecret),
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
+      headers,
       body: form.toString(),
       redirect: 'error',
       signal: AbortSignal.timeout(deps.retry.timeoutMs),
@@ -151,7 +169,7 @@ async function attempt(request: TokenRequest, deps: TokenRequestDeps): Promise<T
 }
 
 /**
- * POSTs a client-credentials grant (RFC 6749 §4.4.2) with client_secret_basic. Retries with the
+ * POSTs a client-credentials grant (RFC 6749 §4.4.2) with client_secret_basic or private_key_jwt. Retries with the
  * policy's back-off on network errors and 5xx only: a 4xx will not change by asking again. A 503's
  * Retry-After stretches the wait, up to the back-off's cap.
  */

@@ -212,6 +212,7 @@ async function largeOpen(key: Buffer): Promise<void> {
           audiences: [],
           metadata: { serviceId: randomBytes(12).toString('hex') },
           claims: {},
+          publicKeys: [],
           secrets: [
             {
               id: randomBytes(8).toString('hex'),

@@ -12,6 +12,7 @@ import { clientFileName, clientFileNames } from './volume/client-file-name.js';
 import { foldClientId, isValidClientId, validateClientId } from './clients/client-id.js';
 import {
   addSecretChange,
+  addsPublicKeys,
   expireSecretsChange,
   newClientRecord,
   newStoredSecret,
@@ -81,8 +82,12 @@ export interface ClientStore {
    * Undefined only while the store is opening.
    */
   readonly syncedThrough: Date | undefined;
-  /** Creates a client with one new secret, shown only here. ClientExistsError if the id is taken. */
-  add(input: NewClient): Promise<{ client: ClientView; secret: string }>;
+  /**
+   * Creates a client with one new secret, shown only here; a client given public keys gets no secret
+   * (`secret` is then undefined). ClientExistsError if the id is taken.
+   */
+  add(input: NewClient & { publicKeys?: undefined }): Promise<{ client: ClientView; secret: string }>;
+  add(input: NewClient): Promise<{ client: ClientView; secret: string | undefined }>;
   /** From the index, reading the file on a miss. Undefined for unknown (and for malformed) ids. */
   get(clientId: string): Promise<ClientView | undefined>;
   /** Clients sorted by id, from the index; `after` and `limit` page through them. */
@@ -227,10 +232,17 @@ class FileClientStore implements ClientStore {
     return ms === undefined ? undefined : new Date(ms);
   }
 
-  async add(input: NewClient): Promise<{ client: ClientView; secret: string }> {
+  add(input: NewClient & { publicKeys?: undefined }): Promise<{ client: ClientView; secret: string }>;
+  add(input: NewClient): Promise<{ client: ClientView; secret: string | undefined }>;
+  async add(input: NewClient): Promise<{ client: ClientView; secret: string | undefined }> {
     this.assertOpen();
-    const secret = generateClientSecret();
-    const record = newClientRecord(input, newStoredSecret(this.keys, secret, generateSecretId(), this.now()));
+    const now = this.now();
+    const secret = addsPublicKeys(input) ? undefined : generateClientSecret();
+    const record = newClientRecord(
+      input,
+      secret === undefined ? undefined : newStoredSecret(this.keys, secret, generateSecretId(), now),
+      now,
+    );
     const { clientId } = record;
     const fileName = clientFileName(this.keys, clientId);
     return this.writes.run(foldClientId(clientId), async () => {
@@ -285,7 +297,7 @@ class FileClientStore implements ClientStore {
   async update(clientId: string, patch: ClientPatch): Promise<ClientView> {
     this.assertOpen();
     validateClientId(clientId);
-    return this.modify(clientId, patchChange(patch));
+    return this.modify(clientId, patchChange(patch, this.now().getTime()));
   }
 
   async remove(clientId: string): Promise<void> {

@@ -19,6 +19,14 @@ export {
   type ClientClaims,
 } from './clients/client-claims.js';
 export {
+  CLIENT_KEY_ALGS,
+  jwkAlgorithms,
+  MAX_CLIENT_KEYS,
+  MAX_CLIENT_KEYS_BYTES,
+  validateJwks,
+  type ClientJwk,
+} from './clients/client-jwks.js';
+export {
   isAudience,
   isScopeToken,
   MAX_AUDIENCE_LENGTH,

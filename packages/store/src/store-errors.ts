@@ -77,11 +77,14 @@ export class SecretNotFoundError extends StoreError {
   }
 }
 
+/** A change would leave a client with no way to authenticate: no valid secret and no public key. */
 export class LastSecretError extends StoreError {
-  constructor(clientId: string) {
+  constructor(clientId: string, removing: 'secret' | 'keys' = 'secret') {
     super(
       'last_secret',
-      `removing this secret would leave client ${clientId} without a valid secret; add a new secret first`,
+      removing === 'secret'
+        ? `removing this secret would leave client ${clientId} without a valid secret; add a new secret first`
+        : `removing the public keys would leave client ${clientId} without a valid secret or key; add a new secret first`,
     );
   }
 }

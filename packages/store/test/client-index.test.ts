@@ -13,6 +13,7 @@ function record(clientId: string, revision: number): ClientRecord {
     audiences: [],
     metadata: {},
     claims: {},
+    publicKeys: [],
     secrets: [],
     createdAt: at,
     updatedAt: at,

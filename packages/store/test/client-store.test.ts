@@ -50,6 +50,7 @@ describe('add', () => {
       audiences: ['https://api.example.com'],
       metadata: { serviceId: 'x1y2z3' },
       claims: {},
+      publicKeys: [],
       secrets: [{ id: client.secrets[0]?.id, createdAt: '2025-01-02T03:04:05.000Z' }],
       createdAt: '2025-01-02T03:04:05.000Z',
       updatedAt: '2025-01-02T03:04:05.000Z',

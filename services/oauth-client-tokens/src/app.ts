@@ -4,11 +4,12 @@ import { healthHandlers, routeTable, type Logger, type Metrics } from '@swarm-oa
 import type { KeySet } from '@swarm-oauth/signing-keys';
 import type { ClientStore } from '@swarm-oauth/store';
 import { createAccessTokenIssuer } from './access-token.js';
+import { AssertionReplayCache } from './assertion-replay-cache.js';
 import { BruteForceLimiter } from './brute-force-limiter.js';
 import { clientAddress } from './client-address.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import { metadataRoutes, TOKEN_PATH } from './metadata-routes.js';
+import { endpointUrl, metadataRoutes, TOKEN_PATH } from './metadata-routes.js';
 import { createTokenHandler } from './token-endpoint.js';
 import { createTokenMetrics, registerStateGauges } from './token-metrics.js';
 
@@ -19,7 +20,14 @@ import { createTokenMetrics, registerStateGauges } from './token-metrics.js';
 export interface AppDeps {
   config: Pick<
     Config,
-    'issuer' | 'tokenTtlSeconds' | 'defaultAudience' | 'bruteForce' | 'trustProxy' | 'scopesSupported'
+    | 'issuer'
+    | 'tokenTtlSeconds'
+    | 'defaultAudience'
+    | 'bruteForce'
+    | 'trustProxy'
+    | 'scopesSupported'
+    | 'assertionReplayEntries'
+    | 'assertionAudiences'
   >;
   store: ClientStore;
   keys: KeySet;
@@ -51,6 +59,11 @@ export function createTokenService(deps: AppDeps): RequestListener {
     ),
     bruteForceLogIntervalMs: config.bruteForce.windowSeconds * 1000,
     defaultAudience: config.defaultAudience,
+    // RFC 7523 §3 item 3: the token endpoint URL, or the issuer as OpenID Connect Core §9 allows.
+    // OAUTH_ASSERTION_AUDIENCES adds the URLs clients reach the endpoint at, when not the issuer's.
+    assertionAudiences: [endpointUrl(config.issuer, TOKEN_PATH), config.issuer, ...config.assertionAudiences],
+    replayCache: new AssertionReplayCache(config.assertionReplayEntries, () => clock.now()),
+    now: () => clock.now(),
     metrics: createTokenMetrics(metrics),
     logger,
   });

@@ -1,19 +1,66 @@
 import { unescape as unescapeQueryComponent } from 'node:querystring';
+import { JWT_BEARER_ASSERTION_TYPE } from './client-assertion.js';
 import type { FormParameters } from './form-body.js';
 import { InvalidClientError, InvalidRequestError } from './oauth-errors.js';
 
 // Client authentication at the token endpoint (RFC 6749 §2.3.1): client_secret_basic (HTTP Basic,
-// RFC 7617) and client_secret_post (credentials in the form body). This module only extracts the
-// credentials and enforces the rules on how they are presented; checking them is the store's job.
+// RFC 7617), client_secret_post (credentials in the form body) and private_key_jwt (a signed
+// assertion in the body, RFC 7523 §2.2). This module only extracts the credentials and enforces the
+// rules on how they are presented; checking a secret is the store's job, an assertion
+// client-assertion's.
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
-export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+];
 
-export interface ClientCredentials {
-  readonly clientId: string;
-  readonly secret: string;
-  readonly method: ClientAuthMethod;
+export type ClientCredentials =
+  | {
+      readonly clientId: string;
+      readonly secret: string;
+      readonly method: 'client_secret_basic' | 'client_secret_post';
+    }
+  | {
+      /** The body's client_id, optional with an assertion (RFC 7521 §4.2). */
+      readonly clientId: string | undefined;
+      readonly assertion: string;
+      readonly method: 'private_key_jwt';
+    };
+
+/**
+ * RFC 7521 §4.2: client_assertion_type and client_assertion together, and no other method beside
+ * them. Each mistake in how they are sent is invalid_request; what the assertion says is checked later.
+ */
+function assertionCredentials(
+  authorization: string | undefined,
+  form: FormParameters,
+): ClientCredentials | undefined {
+  const type = form.get('client_assertion_type');
+  const assertion = form.get('client_assertion');
+  if (type === undefined && assertion === undefined) return undefined;
+  if (
+    (authorization !== undefined && authorization.trim() !== '') ||
+    form.get('client_secret') !== undefined
+  ) {
+    throw new InvalidRequestError(
+      'The client authenticated with a client assertion and a client secret; use one method.',
+    );
+  }
+  if (type === undefined) {
+    throw new InvalidRequestError(
+      `client_assertion_type is missing; it must be ${JWT_BEARER_ASSERTION_TYPE}.`,
+    );
+  }
+  if (type !== JWT_BEARER_ASSERTION_TYPE) {
+    throw new InvalidRequestError(`client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}.`);
+  }
+  if (assertion === undefined || assertion === '') {
+    throw new InvalidRequestError('client_assertion is missing.');
+  }
+  return { clientId: form.get('client_id'), assertion, method: 'private_key_jwt' };
 }
 
 /**
@@ -64,6 +111,8 @@ export function extractClientCredentials(
   authorization: string | undefined,
   form: FormParameters,
 ): ClientCredentials {
+  const signed = assertionCredentials(authorization, form);
+  if (signed !== undefined) return signed;
   const bodyId = form.get('client_id');
   const bodySecret = form.get('client_secret');
   if (authorization !== undefined && authorization.trim() !== '') {
@@ -85,7 +134,7 @@ export function extractClientCredentials(
   }
   if (bodyId === undefined) {
     throw new InvalidClientError(
-      'No client authentication: send the client id and secret with HTTP Basic or as client_id and client_secret.',
+      'No client authentication: send the client id and secret with HTTP Basic or as client_id and client_secret, or a client_assertion.',
     );
   }
   if (bodySecret === undefined) {

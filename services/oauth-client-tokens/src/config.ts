@@ -31,6 +31,16 @@ export interface Config extends StoreSettings {
    * proxies' addresses and CIDR ranges.
    */
   readonly trustProxy: number | readonly string[];
+  /**
+   * Unexpired client assertions (private_key_jwt) one process remembers to refuse replays
+   * (OAUTH_ASSERTION_REPLAY_ENTRIES); when full, new assertions get 503 until the oldest expires.
+   */
+  readonly assertionReplayEntries: number;
+  /**
+   * Further values a client assertion's aud may name (OAUTH_ASSERTION_AUDIENCES): the URLs clients
+   * reach the token endpoint at when that is not the issuer's, e.g. http://oauth-client-tokens/api/token.
+   */
+  readonly assertionAudiences: readonly string[];
   /** The metadata's scopes_supported (OAUTH_SCOPES_SUPPORTED); undefined: the field is left out. */
   readonly scopesSupported: readonly string[] | undefined;
   /** Connections one process holds open at most (OAUTH_MAX_CONNECTIONS); more are closed at once. */
@@ -131,6 +141,26 @@ function readScopesSupported(reader: ConfigReader): readonly string[] | undefine
   return Object.freeze(scopes);
 }
 
+/** Absolute http(s) URLs, comma-separated; unset: none beyond the issuer and its token endpoint. */
+function readAssertionAudiences(reader: ConfigReader): readonly string[] {
+  const entries = reader.list('OAUTH_ASSERTION_AUDIENCES');
+  for (const entry of entries) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || /\s/.test(entry)) {
+      throw new ConfigError(
+        'OAUTH_ASSERTION_AUDIENCES',
+        `must be absolute http(s) URLs separated by commas, got "${entry}".`,
+      );
+    }
+  }
+  return entries;
+}
+
 /** Reads and checks every setting once; the ConfigError names the variable that is wrong. */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
   const reader = new ConfigReader(env);
@@ -152,6 +182,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       windowSeconds: reader.int('OAUTH_AUTH_FAILURE_WINDOW', 60, { min: 1, max: 86_400 }),
     }),
     trustProxy: readTrustProxy(reader),
+    // About 150 bytes each: the default is some 15 MB at most.
+    assertionAudiences: readAssertionAudiences(reader),
+    assertionReplayEntries: reader.int('OAUTH_ASSERTION_REPLAY_ENTRIES', 100_000, {
+      min: 1,
+      max: 10_000_000,
+    }),
     scopesSupported: readScopesSupported(reader),
     maxConnections: reader.int('OAUTH_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, { min: 1, max: 1_000_000 }),
     tls: readTls(reader),

@@ -6,6 +6,7 @@ import {
   type RouteMethods,
 } from '@swarm-oauth/server-kit';
 import type { KeySet } from '@swarm-oauth/signing-keys';
+import { CLIENT_KEY_ALGS } from '@swarm-oauth/store';
 import { CLIENT_AUTH_METHODS } from './client-authentication.js';
 import { GRANT_TYPE } from './client-credentials-grant.js';
 
@@ -42,6 +43,8 @@ export function authorizationServerMetadata(issuer: string, scopesSupported: rea
     jwks_uri: endpointUrl(issuer, JWKS_PATH),
     grant_types_supported: [GRANT_TYPE],
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    // What private_key_jwt assertions may be signed with (RFC 8414 §2); never none or HS*.
+    token_endpoint_auth_signing_alg_values_supported: [...CLIENT_KEY_ALGS],
     // REQUIRED by RFC 8414 §2; there is no authorization endpoint, so no response type is supported.
     response_types_supported: [],
     ...(scopesSupported === undefined ? {} : { scopes_supported: [...scopesSupported] }),

@@ -1,6 +1,7 @@
 import {
   AppError,
   BadRequestError,
+  ServiceUnavailableError,
   TooManyRequestsError,
   UnauthorizedError,
   type AppErrorOptions,
@@ -75,6 +76,20 @@ export class AuthenticationLockedError extends TooManyRequestsError {
       { code: 'invalid_client', headers: { 'Retry-After': String(retryAfterSeconds) } },
     );
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * This replica remembers as many unexpired client assertions as it may (assertion-replay-cache.ts)
+ * and cannot take another without forgetting one that could then be replayed: 503 with Retry-After,
+ * until the oldest expires. The client did nothing wrong, so it is not invalid_client.
+ */
+export class AssertionCacheFullError extends ServiceUnavailableError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      `This server holds as many unexpired client assertions as it can; retry after ${retryAfterSeconds} s.`,
+      { headers: { 'Retry-After': String(retryAfterSeconds) } },
+    );
   }
 }
 

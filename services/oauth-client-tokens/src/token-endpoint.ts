@@ -3,6 +3,8 @@ import { CountedWarning, sendError, type Logger } from '@swarm-oauth/server-kit'
 import { CLIENT_ID_MAX_LENGTH, type ClientStore, type ClientView } from '@swarm-oauth/store';
 import type { AccessTokenIssuer } from './access-token.js';
 import type { BruteForceLimiter } from './brute-force-limiter.js';
+import type { AssertionReplayCache } from './assertion-replay-cache.js';
+import { assertionSignedBy, parseClientAssertion } from './client-assertion.js';
 import { extractClientCredentials, type ClientAuthMethod } from './client-authentication.js';
 import { checkGrantType, grantAudiences, grantScopes } from './client-credentials-grant.js';
 import {
@@ -13,6 +15,7 @@ import {
   type FormParameters,
 } from './form-body.js';
 import {
+  AssertionCacheFullError,
   AuthenticationLockedError,
   InvalidClientError,
   InvalidRequestError,
@@ -25,12 +28,16 @@ import type { TokenMetrics } from './token-metrics.js';
 // The handler works on node's request and response and writes its own answers, errors included.
 
 export interface TokenEndpointOptions {
-  store: Pick<ClientStore, 'authenticate'>;
+  store: Pick<ClientStore, 'authenticate' | 'get'>;
   tokens: AccessTokenIssuer;
   limiter: BruteForceLimiter;
   /** How often at most the brute-force warning is logged (ms); the first one is logged at once. */
   bruteForceLogIntervalMs: number;
   defaultAudience: string;
+  /** What a client assertion's aud must contain one of: the token endpoint URL and the issuer. */
+  assertionAudiences: readonly string[];
+  replayCache: AssertionReplayCache;
+  now: () => number;
   metrics: TokenMetrics;
   logger: Logger;
 }
@@ -70,7 +77,7 @@ function need<T>(value: T | undefined, what: string): T {
 export const BRUTE_FORCE_WARNING = 'failed client authentications over a brute-force budget';
 
 export function createTokenHandler(options: TokenEndpointOptions): TokenHandler {
-  const { store, tokens, limiter, defaultAudience, metrics, logger } = options;
+  const { store, tokens, limiter, defaultAudience, metrics, logger, replayCache, now } = options;
   // An attack sends thousands of failures a second: they are counted in the metrics one by one, and
   // logged as one line per interval with counts (never the secret).
   const bruteForceWarning = new CountedWarning(logger, BRUTE_FORCE_WARNING, options.bruteForceLogIntervalMs);
@@ -78,6 +85,36 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   const issuedBy: Record<ClientAuthMethod, { inc(): void }> = {
     client_secret_basic: metrics.issued.labels('client_secret_basic'),
     client_secret_post: metrics.issued.labels('client_secret_post'),
+    private_key_jwt: metrics.issued.labels('private_key_jwt'),
+  };
+
+  /**
+   * The client a private_key_jwt assertion authenticates, or undefined (a failure to count). What the
+   * assertion says is checked before any lookup (InvalidClientError naming the problem, no budget
+   * used: it guesses nothing); the client, its key and the signature next; the jti last, once the
+   * signature has proved that the caller holds the key.
+   */
+  const authenticateAssertion = async (
+    assertion: string,
+    bodyClientId: string | undefined,
+  ): Promise<{ clientId: string; client: ClientView | undefined; replayed: boolean }> => {
+    const parsed = parseClientAssertion(assertion, { audiences: options.assertionAudiences, nowMs: now() });
+    if (bodyClientId !== undefined && bodyClientId !== parsed.clientId) {
+      throw new InvalidRequestError("The client_id in the body differs from the client assertion's sub.");
+    }
+    const client = await store.get(parsed.clientId);
+    if (client === undefined || !(await assertionSignedBy(client, parsed))) {
+      return { clientId: parsed.clientId, client: undefined, replayed: false };
+    }
+    const verdict = replayCache.accept(client.clientId, parsed.jti, parsed.keepUntilMs);
+    if (!verdict.accepted && verdict.reason === 'full')
+      throw new AssertionCacheFullError(verdict.retryAfterSeconds);
+    // A replay is counted as a failure too: it is someone presenting an assertion already used.
+    return {
+      clientId: parsed.clientId,
+      client: verdict.accepted ? client : undefined,
+      replayed: !verdict.accepted,
+    };
   };
 
   /** RFC 6749 §5.1: token responses, and the errors too, must not be cached. */
@@ -87,13 +124,19 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
     res.setHeader('Pragma', 'no-cache');
   };
 
-  /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs). */
+  /** RFC 6749 §2.3.1: client credentials MUST NOT be in the request URI (it ends up in logs), assertions neither. */
   const rejectCredentialsInQuery: Step = ({ context }) => {
     const query = context.url.indexOf('?');
-    if (query >= 0 && new URLSearchParams(context.url.slice(query + 1)).has('client_secret')) {
+    if (query < 0) return;
+    const parameters = new URLSearchParams(context.url.slice(query + 1));
+    if (parameters.has('client_secret')) {
       throw new InvalidRequestError(
         'client_secret must not be sent in the URL; send it in the body or header.',
       );
+    }
+    // RFC 7521 §4.2: the assertion is a form parameter of the body, never of the URL.
+    if (parameters.has('client_assertion')) {
+      throw new InvalidRequestError('client_assertion must not be sent in the URL; send it in the body.');
     }
   };
 
@@ -111,14 +154,21 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
   const authenticateClient: Step = async (request) => {
     // Missing or malformed credentials are answered without touching a budget: they guess nothing,
     // and cost no more than the 401 itself.
-    const { clientId, secret, method } = extractClientCredentials(
+    const credentials = extractClientCredentials(
       request.req.headers.authorization,
       need(request.form, 'form'),
     );
-    const client = await store.authenticate(clientId, secret);
+    const { clientId, client, replayed } =
+      credentials.method === 'private_key_jwt'
+        ? await authenticateAssertion(credentials.assertion, credentials.clientId)
+        : {
+            clientId: credentials.clientId,
+            client: await store.authenticate(credentials.clientId, credentials.secret),
+            replayed: false,
+          };
     if (client) {
       request.client = client;
-      request.method = method;
+      request.method = credentials.method;
       return;
     }
     const { address } = request.context;
@@ -132,7 +182,9 @@ export function createTokenHandler(options: TokenEndpointOptions): TokenHandler 
       );
     }
     if (verdict.retryAfter > 0) throw new AuthenticationLockedError(verdict.retryAfter);
-    throw new InvalidClientError();
+    throw new InvalidClientError(
+      replayed ? 'The client assertion was used before; sign a new one with a new jti.' : undefined,
+    );
   };
 
   const checkGrant: Step = (request) => {

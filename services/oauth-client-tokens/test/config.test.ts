@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       defaultAudience: 'http://oauth-client-tokens',
       bruteForce: { pairFailures: 10, addressFailures: 30, windowSeconds: 60 },
       trustProxy: 0,
+      assertionAudiences: [],
+      assertionReplayEntries: 100_000,
       scopesSupported: undefined,
       maxConnections: 4096,
       tls: undefined,
@@ -35,6 +37,14 @@ describe('loadConfig', () => {
 
   it.each([
     [{ OAUTH_TOKEN_TTL: '0' }, 'OAUTH_TOKEN_TTL: must be a whole number from 1 to 86400, got "0".'],
+    [
+      { OAUTH_ASSERTION_AUDIENCES: 'http://ok/api/token,tokens/api/token' },
+      'OAUTH_ASSERTION_AUDIENCES: must be absolute http(s) URLs separated by commas, got "tokens/api/token".',
+    ],
+    [
+      { OAUTH_ASSERTION_REPLAY_ENTRIES: '0' },
+      'OAUTH_ASSERTION_REPLAY_ENTRIES: must be a whole number from 1 to 10000000, got "0".',
+    ],
     [{ OAUTH_TOKEN_TTL: '1h' }, 'OAUTH_TOKEN_TTL: must be a whole number from 1 to 86400, got "1h".'],
     [
       { OAUTH_SIGNING_ALG: 'HS256' },

@@ -1,6 +1,10 @@
 // The token service driven by Python's OAuth libraries themselves, as Debian packages them
 // (python3-requests-oauthlib, python3-authlib, python3-jwt), run by Debian's /usr/bin/python3: the
 // python3 first on PATH may be another installation that cannot see Debian's packages.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CLIENT, runProgram, startInteropService, type InteropService } from './interop-service.js';
@@ -119,6 +123,64 @@ describe('Python clients (real libraries)', () => {
     expect(run.result).toMatchObject({
       error: 'OAuthError',
       message: expect.stringMatching(/^invalid_client: /),
+    });
+  });
+
+  describe("authlib's private_key_jwt", () => {
+    let keyDir: string;
+    beforeAll(async () => {
+      keyDir = await mkdtemp(join(tmpdir(), 'oauth-interop-keys-'));
+    });
+    afterAll(async () => {
+      await rm(keyDir, { recursive: true, force: true });
+    });
+
+    /** A client holding the public half of a new key; the PEM private key in a file for Python. */
+    async function signingClient(clientId: string, type: 'rsa' | 'ec') {
+      const { publicKey, privateKey } = generateKeyPairSync(type as 'rsa', {
+        modulusLength: 2048,
+        namedCurve: 'P-256',
+      });
+      await service.harness.store.add({
+        clientId,
+        scopes: ['invoices:read'],
+        audiences: ['http://ledger'],
+        publicKeys: [publicKey.export({ format: 'jwk' })],
+      });
+      const keyFile = join(keyDir, `${clientId}.pem`);
+      await writeFile(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+      return { ...env, CLIENT_ID: clientId, CLIENT_SECRET: '', KEY_FILE: keyFile, SCOPE: 'invoices:read' };
+    }
+
+    for (const [alg, type] of [
+      ['RS256', 'rsa'],
+      ['ES256', 'ec'],
+    ] as const) {
+      it(`gets a token with an ${alg} assertion of 60 s, and PyJWT validates it`, async () => {
+        const clientEnv = await signingClient(`py-signer-${alg.toLowerCase()}`, type);
+        const before = await service.issued('private_key_jwt');
+        const run = await python('authlib-private-key-jwt', {
+          ...clientEnv,
+          ALG: alg,
+          ASSERTION_LIFETIME: '60',
+        });
+        expect(run.code).toBe(0);
+        expect((await service.issued('private_key_jwt')) - before).toBe(1);
+        expect(run.result).toMatchObject({ token_type: 'Bearer', scope: 'invoices:read', expires_in: 3600 });
+        const { claims } = await validated(run.result!.access_token as string);
+        expect(claims).toMatchObject({ sub: `py-signer-${alg.toLowerCase()}`, aud: 'http://ledger' });
+      });
+    }
+
+    it("reports authlib's default one-hour assertion as invalid_client: longer than the 300 s allowed", async () => {
+      const clientEnv = await signingClient('py-signer-default', 'ec');
+      const run = await python('authlib-private-key-jwt', { ...clientEnv, ALG: 'ES256' });
+      expect(run.code).toBe(3);
+      expect(run.result).toEqual({
+        error: 'OAuthError',
+        message:
+          'invalid_client: The client assertion lives too long; exp must be at most 300 seconds after iat.',
+      });
     });
   });
 

@@ -26,7 +26,7 @@ export interface InteropService {
   readonly secret: string;
   readonly harness: Harness;
   /** Tokens issued so far to this client authentication method (the service's own counter). */
-  issued(method: 'client_secret_basic' | 'client_secret_post'): Promise<number>;
+  issued(method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'): Promise<number>;
   /** Failed token requests so far with this OAuth error code (the service's own counter). */
   failures(error: string): Promise<number>;
   /** With `tls`: the PEM file of the self-signed certificate the service presents (127.0.0.1). */

@@ -1,12 +1,12 @@
 // The token service driven by client libraries other people wrote, in this process: oauth4webapi and
-// openid-client (discovery + client credentials; both need allowInsecureRequests for http:// and
+// openid-client (discovery + client credentials, with secrets and with PrivateKeyJwt; both need allowInsecureRequests for http:// and
 // algorithm 'oauth2' for RFC 8414 metadata), jose (RFC 9068 verification against the JWKS),
 // jsonwebtoken with nothing but /api/cert, and the curl command. Python's and Go's libraries run in
 // interop-python.test.ts and interop-go.test.ts.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import jwt from 'jsonwebtoken';
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
@@ -91,6 +91,63 @@ describe('interoperability', () => {
       jti: expect.any(String),
       client_id: svc.clientId,
       scope: 'invoices:write',
+    });
+  });
+
+  it.each([['ES256'], ['RS256'], ['PS256'], ['EdDSA']] as const)(
+    "openid-client's PrivateKeyJwt gets a token with an %s key, no secret sent",
+    async (alg) => {
+      const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+      await h.store.add({
+        clientId: 'svc.signer',
+        scopes: ['invoices:read'],
+        publicKeys: [{ ...(await exportJWK(publicKey)), kid: `${alg}-key` }],
+      });
+      const config = await client.discovery(
+        new URL(issuer),
+        'svc.signer',
+        undefined,
+        client.PrivateKeyJwt({ key: privateKey, kid: `${alg}-key` }),
+        { algorithm: 'oauth2', execute: [client.allowInsecureRequests] },
+      );
+      expect(config.serverMetadata().token_endpoint_auth_methods_supported).toContain('private_key_jwt');
+      const tokens = await client.clientCredentialsGrant(config, { scope: 'invoices:read' });
+      expect(tokens.scope).toBe('invoices:read');
+      const { payload } = await verifyWithJose(tokens.access_token, issuer);
+      expect(payload).toMatchObject({ sub: 'svc.signer', client_id: 'svc.signer' });
+      // A second grant signs a new assertion (new jti): no replay refusal.
+      expect((await client.clientCredentialsGrant(config)).access_token).not.toBe(tokens.access_token);
+    },
+  );
+
+  it("oauth4webapi's PrivateKeyJwt gets a token; a key removed from the client is refused with invalid_client", async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    await h.store.add({ clientId: 'svc.signer', publicKeys: [await exportJWK(publicKey)] });
+    const issuerUrl = new URL(issuer);
+    const as = await oauth.processDiscoveryResponse(
+      issuerUrl,
+      await oauth.discoveryRequest(issuerUrl, { algorithm: 'oauth2', [oauth.allowInsecureRequests]: true }),
+    );
+    const oauthClient: oauth.Client = { client_id: 'svc.signer' };
+    const grant = async () =>
+      oauth.clientCredentialsGrantRequest(
+        as,
+        oauthClient,
+        oauth.PrivateKeyJwt(privateKey),
+        new URLSearchParams(),
+        {
+          [oauth.allowInsecureRequests]: true,
+        },
+      );
+    const result = await oauth.processClientCredentialsResponse(as, oauthClient, await grant());
+    expect(result.token_type).toBe('bearer');
+    const other = await generateKeyPair('ES256', { extractable: true });
+    await h.store.update('svc.signer', { publicKeys: [await exportJWK(other.publicKey)] });
+    const refused = await grant();
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'Client authentication failed.',
     });
   });
 

@@ -27,7 +27,24 @@ describe('metadata, keys and health', () => {
         token_endpoint: 'https://auth.example.test/api/token',
         jwks_uri: 'https://auth.example.test/.well-known/jwks.json',
         grant_types_supported: ['client_credentials'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        token_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+        ],
+        token_endpoint_auth_signing_alg_values_supported: [
+          'RS256',
+          'RS384',
+          'RS512',
+          'PS256',
+          'PS384',
+          'PS512',
+          'ES256',
+          'ES384',
+          'ES512',
+          'EdDSA',
+          'Ed25519',
+        ],
         response_types_supported: [],
       });
     });

@@ -225,7 +225,7 @@ describe('POST /api/token', () => {
       expect(res.body).toEqual({
         error: 'invalid_client',
         error_description:
-          'No client authentication: send the client id and secret with HTTP Basic or as client_id and client_secret.',
+          'No client authentication: send the client id and secret with HTTP Basic or as client_id and client_secret, or a client_assertion.',
       });
     });
 

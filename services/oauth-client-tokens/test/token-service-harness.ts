@@ -23,7 +23,8 @@ export interface Harness {
   clock: Clock & { advance(ms: number): void; set(ms: number): void };
   /** Every JSON line the service logged. */
   logLines: string[];
-  addClient(input: NewClient): Promise<{ clientId: string; secret: string }>;
+  /** Adds a client with a secret (tests of private_key_jwt add theirs through `store`). */
+  addClient(input: NewClient & { publicKeys?: undefined }): Promise<{ clientId: string; secret: string }>;
   close(): Promise<void>;
 }
 

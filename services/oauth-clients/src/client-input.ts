@@ -15,7 +15,10 @@ import {
   MAX_SCOPE_LENGTH,
   MAX_SCOPES,
   validateClientId,
+  validateJwks,
+  InvalidClientInputError,
   type ClaimValue,
+  type ClientJwk,
   type ClientClaims,
   type ClientPatch,
   type NewClient,
@@ -202,15 +205,32 @@ function claimsObject(entries: Map<string, ClaimValue | null>): ClientClaims {
   return claims;
 }
 
+/**
+ * A JWK Set of public keys, by the store's rules (client-jwks.ts); null (PATCH) removes every key.
+ * The message names the key: "jwks.keys[1]: holds the private or secret member "d"; ...".
+ */
+export function parseJwks(value: unknown): ClientJwk[] {
+  if (value === null) return [];
+  try {
+    return validateJwks(value, 'jwks');
+  } catch (err) {
+    if (!(err instanceof InvalidClientInputError)) throw err;
+    throw invalid(`${err.message.replace(/^(\S+) /, '$1: ')}.`);
+  }
+}
+
 /** POST /api/clients/add */
 export function parseAddRequest(body: unknown): NewClient {
-  const input = objectBody(body, ['client_id', 'scope', 'audience', 'metadata', 'claims']);
+  const input = objectBody(body, ['client_id', 'scope', 'audience', 'metadata', 'claims', 'jwks']);
   return {
     clientId: parseClientId(input.client_id),
     ...(input.scope === undefined ? {} : { scopes: parseScope(input.scope) }),
     ...(input.audience === undefined ? {} : { audiences: parseAudience(input.audience) }),
     ...(input.metadata === undefined ? {} : { metadata: plainMetadata(parseMetadata(input.metadata)) }),
     ...(input.claims === undefined ? {} : { claims: claimsObject(parseClaims(input.claims)) }),
+    ...(input.jwks === undefined
+      ? {}
+      : { publicKeys: parseJwks(input.jwks === null ? undefined : input.jwks) }),
   };
 }
 
@@ -229,9 +249,11 @@ export interface ClientChanges {
   audiences?: string[];
   metadata?: Map<string, string | null> | null;
   claims?: Map<string, ClaimValue | null> | null;
+  /** The new keys, replacing every one ([] removes them all). */
+  publicKeys?: ClientJwk[];
 }
 
-const PATCH_FIELDS = ['scope', 'audience', 'metadata', 'claims'] as const;
+const PATCH_FIELDS = ['scope', 'audience', 'metadata', 'claims', 'jwks'] as const;
 
 export function parsePatchRequest(body: unknown): ClientChanges {
   const input = objectBody(body, PATCH_FIELDS);
@@ -247,6 +269,7 @@ export function parsePatchRequest(body: unknown): ClientChanges {
     ...(input.claims === undefined
       ? {}
       : { claims: input.claims === null ? null : parseClaims(input.claims, true) }),
+    ...(input.jwks === undefined ? {} : { publicKeys: parseJwks(input.jwks) }),
   };
 }
 
@@ -258,6 +281,7 @@ export function applyChanges(
   const patch: ClientPatch = {};
   if (changes.scopes !== undefined) patch.scopes = changes.scopes;
   if (changes.audiences !== undefined) patch.audiences = changes.audiences;
+  if (changes.publicKeys !== undefined) patch.publicKeys = changes.publicKeys;
   if (changes.claims === null) patch.claims = {};
   else if (changes.claims !== undefined) {
     const merged = new Map<string, ClaimValue | null>(Object.entries(current.claims));

@@ -1,6 +1,7 @@
 import type {
   ClaimJson,
   ClientJson,
+  JwkJson,
   CreatedClientJson,
   RotatedSecretJson,
   SecretJson,
@@ -32,6 +33,7 @@ export function clientJson(client: ClientView): ClientJson {
         typeof value === 'object' ? [...value] : value,
       ]),
     ),
+    jwks: { keys: client.publicKeys.map((key): JwkJson => ({ ...key })) },
     secrets: client.secrets.map(secretJson),
     created_at: client.createdAt,
     updated_at: client.updatedAt,
@@ -39,9 +41,11 @@ export function clientJson(client: ClientView): ClientJson {
   };
 }
 
-/** The answer to an add: the client plus its first secret, shown this once. */
-export function createdClientJson(client: ClientView, secret: string, secretId: string): CreatedClientJson {
+/** The answer to an add: the client plus its first secret, shown this once; a client with keys has none. */
+export function createdClientJson(client: ClientView, secret: string | undefined): CreatedClientJson {
   const { client_id, ...rest } = clientJson(client);
+  const secretId = client.secrets[0]?.id;
+  if (secret === undefined || secretId === undefined) return { client_id, ...rest };
   return { client_id, client_secret: secret, secret_id: secretId, ...rest };
 }
 

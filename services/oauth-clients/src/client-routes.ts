@@ -1,7 +1,7 @@
 import { ADMIN_PATHS, type ClientPageJson, type RemovedClientJson } from '@swarm-oauth/admin-api';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { methodNotAllowed, NotFoundError } from '@swarm-oauth/server-kit';
-import { KeyedMutex, type ClientStore } from '@swarm-oauth/store';
+import { KeyedMutex, type ClientJwk, type ClientStore } from '@swarm-oauth/store';
 import { callerOf } from './admin-auth.js';
 import type { AuditLog, Operation } from './audit-log.js';
 import { clientJson, createdClientJson, rotatedSecretJson } from './client-json.js';
@@ -43,7 +43,7 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     what: {
       operation: Operation;
       clientId: string;
-      secretId?: (result: T) => string;
+      secretId?: (result: T) => string | undefined;
       details?: Record<string, unknown>;
     },
     task: () => Promise<T>,
@@ -51,10 +51,11 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     const caller = callerOf(res);
     try {
       const result = await queue.run(what.clientId, task);
+      const secretId = what.secretId?.(result);
       audit.record(caller, {
         operation: what.operation,
         clientId: what.clientId,
-        ...(what.secretId ? { secretId: what.secretId(result) } : {}),
+        ...(secretId === undefined ? {} : { secretId }),
         result: 'ok',
         ...(what.details ? { details: what.details } : {}),
       });
@@ -77,13 +78,20 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     const input = parseAddRequest(req.body);
     const { client, secret } = await change(
       res,
-      { operation: 'client.add', clientId: input.clientId, secretId: (r) => r.client.secrets[0]?.id ?? '' },
+      {
+        operation: 'client.add',
+        clientId: input.clientId,
+        secretId: (r) => r.client.secrets[0]?.id,
+        ...(input.publicKeys === undefined || input.publicKeys.length === 0
+          ? {}
+          : { details: { jwks_kids: (input.publicKeys as ClientJwk[]).map((key) => key.kid) } }),
+      },
       () => store.add(input),
     );
     res
       .status(201)
       .location(`/api/clients/${encodeURIComponent(client.clientId)}`)
-      .json(createdClientJson(client, secret, client.secrets[0]?.id ?? ''));
+      .json(createdClientJson(client, secret));
   };
 
   const remove: RequestHandler = async (req, res) => {
@@ -115,11 +123,14 @@ export function clientRoutes(options: ClientRoutesOptions): Router {
     const clientId = clientIdParam(req);
     const changes = parsePatchRequest(req.body);
     const fields = Object.keys(changes).map(
-      (field) => ({ scopes: 'scope', audiences: 'audience' })[field] ?? field,
+      (field) => ({ scopes: 'scope', audiences: 'audience', publicKeys: 'jwks' })[field] ?? field,
     );
+    // The kids the client has after the change: enough to tell which key came or went.
+    const kids =
+      changes.publicKeys === undefined ? {} : { jwks_kids: changes.publicKeys.map((key) => key.kid) };
     const client = await change(
       res,
-      { operation: 'client.update', clientId, details: { fields } },
+      { operation: 'client.update', clientId, details: { fields, ...kids } },
       async () => {
         const current = await store.get(clientId);
         if (!current) throw clientNotFound(clientId);

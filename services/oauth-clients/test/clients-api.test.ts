@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import request from 'supertest';
 import { adminFixture, BEARER, type AdminFixture } from './admin-fixture.js';
 import { expectError, ISO_TIME, SECRET, SECRET_ID } from './expect-error.js';
@@ -49,6 +50,7 @@ describe('POST /api/clients/add', () => {
       audience: ['https://api.example/orders'],
       metadata: { team: 'payments' },
       claims: {},
+      jwks: { keys: [] },
       secrets: [{ id: body.secret_id, created_at: body.created_at }],
       created_at: expect.stringMatching(ISO_TIME),
       updated_at: body.created_at,
@@ -139,7 +141,7 @@ describe('POST /api/clients/add', () => {
     [{ client_id: 'a', metadata: { '': 'v' } }, 'metadata: keys must be 1-128 characters long (one is 0).'],
     [
       { client_id: 'a', client_secret: 'mine' },
-      'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata, claims.',
+      'Unknown field "client_secret"; allowed: client_id, scope, audience, metadata, claims, jwks.',
     ],
     [[{ client_id: 'a' }], 'The request body must be a JSON object.'],
   ])('answers 400 invalid_request naming the field for %j', async (body, description) => {
@@ -288,13 +290,13 @@ describe('PATCH /api/clients/:id', () => {
       await patch('/api/clients/orders', {}),
       400,
       'invalid_request',
-      'The request body must name at least one of scope, audience, metadata, claims.',
+      'The request body must name at least one of scope, audience, metadata, claims, jwks.',
     );
     expectError(
       await patch('/api/clients/orders', { client_id: 'other' }),
       400,
       'invalid_request',
-      'Unknown field "client_id"; allowed: scope, audience, metadata, claims.',
+      'Unknown field "client_id"; allowed: scope, audience, metadata, claims, jwks.',
     );
     expectError(
       await patch('/api/clients/orders', { metadata: { k: 5 } }),
@@ -395,6 +397,128 @@ describe('claims', () => {
       'claims["team"]: must be a string, a number, a boolean or an array of those (or null to remove it).',
     );
     expect((await get('/api/clients/orders')).body).toMatchObject({ claims: big, revision: 1 });
+  });
+});
+
+describe('jwks (private_key_jwt public keys)', () => {
+  const publicJwk = (type: 'rsa' | 'ec') =>
+    generateKeyPairSync(type as 'rsa', { modulusLength: 2048, namedCurve: 'P-256' }).publicKey.export({
+      format: 'jwk',
+    }) as Record<string, unknown>;
+  const ec = publicJwk('ec');
+  const rsa = publicJwk('rsa');
+
+  it('adds a client with keys and no secret; every answer lists the keys; the audit names the kids', async () => {
+    const res = await post('/api/clients/add', {
+      client_id: 'signer',
+      jwks: { keys: [{ ...ec, kid: 'ec-1', use: 'sig' }] },
+    });
+    expect(res.status).toBe(201);
+    const body = res.body as Record<string, unknown> & { created_at: string };
+    expect(body).toEqual({
+      client_id: 'signer',
+      scope: '',
+      audience: [],
+      metadata: {},
+      claims: {},
+      jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: ec.x, y: ec.y, kid: 'ec-1' }] },
+      secrets: [],
+      created_at: expect.stringMatching(ISO_TIME),
+      updated_at: body.created_at,
+      revision: 1,
+    });
+    expect((await get('/api/clients/signer')).body).toEqual(body);
+    expect((await get('/api/clients')).body.clients).toEqual([body]);
+    expect(f.audits().at(-1)?.audit).toMatchObject({
+      operation: 'client.add',
+      client_id: 'signer',
+      result: 'ok',
+      jwks_kids: ['ec-1'],
+    });
+    expect((f.audits().at(-1)?.audit as Record<string, unknown>).secret_id).toBeUndefined();
+  });
+
+  it('replaces the keys whole with a PATCH, and null removes them once the client has a secret', async () => {
+    await addClient({ client_id: 'signer', jwks: { keys: [{ ...ec, kid: 'old' }] } });
+    const replaced = await patch('/api/clients/signer', { jwks: { keys: [{ ...rsa, kid: 'new' }] } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.jwks.keys.map((k: { kid: string }) => k.kid)).toEqual(['new']);
+    expect(f.audits().at(-1)?.audit).toMatchObject({
+      operation: 'client.update',
+      fields: ['jwks'],
+      jwks_kids: ['new'],
+    });
+
+    expectError(
+      await patch('/api/clients/signer', { jwks: null }),
+      409,
+      'last_secret',
+      'Removing the public keys would leave client signer without a valid secret or key; add a new secret first.',
+    );
+    expect((await get('/api/clients/signer')).body.jwks.keys).toHaveLength(1);
+    const rotated = await post('/api/clients/signer/secrets');
+    expect(rotated.status).toBe(201);
+    const cleared = await patch('/api/clients/signer', { jwks: null });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.jwks).toEqual({ keys: [] });
+    expect(cleared.body.secrets).toHaveLength(1);
+  });
+
+  it('lets a client with keys retire its last secret', async () => {
+    const added = await addClient({ client_id: 'both' });
+    await patch('/api/clients/both', { jwks: { keys: [ec] } }).expect(200);
+    const retired = await request(f.app)
+      .delete(`/api/clients/both/secrets/${added.secret_id}`)
+      .set('Authorization', BEARER);
+    expect(retired.status).toBe(200);
+    expect(retired.body.secrets).toEqual([]);
+  });
+
+  it.each([
+    [
+      { keys: [{ ...ec, d: 'AAAA' }] },
+      'jwks.keys[0]: holds the private or secret member "d"; give the public key only.',
+    ],
+    [
+      { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] },
+      'jwks.keys[0]: holds the private or secret member "k"; give the public key only.',
+    ],
+    [
+      { keys: [{ ...rsa, alg: 'HS256' }] },
+      'jwks.keys[0]: has "alg" "HS256"; a RSA key may be for RS256, RS384, RS512, PS256, PS384, PS512.',
+    ],
+    [{ keys: [{ ...ec, alg: 'none' }] }, 'jwks.keys[0]: has "alg" "none"; a EC P-256 key may be for ES256.'],
+    [
+      { keys: Array.from({ length: 9 }, (_, i) => ({ ...ec, kid: `k${i}` })) },
+      'jwks.keys: has 9 keys; at most 8 are allowed.',
+    ],
+    [[ec], 'jwks: must be a JWK Set: {"keys": [...]}.'],
+    [null, 'jwks: must be a JWK Set: {"keys": [...]}.'],
+  ])('answers 400 for jwks %j on add, and adds nothing', async (value, message) => {
+    const res = await post('/api/clients/add', { client_id: 'signer', jwks: value });
+    expectError(res, 400, 'invalid_request', message);
+    expect(await f.store.get('signer')).toBeUndefined();
+  });
+
+  it('answers 400 for a bad patch and keeps the keys', async () => {
+    await addClient({ client_id: 'signer', jwks: { keys: [{ ...ec, kid: 'keep' }] } });
+    expectError(
+      await patch('/api/clients/signer', {
+        jwks: {
+          keys: [
+            { ...ec, kid: 'a' },
+            { ...rsa, kid: 'a' },
+          ],
+        },
+      }),
+      400,
+      'invalid_request',
+      'jwks.keys[1]: has the kid "a" of an earlier key; kids must be unique.',
+    );
+    expect((await get('/api/clients/signer')).body).toMatchObject({
+      revision: 1,
+      jwks: { keys: [{ kid: 'keep' }] },
+    });
   });
 });
 

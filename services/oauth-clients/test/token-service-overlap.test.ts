@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { generateStoreKey } from '@swarm-oauth/store';
 import {
   CLI_MAIN,
@@ -79,6 +80,18 @@ async function eventually(clientId: string, secret: string, status: number): Pro
   return last;
 }
 
+/** The token service's own word that every change made before `ms` is in effect (its sync gauge). */
+async function syncedPast(ms: number): Promise<void> {
+  // 60 s bounds only a replica that never syncs again; it syncs every OAUTH_STORE_POLL_INTERVAL.
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+    const text = await (await fetch(`${tokens.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('oauth_store_synced_timestamp_seconds '));
+    if (line !== undefined && Number(line.split(' ')[1]) * 1000 >= ms) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the token service did not sync within 60 s');
+}
+
 describe('rotation with overlap, judged by the real token service (POST /api/token)', () => {
   it('accepts both secrets during the overlap and only the new one after the old is retired', async () => {
     const added = await adminCall('POST', '/api/clients/add', { client_id: 'orders' });
@@ -153,18 +166,6 @@ describe('oauthctl clients pointed at the real token service', () => {
 });
 
 describe('claims per client, set with oauthctl and issued by the real token service', () => {
-  /** The token service's own word that every change made before `ms` is in effect (its sync gauge). */
-  async function syncedPast(ms: number): Promise<void> {
-    // 60 s bounds only a replica that never syncs again; it syncs every OAUTH_STORE_POLL_INTERVAL.
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-      const text = await (await fetch(`${tokens.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('oauth_store_synced_timestamp_seconds '));
-      if (line !== undefined && Number(line.split(' ')[1]) * 1000 >= ms) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('the token service did not sync within 60 s');
-  }
-
   async function tokenClaims(clientId: string, secret: string): Promise<Record<string, unknown>> {
     const res = await postToken(tokens.url, clientId, secret);
     expect(res.status).toBe(200);
@@ -215,5 +216,77 @@ describe('claims per client, set with oauthctl and issued by the real token serv
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('claims["sub"]: is a claim the token service sets itself');
+  });
+});
+
+describe('private_key_jwt with keys set by oauthctl, judged by the real token service', () => {
+  /** An ES256 client assertion (RFC 7523 §3) made with node:crypto: aud the issuer, 60 s, a new jti. */
+  function assertion(clientId: string, key: KeyObject, kid: string): string {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const iat = Math.floor(Date.now() / 1000);
+    const input = `${part({ alg: 'ES256', kid })}.${part({ iss: clientId, sub: clientId, aud: ISSUER, iat, exp: iat + 60, jti: randomUUID() })}`;
+    return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  }
+
+  async function tokenWith(clientId: string, key: KeyObject, kid: string): Promise<Response> {
+    return fetch(`${tokens.url}/api/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion(clientId, key, kid),
+      }),
+    });
+  }
+
+  it('issues tokens to the key holder, shows the kids, and refuses a key once it is replaced and synced', async () => {
+    const env = { OAUTH_ADMIN_URL: admin.url, OAUTH_ADMIN_TOKEN_FILE: join(dir, 'admin.token') };
+    const first = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const second = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwksFile = (name: string, key: KeyObject, kid: string) => {
+      const path = join(dir, name);
+      return writeFile(path, JSON.stringify({ keys: [{ ...key.export({ format: 'jwk' }), kid }] })).then(
+        () => path,
+      );
+    };
+    const add = await runProcess(
+      CLI_MAIN,
+      [
+        '--json',
+        'clients',
+        'add',
+        'signer',
+        '--jwks-file',
+        await jwksFile('first.jwks', first.publicKey, 'k1'),
+      ],
+      env,
+    );
+    expect(add.code).toBe(0);
+    const added = JSON.parse(add.stdout) as Record<string, unknown>;
+    expect(added.client_secret).toBeUndefined();
+    expect(added.secrets).toEqual([]);
+
+    const issued = await tokenWith('signer', first.privateKey, 'k1');
+    expect(issued.status).toBe(200);
+    expect((await issued.json()) as Record<string, unknown>).toMatchObject({ token_type: 'Bearer' });
+
+    const update = await runProcess(
+      CLI_MAIN,
+      ['clients', 'update', 'signer', '--jwks-file', await jwksFile('second.jwks', second.publicKey, 'k2')],
+      env,
+    );
+    expect(update.code).toBe(0);
+    const replacedAt = Date.now();
+    const shown = await runProcess(CLI_MAIN, ['clients', 'get', 'signer'], env);
+    expect(shown.stdout).toMatch(/^public keys +k2$/m);
+    await syncedPast(replacedAt);
+    const refused = await tokenWith('signer', first.privateKey, 'k1');
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'Client authentication failed.',
+    });
+    expect((await tokenWith('signer', second.privateKey, 'k2')).status).toBe(200);
   });
 });

@@ -143,6 +143,14 @@ export async function startRealTokenService(options: { ttlSec?: number } = {}): 
     jwksUrl: new URL('/.well-known/jwks.json', base),
     certUrl: new URL('/api/cert', base),
     addClient,
+    async addKeyClient(clientId, publicKeys, registration = {}) {
+      await store.add({
+        clientId,
+        scopes: registration.scopes ?? [],
+        audiences: registration.audiences ?? ['demo-api'],
+        publicKeys,
+      });
+    },
     async replaceSecret(clientId) {
       const old = secrets.get(clientId)!;
       const { secret, secretId } = await store.addSecret(clientId);

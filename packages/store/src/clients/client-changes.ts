@@ -1,5 +1,6 @@
 import { validateClaims } from './client-claims.js';
 import { validateClientId } from './client-id.js';
+import { validatePublicKeys } from './client-jwks.js';
 import { rejectUnknownFields, validateAudiences, validateMetadata, validateScopes } from './client-input.js';
 import type { ClientRecord, StoredSecret } from './client-record.js';
 import { hashClientSecret } from './client-secret.js';
@@ -37,40 +38,72 @@ export function newStoredSecret(
   return { ...base, expiresAt: expiresAt.toISOString(), expiresAtMs: expiresAt.getTime() };
 }
 
-/** A validated new client holding `firstSecret`, at revision 1. */
-export function newClientRecord(input: unknown, firstSecret: StoredSecret): ClientRecord {
+/** Whether a new client is added with public keys, and so without a secret. */
+export function addsPublicKeys(input: unknown): boolean {
+  const keys = (input as { publicKeys?: unknown } | null | undefined)?.publicKeys;
+  return Array.isArray(keys) && keys.length > 0;
+}
+
+/**
+ * A validated new client at revision 1, holding `firstSecret`, or (added with public keys) its keys
+ * and no secret at all: a client that signs its assertions needs none.
+ */
+export function newClientRecord(
+  input: unknown,
+  firstSecret: StoredSecret | undefined,
+  at: Date,
+): ClientRecord {
   const fields = asObject(input, 'input', 'the new client') as Record<string, unknown>;
-  rejectUnknownFields(fields, ['clientId', 'scopes', 'audiences', 'metadata', 'claims'], 'the new client');
+  rejectUnknownFields(
+    fields,
+    ['clientId', 'scopes', 'audiences', 'metadata', 'claims', 'publicKeys'],
+    'the new client',
+  );
+  const publicKeys = fields.publicKeys === undefined ? [] : validatePublicKeys(fields.publicKeys);
+  if (publicKeys.length > 0 === (firstSecret !== undefined)) {
+    throw new TypeError('a new client has either public keys or its first secret');
+  }
   return {
     clientId: validateClientId(fields.clientId),
     scopes: fields.scopes === undefined ? [] : validateScopes(fields.scopes),
     audiences: fields.audiences === undefined ? [] : validateAudiences(fields.audiences),
     metadata: fields.metadata === undefined ? {} : validateMetadata(fields.metadata),
     claims: fields.claims === undefined ? {} : validateClaims(fields.claims),
-    secrets: [firstSecret],
-    createdAt: firstSecret.createdAt,
-    updatedAt: firstSecret.createdAt,
+    publicKeys,
+    secrets: firstSecret === undefined ? [] : [firstSecret],
+    createdAt: at.toISOString(),
+    updatedAt: at.toISOString(),
     revision: 1,
   };
 }
 
 export type ClientChange = (current: ClientRecord) => ClientRecord;
 
-/** Validates a patch now and returns the change that applies it: each given field replaces the old. */
-export function patchChange(patch: unknown): ClientChange {
+/**
+ * Validates a patch now and returns the change that applies it: each given field replaces the old.
+ * LastSecretError when it would take the public keys of a client that has no valid secret.
+ */
+export function patchChange(patch: unknown, nowMs: number): ClientChange {
   const fields = asObject(patch, 'patch', 'the change') as Record<string, unknown>;
-  rejectUnknownFields(fields, ['scopes', 'audiences', 'metadata', 'claims'], 'the change');
+  rejectUnknownFields(fields, ['scopes', 'audiences', 'metadata', 'claims', 'publicKeys'], 'the change');
   const scopes = fields.scopes === undefined ? undefined : validateScopes(fields.scopes);
   const audiences = fields.audiences === undefined ? undefined : validateAudiences(fields.audiences);
   const metadata = fields.metadata === undefined ? undefined : validateMetadata(fields.metadata);
   const claims = fields.claims === undefined ? undefined : validateClaims(fields.claims);
-  return (current) => ({
-    ...current,
-    scopes: scopes ?? current.scopes,
-    audiences: audiences ?? current.audiences,
-    metadata: metadata ?? current.metadata,
-    claims: claims ?? current.claims,
-  });
+  const publicKeys = fields.publicKeys === undefined ? undefined : validatePublicKeys(fields.publicKeys);
+  return (current) => {
+    if (publicKeys?.length === 0 && !current.secrets.some((s) => isUnexpired(s, nowMs))) {
+      throw new LastSecretError(current.clientId, 'keys');
+    }
+    return {
+      ...current,
+      scopes: scopes ?? current.scopes,
+      audiences: audiences ?? current.audiences,
+      metadata: metadata ?? current.metadata,
+      claims: claims ?? current.claims,
+      publicKeys: publicKeys ?? current.publicKeys,
+    };
+  };
 }
 
 function optionalDate(value: unknown, field: string): Date | undefined {
@@ -143,12 +176,16 @@ export function addSecretChange(added: StoredSecret, nowMs: number, othersExpire
 
 /**
  * Makes the named secrets expire at `at` (or keeps an earlier expiry). Ids the client does not hold
- * are ignored. LastSecretError if no secret would stay valid after `at`.
+ * are ignored. LastSecretError if no secret would stay valid after `at` and the client has no public
+ * keys to authenticate with.
  */
 export function expireSecretsChange(secretIds: readonly string[], at: Date): ClientChange {
   const ids = new Set(secretIds);
   return (current) => {
-    if (!current.secrets.some((s) => !ids.has(s.id) && isUnexpired(s, at.getTime()))) {
+    if (
+      current.publicKeys.length === 0 &&
+      !current.secrets.some((s) => !ids.has(s.id) && isUnexpired(s, at.getTime()))
+    ) {
       throw new LastSecretError(current.clientId);
     }
     return {
@@ -164,8 +201,12 @@ export function removeSecretChange(secretId: unknown, nowMs: number): ClientChan
     if (!target) throw new SecretNotFoundError(current.clientId, String(secretId));
     const remaining = current.secrets.filter((s) => s !== target);
     const valid = (s: StoredSecret): boolean => isUnexpired(s, nowMs);
-    // Removing an expired secret is always fine; removing the last valid one would lock the client out.
-    if (remaining.length === 0 || (valid(target) && !remaining.some(valid))) {
+    // Removing an expired secret is always fine; removing the last valid one would lock the client
+    // out, unless it has public keys.
+    if (
+      current.publicKeys.length === 0 &&
+      (remaining.length === 0 || (valid(target) && !remaining.some(valid)))
+    ) {
       throw new LastSecretError(current.clientId);
     }
     return { ...current, secrets: remaining };

@@ -1,5 +1,6 @@
 import { frozenClaims, validateClaims, type ClientClaims } from './client-claims.js';
 import { isValidClientId } from './client-id.js';
+import { frozenJwks, validateJwks, type ClientJwk } from './client-jwks.js';
 import { CorruptRecordError, InvalidClientInputError } from '../store-errors.js';
 
 /** A secret as others see it: never the secret or its hash. */
@@ -17,6 +18,9 @@ export interface ClientView {
   metadata: Record<string, string>;
   /** Added to every access token of the client (client-claims.ts); {} for none. */
   claims: ClientClaims;
+  /** Public keys for private_key_jwt (client-jwks.ts); [] for none. */
+  publicKeys: readonly ClientJwk[];
+  /** [] for a client that authenticates with its keys only. */
   secrets: SecretInfo[];
   createdAt: string;
   updatedAt: string;
@@ -30,6 +34,8 @@ export interface NewClient {
   audiences?: string[];
   metadata?: Record<string, string>;
   claims?: ClientClaims;
+  /** Public keys; a client added with some gets no secret (it authenticates with private_key_jwt). */
+  publicKeys?: readonly unknown[];
 }
 
 /** Each field given replaces the stored one as a whole. */
@@ -38,6 +44,7 @@ export interface ClientPatch {
   audiences?: string[];
   metadata?: Record<string, string>;
   claims?: ClientClaims;
+  publicKeys?: readonly unknown[];
 }
 
 export interface StoredSecret {
@@ -61,6 +68,7 @@ export interface ClientRecord {
   readonly audiences: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
   readonly claims: ClientClaims;
+  readonly publicKeys: readonly ClientJwk[];
   readonly secrets: readonly StoredSecret[];
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -80,6 +88,8 @@ export function encodeRecord(record: ClientRecord): Buffer {
       metadata: record.metadata,
       // Only when there are some: a client without claims is written byte for byte as before.
       ...(Object.keys(record.claims).length === 0 ? {} : { claims: record.claims }),
+      // The same for public keys: a JWK Set, as RFC 7517 §5 writes one.
+      ...(record.publicKeys.length === 0 ? {} : { jwks: { keys: record.publicKeys } }),
       secrets: record.secrets.map((s) => ({
         id: s.id,
         hash: s.hash.toString('base64url'),
@@ -115,6 +125,16 @@ function decodeClaims(value: unknown): ClientClaims {
   if (value === undefined) return {};
   try {
     return validateClaims(value);
+  } catch (err) {
+    if (err instanceof InvalidClientInputError) bad(err.message);
+    throw err;
+  }
+}
+
+function decodeJwks(value: unknown): readonly ClientJwk[] {
+  if (value === undefined) return [];
+  try {
+    return validateJwks(value);
   } catch (err) {
     if (err instanceof InvalidClientInputError) bad(err.message);
     throw err;
@@ -179,6 +199,7 @@ export function decodeRecord(plaintext: Buffer, defaultHashKeyId?: string): Clie
     audiences: stringArray(r.audiences, 'audiences'),
     metadata: metadata as Record<string, string>,
     claims: decodeClaims(r.claims),
+    publicKeys: decodeJwks(r.jwks),
     secrets: r.secrets.map((secret) => decodeSecret(secret, defaultHashKeyId)),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -194,6 +215,7 @@ export function toClientView(record: ClientRecord): ClientView {
     audiences: Object.freeze([...record.audiences]) as string[],
     metadata: Object.freeze({ ...record.metadata }),
     claims: frozenClaims(record.claims),
+    publicKeys: frozenJwks(record.publicKeys),
     secrets: Object.freeze(
       record.secrets.map((s) =>
         Object.freeze(

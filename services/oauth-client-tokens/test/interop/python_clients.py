@@ -2,7 +2,9 @@
 checks them offline with PyJWT, for interop-python.test.ts. Run with Debian's /usr/bin/python3.
 
     python_clients.py <case>    settings in the environment: TOKEN_URL, CLIENT_ID, CLIENT_SECRET,
-                                SCOPE, and for `pyjwt` ISSUER, JWKS_URI, AUDIENCE, ACCESS_TOKEN
+                                SCOPE; for `pyjwt` ISSUER, JWKS_URI, AUDIENCE, ACCESS_TOKEN; for
+                                `authlib-private-key-jwt` KEY_FILE (PEM private key), ALG and
+                                ASSERTION_LIFETIME (seconds; unset: authlib's own default)
 
 Prints one JSON object: what the library returned, or {"error": <exception class>, "message": ...}
 (exit 3) when it raised.
@@ -55,6 +57,37 @@ def authlib_token(auth_method):
     }
 
 
+def authlib_private_key_jwt_token():
+    # authlib's own private_key_jwt: it signs the assertion with the private key it is given as the
+    # "client secret" (nothing secret is sent). Its default assertion lifetime is an hour; the claims
+    # option is how a caller shortens it.
+    import time
+
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    with open(os.environ["KEY_FILE"], "rb") as key_file:
+        private_key = key_file.read()
+    lifetime = os.environ.get("ASSERTION_LIFETIME")
+    claims = None if lifetime is None else {"exp": int(time.time()) + int(lifetime)}
+    session = OAuth2Session(
+        os.environ["CLIENT_ID"],
+        private_key,
+        token_endpoint_auth_method="private_key_jwt",
+        scope=os.environ["SCOPE"],
+    )
+    session.register_client_auth_method(
+        PrivateKeyJWT(os.environ["TOKEN_URL"], claims=claims, alg=os.environ["ALG"])
+    )
+    token = session.fetch_token(os.environ["TOKEN_URL"], grant_type="client_credentials", timeout=10)
+    return {
+        "token_type": token["token_type"],
+        "scope": token["scope"],
+        "expires_in": token["expires_in"],
+        "access_token": token["access_token"],
+    }
+
+
 def pyjwt_claims():
     import jwt
 
@@ -77,6 +110,7 @@ CASES = {
     "requests-oauthlib-post": lambda: requests_oauthlib_token(include_client_id=True),
     "authlib-basic": lambda: authlib_token("client_secret_basic"),
     "authlib-post": lambda: authlib_token("client_secret_post"),
+    "authlib-private-key-jwt": authlib_private_key_jwt_token,
     "pyjwt": pyjwt_claims,
 }
 
