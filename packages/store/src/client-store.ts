@@ -62,6 +62,14 @@ export interface OpenStoreOptions {
   fullScanIntervalMs?: number;
   /** Use fs.watch to notice changes sooner, on top of polling; default true. */
   watch?: boolean;
+  /**
+   * Read every client file after openStore returns instead of before; default false. A reader that
+   * looks clients up by id (the token service) then serves at once: a client not indexed yet is read
+   * through from its file, opened and checked as the scan would, before it is served. `size`, `list`
+   * and the unreadable-file count fill in as the scan goes, and `syncedThrough` stays undefined until
+   * it completes (`indexed` then resolves). A writer, or anything that lists clients, keeps the default.
+   */
+  indexInBackground?: boolean;
   logger?: StoreLogger;
   now?: () => Date;
 }
@@ -78,7 +86,8 @@ export interface ClientStore {
   /**
    * Every change another process made on the volume before this time is in effect here (a removed
    * client or retired secret is refused): the start of the newest completed check of the directory.
-   * Undefined only while the store is opening.
+   * Undefined until the first full scan completes (while opening, or with `indexInBackground` until
+   * `indexed` resolves).
    */
   readonly syncedThrough: Date | undefined;
   /** Creates a client with one new secret, shown only here. ClientExistsError if the id is taken. */
@@ -111,6 +120,11 @@ export interface ClientStore {
   removeSecret(clientId: string, secretId: string): Promise<ClientView>;
   /** Changes as the index sees them, this process's own writes included. Returns unsubscribe. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Resolves when the first full scan has read every client file: at once for the default open, later
+   * with `indexInBackground`. Never rejects (a file or directory that cannot be read is logged).
+   */
+  readonly indexed: Promise<void>;
   /** Rescans the directory now. */
   refresh(): Promise<void>;
   /** Stops polling and watching. Every later call but `size` throws StoreClosedError. */
@@ -164,8 +178,19 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
     fullScanIntervalMs,
     watch: options.watch ?? true,
   });
-  await store.load();
-  logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
+  if (options.indexInBackground) {
+    store.load();
+    void store.indexed.then(() =>
+      logger.info?.(
+        { dir: options.dir, clients: store.size, ms: Date.now() - started },
+        'client store indexed in the background',
+      ),
+    );
+  } else {
+    store.load();
+    await store.indexed;
+    logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
+  }
   return store;
 }
 
@@ -209,9 +234,11 @@ class FileClientStore implements ClientStore {
     });
   }
 
-  async load(): Promise<void> {
-    await this.sync.refresh();
-    this.sync.start();
+  indexed: Promise<void> = Promise.resolve();
+
+  /** Starts the first full scan (`indexed`), then polling and watching once it is done; never throws. */
+  load(): void {
+    this.indexed = this.sync.refresh().then(() => this.sync.start());
   }
 
   get size(): number {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { chmod, copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptRecordError, openStore, StoreKeyError, WrongStoreKeyError } from '../src/index.js';
+import {
+  CorruptRecordError,
+  openStore,
+  StoreClosedError,
+  StoreKeyError,
+  WrongStoreKeyError,
+} from '../src/index.js';
 import { clientFileName } from '../src/volume/client-file-name.js';
 import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, RecordingLogger, runUnprivileged, storeHarness } from './store-harness.js';
@@ -215,5 +221,64 @@ describe('cold open', () => {
     expect(reader.size).toBe(2000);
     expect(await reader.authenticate('svc-1234', secrets[1234] as string)).toBeDefined();
     expect(elapsed).toBeLessThan(5000);
+  });
+});
+
+describe('openStore with indexInBackground', () => {
+  async function writtenStore(count: number) {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const secrets = new Map<string, string>();
+    for (let i = 0; i < count; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, (_, j) => writer.add({ clientId: `svc-${i + j}` })),
+      );
+      for (const { client, secret } of batch) secrets.set(client.clientId, secret);
+    }
+    await writer.close();
+    return { dir, key, secrets };
+  }
+
+  it('returns before reading any client file, serves each client from its own file, checked, then indexes them all', async () => {
+    const { dir, key, secrets } = await writtenStore(200);
+    // An attacker with write access replaces svc-1's file with svc-2's (whose secret they know).
+    await copyFile(join(dir, fileOf(key, 'svc-2')), join(dir, fileOf(key, 'svc-1')));
+    const logger = new RecordingLogger();
+    const reader = await harness.open({ dir, key, logger, indexInBackground: true });
+    // Nothing is read yet: the first scan needs the file system to answer first.
+    expect([reader.size, reader.syncedThrough]).toEqual([0, undefined]);
+    expect((await reader.authenticate('svc-7', secrets.get('svc-7')!))?.clientId).toBe('svc-7');
+    expect(await reader.authenticate('svc-8', 'not-the-secret')).toBeUndefined();
+    expect(await reader.authenticate('svc-1', secrets.get('svc-2')!)).toBeUndefined();
+    expect(await reader.authenticate('svc-1', secrets.get('svc-1')!)).toBeUndefined();
+
+    await reader.indexed;
+    expect(reader.size).toBe(199);
+    expect(reader.syncedThrough).toBeInstanceOf(Date);
+    expect(reader.unreadableFiles).toBe(1);
+    expect(reader.list({ limit: 2 }).map((c) => c.clientId)).toEqual(['svc-0', 'svc-10']);
+    expect(logger.warnings.map((w) => [w.obj.file, w.obj.reason])).toEqual([
+      [fileOf(key, 'svc-1'), 'auth_failed'],
+    ]);
+    expect(logger.infos.map((i) => [i.msg, i.obj.clients])).toContainEqual([
+      'client store indexed in the background',
+      199,
+    ]);
+  });
+
+  it('resolves `indexed` at once for the default open, which reads every file before it returns', async () => {
+    const { dir, key } = await writtenStore(20);
+    const reader = await harness.open({ dir, key });
+    expect([reader.size, reader.syncedThrough instanceof Date]).toEqual([20, true]);
+    await expect(reader.indexed).resolves.toBeUndefined();
+  });
+
+  it('closes while the first scan runs, and refuses calls afterwards', async () => {
+    const { dir, key } = await writtenStore(300);
+    const reader = await openStore({ dir, key, indexInBackground: true, logger: new RecordingLogger() });
+    await reader.close();
+    await expect(reader.indexed).resolves.toBeUndefined();
+    expect(() => reader.list()).toThrow(StoreClosedError);
   });
 });

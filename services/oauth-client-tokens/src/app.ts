@@ -67,7 +67,11 @@ export function createTokenService(deps: AppDeps): RequestListener {
       },
     },
     metrics,
-    details: () => ({ clients: store.size }),
+    // `indexing` while the first full scan of the volume runs: `clients` is still growing then.
+    details: () => ({
+      clients: store.size,
+      ...(store.syncedThrough === undefined ? { indexing: true } : {}),
+    }),
   });
   return routeTable(
     {
