@@ -125,6 +125,8 @@ export interface ClientStore {
    * with `indexInBackground`. Never rejects (a file or directory that cannot be read is logged).
    */
   readonly indexed: Promise<void>;
+  /** Throws StoreClosedError once the store is closed; costs nothing else (for readiness checks). */
+  checkOpen(): void;
   /** Rescans the directory now. */
   refresh(): Promise<void>;
   /** Stops polling and watching. Every later call but `size` throws StoreClosedError. */
@@ -391,6 +393,10 @@ class FileClientStore implements ClientStore {
     this.assertOpen();
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  checkOpen(): void {
+    this.assertOpen();
   }
 
   async refresh(): Promise<void> {
