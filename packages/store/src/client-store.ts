@@ -21,7 +21,7 @@ import {
   withoutExpired,
   type ClientChange,
 } from './clients/client-changes.js';
-import { ClientIndex, type StoreEvent } from './clients/client-index.js';
+import { ClientIndex, type IndexedClient, type StoreEvent } from './clients/client-index.js';
 import type { ClientPatch, ClientRecord, ClientView, NewClient } from './clients/client-record.js';
 import { generateClientSecret, generateSecretId, secretMatchesAny } from './clients/client-secret.js';
 import { toStoreIoError } from './volume/io-error.js';
@@ -296,7 +296,7 @@ class FileClientStore implements ClientStore {
   async get(clientId: string): Promise<ClientView | undefined> {
     this.assertOpen();
     if (!isValidClientId(clientId)) return undefined;
-    return (this.index.get(clientId) ?? (await this.sync.readThrough(clientId)))?.view;
+    return (await this.current(clientId))?.view;
   }
 
   list(options: { after?: string; limit?: number } = {}): ClientView[] {
@@ -339,7 +339,7 @@ class FileClientStore implements ClientStore {
   async authenticate(clientId: string, secret: string): Promise<ClientView | undefined> {
     this.assertOpen();
     if (!isValidClientId(clientId) || typeof secret !== 'string') return undefined;
-    const entry = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
+    const entry = await this.current(clientId);
     if (!entry) return undefined;
     if (secretMatchesAny(this.hashKeyFor, secret, entry.record.secrets, this.now().getTime()))
       return entry.view;
@@ -466,6 +466,19 @@ class FileClientStore implements ClientStore {
       }
       return this.viewOf(clientId);
     });
+  }
+
+  /**
+   * The client's entry, read through on a miss. While the first scan runs (indexInBackground) no poll
+   * checks the files read so far, so an entry from the index is checked against its file first (a
+   * stat, a read only if it changed): a client removed or changed meanwhile is never served as it was.
+   */
+  private async current(clientId: string): Promise<IndexedClient | undefined> {
+    const indexed = this.index.get(clientId);
+    if (!indexed) return this.sync.readThrough(clientId);
+    if (this.sync.syncedThrough() !== undefined) return indexed;
+    await this.sync.recheck(indexed.fileName);
+    return this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
   }
 
   /** Every name the client's file may have, the current key's lower-case name first. */

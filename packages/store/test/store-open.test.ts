@@ -1,5 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { chmod, copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CorruptRecordError,
@@ -265,6 +277,31 @@ describe('openStore with indexInBackground', () => {
       'client store indexed in the background',
       199,
     ]);
+  });
+
+  it('checks an indexed client against its file while the first scan runs, so a removal counts at once', async () => {
+    const { dir, key, secrets } = await writtenStore(20);
+    // A named pipe under a client file name: the scan's open of it waits for a writer, so the first scan
+    // cannot finish until the test lets it.
+    const pipe = join(dir, `${'f'.repeat(64)}.client`);
+    execFileSync('mkfifo', [pipe]);
+    const reader = await harness.open({ dir, key, indexInBackground: true, logger: new RecordingLogger() });
+    // Opening the pipe for writing lets the scan's open return; it then reads as an empty, damaged file.
+    const release = async () => (await open(pipe, 'w')).close();
+    try {
+      expect((await reader.authenticate('svc-3', secrets.get('svc-3')!))?.clientId).toBe('svc-3');
+      expect((await reader.get('svc-4'))?.clientId).toBe('svc-4');
+      await unlink(join(dir, fileOf(key, 'svc-3'))); // removed by another process
+      await unlink(join(dir, fileOf(key, 'svc-4')));
+      expect(reader.syncedThrough).toBeUndefined();
+      expect(await reader.authenticate('svc-3', secrets.get('svc-3')!)).toBeUndefined();
+      expect(await reader.get('svc-4')).toBeUndefined();
+      expect((await reader.authenticate('svc-5', secrets.get('svc-5')!))?.clientId).toBe('svc-5');
+    } finally {
+      await release();
+    }
+    await reader.indexed;
+    expect([reader.size, reader.unreadableFiles]).toEqual([18, 1]);
   });
 
   it('resolves `indexed` at once for the default open, which reads every file before it returns', async () => {
