@@ -1,4 +1,4 @@
-// pnpm bench: the token service against oidc-provider and the ceilings, in one run, one side at a time.
+// pnpm bench: the token service against oidc-provider, @node-oauth/oauth2-server and the ceilings, in one run, one side at a time.
 // See docs/benchmarks.md for what each side is; settings in bench-settings.ts.
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -269,22 +269,31 @@ try {
       },
     );
   };
-  const runPeer = async (alg: Alg) => {
-    const peerId = `peer-${alg}`;
-    if (wanted(peerId)) {
-      await withServer(
-        () =>
-          startServer({
-            script: join(here, 'peer-server.js'),
-            nodeArgs: nodeArgs(peerId),
-            env: { PORT: '0', BENCH_ALG: alg, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET: smallStore.secret },
-          }),
-        async (server) => {
-          const load = await measure(`${server.url}/token`, requestHeaders(smallStore.secret), server.pid);
-          add({ id: peerId, label: `oidc-provider ${alg} (peer)`, kind: 'peer', alg, load });
-        },
-      );
-    }
+  // The two peers, on the same client, secret, scopes and load: oidc-provider and @node-oauth/oauth2-server.
+  const PEERS = [
+    { id: 'peer', script: 'peer-server.js', kind: 'peer', name: 'oidc-provider' },
+    {
+      id: 'oauth2-server',
+      script: 'oauth2-server-peer.js',
+      kind: 'peer-oauth2-server',
+      name: '@node-oauth/oauth2-server',
+    },
+  ] as const;
+  const runPeer = async (alg: Alg, peer: (typeof PEERS)[number]) => {
+    const peerId = `${peer.id}-${alg}`;
+    if (!wanted(peerId)) return;
+    await withServer(
+      () =>
+        startServer({
+          script: join(here, peer.script),
+          nodeArgs: nodeArgs(peerId),
+          env: { PORT: '0', BENCH_ALG: alg, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET: smallStore.secret },
+        }),
+      async (server) => {
+        const load = await measure(`${server.url}/token`, requestHeaders(smallStore.secret), server.pid);
+        add({ id: peerId, label: `${peer.name} ${alg} (peer)`, kind: peer.kind, alg, load });
+      },
+    );
   };
   for (let round = 1; round <= settings.rounds; round++) {
     current = newRound();
@@ -294,13 +303,13 @@ try {
     for (const alg of ['RS256', 'ES256'] as const) {
       log(`round ${round} of ${settings.rounds}: ${alg}`);
       // The sides judged against each other run next to each other in time (the ceilings, then 10
-      // and 10,000 clients, then the peer), so that other work on a shared machine moves them alike.
+      // and 10,000 clients, then the two peers), so that other work on a shared machine moves them alike.
       if (wanted('ceiling')) current.ceilings.signing[alg] = await signingCeiling(alg);
       await bareSigning(alg, current.ceilings);
       await runToken(alg, smallStore, 1);
       await runPrivateKeyJwt(alg, smallStore);
       await runToken(alg, largeStore, 1);
-      await runPeer(alg);
+      for (const peer of PEERS) await runPeer(alg, peer);
       if (settings.workers > 1) await runToken(alg, smallStore, settings.workers);
     }
   }

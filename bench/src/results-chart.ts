@@ -33,7 +33,7 @@ export function chartBars(sides: readonly SideResult[], ceilings: Ceilings): Cha
         label: side.label,
         value: side.non2xxExpected ? side.load.perSecond : side.load.okPerSecond,
         kind:
-          side.kind === 'peer'
+          side.kind === 'peer' || side.kind === 'peer-oauth2-server'
             ? 'peer'
             : side.kind === 'wrong-secret'
               ? 'attack'

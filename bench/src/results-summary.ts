@@ -32,6 +32,7 @@ export interface SideResult {
     | 'token-service'
     | 'private-key-jwt'
     | 'peer'
+    | 'peer-oauth2-server'
     | 'bare-endpoint'
     | 'bare-signing'
     | 'wrong-secret'
@@ -85,6 +86,8 @@ export interface Ratios {
   vsPeer?: number;
   /** p99 ÷ oidc-provider's p99 with the same algorithm (below 1 is better). */
   p99VsPeer?: number;
+  /** Throughput ÷ @node-oauth/oauth2-server's with the same algorithm (the second peer). */
+  vsOauth2Server?: number;
   /** Throughput ÷ the one-core signing ceiling of the same algorithm. */
   vsSigning?: number;
   /** Throughput ÷ the do-nothing endpoint on node:http. */
@@ -99,6 +102,7 @@ export interface Ratios {
 export function ratiosFor(side: SideResult, sides: readonly SideResult[], ceilings: Ceilings): Ratios {
   const throughput = side.non2xxExpected ? side.load.perSecond : side.load.okPerSecond;
   const peer = side.alg && sides.find((s) => s.kind === 'peer' && s.alg === side.alg);
+  const secondPeer = side.alg && sides.find((s) => s.kind === 'peer-oauth2-server' && s.alg === side.alg);
   const ratios: Ratios = {
     vsBare: ratio(throughput, ceilings.bareEndpoint),
     vsBareExpress: ratio(throughput, ceilings.bareExpress),
@@ -111,6 +115,8 @@ export function ratiosFor(side: SideResult, sides: readonly SideResult[], ceilin
     ratios.vsPeer = ratio(throughput, peer.load.okPerSecond);
     ratios.p99VsPeer = ratio(side.load.p99Ms, peer.load.p99Ms);
   }
+  if (secondPeer && secondPeer !== side)
+    ratios.vsOauth2Server = ratio(throughput, secondPeer.load.okPerSecond);
   return ratios;
 }
 
@@ -205,6 +211,7 @@ export const TABLE_HEADER = [
   'non-2xx',
   '÷ peer',
   'p99 ÷ peer',
+  '÷ oauth2-server',
   '÷ sign ceiling',
   '÷ bare node:http',
   '÷ bare express',
@@ -225,6 +232,7 @@ export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): str
       String(side.load.non2xx),
       times(r.vsPeer),
       times(r.p99VsPeer),
+      times(r.vsOauth2Server),
       times(r.vsSigning),
       times(r.vsBare),
       times(r.vsBareExpress),
@@ -236,6 +244,7 @@ export function tableRows(sides: readonly SideResult[], ceilings: Ceilings): str
     rows.push([
       `ceiling: ${alg} node:crypto loop, 1 core`,
       whole(ceilings.signing[alg]),
+      '-',
       '-',
       '-',
       '-',

@@ -93,6 +93,21 @@ describe('ratios', () => {
     expect(ratiosFor(sides[3]!, sides, unmeasured).vsBareSigning).toBeUndefined();
   });
 
+  it('compares throughput with the second peer, @node-oauth/oauth2-server, of the same algorithm', () => {
+    const second: SideResult = {
+      id: 'oauth2-server-RS256',
+      label: 'oauth2-server rs',
+      kind: 'peer-oauth2-server',
+      alg: 'RS256',
+      load: load(1400),
+    };
+    const withSecond = [...sides, second];
+    expect(ratiosFor(sides[0]!, withSecond, ceilings).vsOauth2Server).toBe(2);
+    expect(ratiosFor(sides[2]!, withSecond, ceilings).vsOauth2Server).toBe(2000 / 1400);
+    expect(ratiosFor(second, withSecond, ceilings).vsOauth2Server).toBeUndefined();
+    expect(ratiosFor(sides[3]!, withSecond, ceilings).vsOauth2Server).toBeUndefined();
+  });
+
   it('gives the peer no ratio to itself', () => {
     expect(ratiosFor(sides[2]!, sides, ceilings).vsPeer).toBeUndefined();
   });

@@ -1,9 +1,15 @@
-import { Router } from 'express';
+import { createRequire } from 'node:module';
+import type express from 'express';
+import type { Router } from 'express';
 import { sendJson, sendText } from './http-answer.js';
 import type { Metrics } from './metrics.js';
 import type { RouteHandler } from './route-table.js';
 
 const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+// express is loaded by healthRoutes alone: a service that serves healthHandlers on node:http (the token
+// service) then starts without loading it.
+const require = createRequire(import.meta.url);
 
 /** A readiness check resolves when its dependency is usable and throws (with a safe message) when not. */
 export type ReadinessCheck = () => Promise<void> | void;
@@ -72,7 +78,7 @@ export function healthHandlers(
 
 /** The health handlers as an express router (GET only; other methods fall through to the app). */
 export function healthRoutes(options: HealthRoutesOptions): Router {
-  const router = Router();
+  const router = (require('express') as typeof express).Router();
   for (const [path, handler] of Object.entries(healthHandlers(options))) {
     router.get(path, (req, res, next) => {
       Promise.resolve(handler(req, res)).catch(next);

@@ -1,11 +1,20 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type * as Http from 'node:http';
+import type { RequestListener, Server } from 'node:http';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo, Socket } from 'node:net';
 import { BadRequestError } from './app-error.js';
 import { CountedWarning } from './counted-warning.js';
 import { errorAnswer } from './error-handler.js';
 import { IdleConnections } from './idle-connections.js';
 import type { Logger } from './logger.js';
+
+// node:http and node:https through require: importing node:http as an ES module builds its export
+// facade, which reads every lazy getter of the module (and so loads fetch's undici), a noticeable share
+// of a service's start.
+const require = createRequire(import.meta.url);
+const { createServer: createHttpServer } = require('node:http') as typeof Http;
+const { createServer: createHttpsServer } = require('node:https') as typeof Https;
 
 export interface ServeOptions {
   port: number;

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type forge from 'node-forge';
 import type { AlgorithmSpec } from './signing-algorithm.js';
 
 // A self-signed X.509 v3 certificate (RFC 5280) around a token signing key, so a service can verify
@@ -7,7 +8,11 @@ import type { AlgorithmSpec } from './signing-algorithm.js';
 // (names, extensions, DER, PEM); node:crypto supplies the SubjectPublicKeyInfo and the signature,
 // because forge's own certificate signing only knows RSA and the keys here may also be P-256 or Ed25519.
 
-const { asn1, pki } = forge;
+// node-forge is loaded on first use: only a new key needs a certificate built here, and loading forge
+// is a noticeable share of the start of a service that only reads the keys it already has.
+const require = createRequire(import.meta.url);
+let loadedForge: typeof forge | undefined;
+const forgeLib = (): typeof forge => (loadedForge ??= require('node-forge') as typeof forge);
 
 /** How long a certificate made here is valid; verifiers that check validity should not trip over it. */
 export const CERTIFICATE_YEARS = 10;
@@ -29,10 +34,12 @@ export function certificateValidity(createdAt: Date): { notBefore: Date; notAfte
 }
 
 function sequence(...value: forge.asn1.Asn1[]): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, value);
 }
 
 function time(date: Date): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 on.
   return date.getUTCFullYear() < 2050
     ? asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(date))
@@ -40,6 +47,7 @@ function time(date: Date): forge.asn1.Asn1 {
 }
 
 function algorithmIdentifier(dotted: string): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   const id = oid(dotted);
   // RFC 4055 §5: NULL parameters for the RSA PKCS#1 algorithms; RFC 5758 §3.2 and RFC 8410 §3: absent
   // for ECDSA and Ed25519.
@@ -49,15 +57,18 @@ function algorithmIdentifier(dotted: string): forge.asn1.Asn1 {
 }
 
 function oid(dotted: string): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(dotted).getBytes());
 }
 
 function octets(bytes: string): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes);
 }
 
 /** RFC 5280 §4.1: Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue }. */
 function extension(extnId: string, critical: boolean, value: forge.asn1.Asn1): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   const flag = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BOOLEAN, false, '\xff');
   return sequence(oid(extnId), ...(critical ? [flag] : []), octets(asn1.toDer(value).getBytes()));
 }
@@ -69,6 +80,7 @@ function extension(extnId: string, critical: boolean, value: forge.asn1.Asn1): f
  * over the SPKI is the customary 160 bits). [3] EXPLICIT in the TBSCertificate.
  */
 function extensions(spkiDer: Buffer): forge.asn1.Asn1 {
+  const { asn1 } = forgeLib();
   const keyUsage = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, '\x07\x80');
   const keyIdentifier = octets(createHash('sha1').update(spkiDer).digest('binary'));
   return asn1.create(asn1.Class.CONTEXT_SPECIFIC, 3, true, [
@@ -93,8 +105,10 @@ export function createSelfSignedCertificate(
   spec: AlgorithmSpec,
   options: CertificateOptions,
 ): string {
+  const lib = forgeLib();
+  const { asn1, pki } = lib;
   const spkiDer = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const spki = asn1.fromDer(forge.util.createBuffer(spkiDer.toString('binary')));
+  const spki = asn1.fromDer(lib.util.createBuffer(spkiDer.toString('binary')));
 
   // forge fills in the OIDs and value encodings of the name's attributes.
   const template = pki.createCertificate();
@@ -125,6 +139,6 @@ export function createSelfSignedCertificate(
     algorithmIdentifier(spec.certificateSignatureOid),
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, '\x00' + signature.toString('binary')),
   );
-  const pem = forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificate).getBytes() });
+  const pem = lib.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificate).getBytes() });
   return pem.replace(/\r\n/g, '\n');
 }

@@ -22,7 +22,7 @@ import {
   withoutExpired,
   type ClientChange,
 } from './clients/client-changes.js';
-import { ClientIndex, type StoreEvent } from './clients/client-index.js';
+import { ClientIndex, type IndexedClient, type StoreEvent } from './clients/client-index.js';
 import type { ClientPatch, ClientRecord, ClientView, NewClient } from './clients/client-record.js';
 import { generateClientSecret, generateSecretId, secretMatchesAny } from './clients/client-secret.js';
 import { toStoreIoError } from './volume/io-error.js';
@@ -63,6 +63,14 @@ export interface OpenStoreOptions {
   fullScanIntervalMs?: number;
   /** Use fs.watch to notice changes sooner, on top of polling; default true. */
   watch?: boolean;
+  /**
+   * Read every client file after openStore returns instead of before; default false. A reader that
+   * looks clients up by id (the token service) then serves at once: a client not indexed yet is read
+   * through from its file, opened and checked as the scan would, before it is served. `size`, `list`
+   * and the unreadable-file count fill in as the scan goes, and `syncedThrough` stays undefined until
+   * it completes (`indexed` then resolves). A writer, or anything that lists clients, keeps the default.
+   */
+  indexInBackground?: boolean;
   logger?: StoreLogger;
   now?: () => Date;
 }
@@ -79,7 +87,8 @@ export interface ClientStore {
   /**
    * Every change another process made on the volume before this time is in effect here (a removed
    * client or retired secret is refused): the start of the newest completed check of the directory.
-   * Undefined only while the store is opening.
+   * Undefined until the first full scan completes (while opening, or with `indexInBackground` until
+   * `indexed` resolves).
    */
   readonly syncedThrough: Date | undefined;
   /**
@@ -116,6 +125,13 @@ export interface ClientStore {
   removeSecret(clientId: string, secretId: string): Promise<ClientView>;
   /** Changes as the index sees them, this process's own writes included. Returns unsubscribe. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Resolves when the first full scan has read every client file: at once for the default open, later
+   * with `indexInBackground`. Never rejects (a file or directory that cannot be read is logged).
+   */
+  readonly indexed: Promise<void>;
+  /** Throws StoreClosedError once the store is closed; costs nothing else (for readiness checks). */
+  checkOpen(): void;
   /** Rescans the directory now. */
   refresh(): Promise<void>;
   /** Stops polling and watching. Every later call but `size` throws StoreClosedError. */
@@ -169,8 +185,19 @@ export async function openStore(options: OpenStoreOptions): Promise<ClientStore>
     fullScanIntervalMs,
     watch: options.watch ?? true,
   });
-  await store.load();
-  logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
+  if (options.indexInBackground) {
+    store.load();
+    void store.indexed.then(() =>
+      logger.info?.(
+        { dir: options.dir, clients: store.size, ms: Date.now() - started },
+        'client store indexed in the background',
+      ),
+    );
+  } else {
+    store.load();
+    await store.indexed;
+    logger.info?.({ dir: options.dir, clients: store.size, ms: Date.now() - started }, 'client store opened');
+  }
   return store;
 }
 
@@ -214,9 +241,11 @@ class FileClientStore implements ClientStore {
     });
   }
 
-  async load(): Promise<void> {
-    await this.sync.refresh();
-    this.sync.start();
+  indexed: Promise<void> = Promise.resolve();
+
+  /** Starts the first full scan (`indexed`), then polling and watching once it is done; never throws. */
+  load(): void {
+    this.indexed = this.sync.refresh().then(() => this.sync.start());
   }
 
   get size(): number {
@@ -279,7 +308,7 @@ class FileClientStore implements ClientStore {
   async get(clientId: string): Promise<ClientView | undefined> {
     this.assertOpen();
     if (!isValidClientId(clientId)) return undefined;
-    return (this.index.get(clientId) ?? (await this.sync.readThrough(clientId)))?.view;
+    return (await this.current(clientId))?.view;
   }
 
   list(options: { after?: string; limit?: number } = {}): ClientView[] {
@@ -322,7 +351,7 @@ class FileClientStore implements ClientStore {
   async authenticate(clientId: string, secret: string): Promise<ClientView | undefined> {
     this.assertOpen();
     if (!isValidClientId(clientId) || typeof secret !== 'string') return undefined;
-    const entry = this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
+    const entry = await this.current(clientId);
     if (!entry) return undefined;
     if (secretMatchesAny(this.hashKeyFor, secret, entry.record.secrets, this.now().getTime()))
       return entry.view;
@@ -376,6 +405,10 @@ class FileClientStore implements ClientStore {
     this.assertOpen();
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  checkOpen(): void {
+    this.assertOpen();
   }
 
   async refresh(): Promise<void> {
@@ -445,6 +478,19 @@ class FileClientStore implements ClientStore {
       }
       return this.viewOf(clientId);
     });
+  }
+
+  /**
+   * The client's entry, read through on a miss. While the first scan runs (indexInBackground) no poll
+   * checks the files read so far, so an entry from the index is checked against its file first (a
+   * stat, a read only if it changed): a client removed or changed meanwhile is never served as it was.
+   */
+  private async current(clientId: string): Promise<IndexedClient | undefined> {
+    const indexed = this.index.get(clientId);
+    if (!indexed) return this.sync.readThrough(clientId);
+    if (this.sync.syncedThrough() !== undefined) return indexed;
+    await this.sync.recheck(indexed.fileName);
+    return this.index.get(clientId) ?? (await this.sync.readThrough(clientId));
   }
 
   /** Every name the client's file may have, the current key's lower-case name first. */

@@ -54,11 +54,11 @@ export interface ConfiguredStore extends LoadedStoreKeys {
  * The store as a service opens it at start: the directory must exist (a missing mount is never an
  * empty registry), the directory and key files must not be open to others, the keys must load, and
  * the index is read. Each refusal says what to do (ConfigError naming the setting, or the store's
- * permission error).
+ * permission error). The index is read before this resolves unless `indexInBackground` (see openStore).
  */
 export async function openConfiguredStore(
   settings: StoreSettings,
-  options: Pick<OpenStoreOptions, 'logger'>,
+  options: Pick<OpenStoreOptions, 'logger' | 'indexInBackground'>,
 ): Promise<ConfiguredStore> {
   await requireDirectory('OAUTH_STORE_DIR', settings.storeDir);
   await checkStorePermissions({

@@ -1,7 +1,25 @@
 import { describe, expect, it } from '@jest/globals';
-import { chmod, copyFile, mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
-import { CorruptRecordError, openStore, StoreKeyError, WrongStoreKeyError } from '../src/index.js';
+import {
+  CorruptRecordError,
+  openStore,
+  StoreClosedError,
+  StoreKeyError,
+  WrongStoreKeyError,
+} from '../src/index.js';
 import { clientFileName } from '../src/volume/client-file-name.js';
 import { deriveStoreKeys } from '../src/sealing/store-key.js';
 import { newKey, RecordingLogger, runUnprivileged, storeHarness } from './store-harness.js';
@@ -215,5 +233,89 @@ describe('cold open', () => {
     expect(reader.size).toBe(2000);
     expect(await reader.authenticate('svc-1234', secrets[1234] as string)).toBeDefined();
     expect(elapsed).toBeLessThan(5000);
+  });
+});
+
+describe('openStore with indexInBackground', () => {
+  async function writtenStore(count: number) {
+    const dir = await harness.tempDir();
+    const key = newKey();
+    const writer = await harness.open({ dir, key });
+    const secrets = new Map<string, string>();
+    for (let i = 0; i < count; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, count - i) }, (_, j) => writer.add({ clientId: `svc-${i + j}` })),
+      );
+      for (const { client, secret } of batch) secrets.set(client.clientId, secret);
+    }
+    await writer.close();
+    return { dir, key, secrets };
+  }
+
+  it('returns before reading any client file, serves each client from its own file, checked, then indexes them all', async () => {
+    const { dir, key, secrets } = await writtenStore(200);
+    // An attacker with write access replaces svc-1's file with svc-2's (whose secret they know).
+    await copyFile(join(dir, fileOf(key, 'svc-2')), join(dir, fileOf(key, 'svc-1')));
+    const logger = new RecordingLogger();
+    const reader = await harness.open({ dir, key, logger, indexInBackground: true });
+    // Nothing is read yet: the first scan needs the file system to answer first.
+    expect([reader.size, reader.syncedThrough]).toEqual([0, undefined]);
+    expect((await reader.authenticate('svc-7', secrets.get('svc-7')!))?.clientId).toBe('svc-7');
+    expect(await reader.authenticate('svc-8', 'not-the-secret')).toBeUndefined();
+    expect(await reader.authenticate('svc-1', secrets.get('svc-2')!)).toBeUndefined();
+    expect(await reader.authenticate('svc-1', secrets.get('svc-1')!)).toBeUndefined();
+
+    await reader.indexed;
+    expect(reader.size).toBe(199);
+    expect(reader.syncedThrough).toBeInstanceOf(Date);
+    expect(reader.unreadableFiles).toBe(1);
+    expect(reader.list({ limit: 2 }).map((c) => c.clientId)).toEqual(['svc-0', 'svc-10']);
+    expect(logger.warnings.map((w) => [w.obj.file, w.obj.reason])).toEqual([
+      [fileOf(key, 'svc-1'), 'auth_failed'],
+    ]);
+    expect(logger.infos.map((i) => [i.msg, i.obj.clients])).toContainEqual([
+      'client store indexed in the background',
+      199,
+    ]);
+  });
+
+  it('checks an indexed client against its file while the first scan runs, so a removal counts at once', async () => {
+    const { dir, key, secrets } = await writtenStore(20);
+    // A named pipe under a client file name: the scan's open of it waits for a writer, so the first scan
+    // cannot finish until the test lets it.
+    const pipe = join(dir, `${'f'.repeat(64)}.client`);
+    execFileSync('mkfifo', [pipe]);
+    const reader = await harness.open({ dir, key, indexInBackground: true, logger: new RecordingLogger() });
+    // Opening the pipe for writing lets the scan's open return; it then reads as an empty, damaged file.
+    const release = async () => (await open(pipe, 'w')).close();
+    try {
+      expect((await reader.authenticate('svc-3', secrets.get('svc-3')!))?.clientId).toBe('svc-3');
+      expect((await reader.get('svc-4'))?.clientId).toBe('svc-4');
+      await unlink(join(dir, fileOf(key, 'svc-3'))); // removed by another process
+      await unlink(join(dir, fileOf(key, 'svc-4')));
+      expect(reader.syncedThrough).toBeUndefined();
+      expect(await reader.authenticate('svc-3', secrets.get('svc-3')!)).toBeUndefined();
+      expect(await reader.get('svc-4')).toBeUndefined();
+      expect((await reader.authenticate('svc-5', secrets.get('svc-5')!))?.clientId).toBe('svc-5');
+    } finally {
+      await release();
+    }
+    await reader.indexed;
+    expect([reader.size, reader.unreadableFiles]).toEqual([18, 1]);
+  });
+
+  it('resolves `indexed` at once for the default open, which reads every file before it returns', async () => {
+    const { dir, key } = await writtenStore(20);
+    const reader = await harness.open({ dir, key });
+    expect([reader.size, reader.syncedThrough instanceof Date]).toEqual([20, true]);
+    await expect(reader.indexed).resolves.toBeUndefined();
+  });
+
+  it('closes while the first scan runs, and refuses calls afterwards', async () => {
+    const { dir, key } = await writtenStore(300);
+    const reader = await openStore({ dir, key, indexInBackground: true, logger: new RecordingLogger() });
+    await reader.close();
+    await expect(reader.indexed).resolves.toBeUndefined();
+    expect(() => reader.list()).toThrow(StoreClosedError);
   });
 });

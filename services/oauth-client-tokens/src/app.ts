@@ -71,7 +71,8 @@ export function createTokenService(deps: AppDeps): RequestListener {
   const health = healthHandlers({
     checks: {
       store: async () => {
-        store.list({ limit: 1 }); // throws once the store is closed
+        // Not list(): it sorts every id after each change, which the first scan makes thousands of.
+        store.checkOpen();
         await access(store.dir);
       },
       signing_keys: () => {
@@ -80,7 +81,11 @@ export function createTokenService(deps: AppDeps): RequestListener {
       },
     },
     metrics,
-    details: () => ({ clients: store.size }),
+    // `indexing` while the first full scan of the volume runs: `clients` is still growing then.
+    details: () => ({
+      clients: store.size,
+      ...(store.syncedThrough === undefined ? { indexing: true } : {}),
+    }),
   });
   return routeTable(
     {

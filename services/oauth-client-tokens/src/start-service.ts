@@ -30,7 +30,10 @@ await runService('oauth-client-tokens', loadConfig, async (config, logger) => {
   // Read before anything is opened: a wrong file stops the start at once. With OAUTH_WORKERS each
   // worker reads them and serves HTTPS on the shared port.
   const tls = await readTls(config.tls);
-  const { store, ...storeKeys } = await openConfiguredStore(config, { logger });
+  // The index fills in after the listen: a client not read yet is read through from its file (opened
+  // and checked) on its first request, so a replica serves every client correctly from its first
+  // second, and a rolling update does not wait for every file of the volume to be decrypted.
+  const { store, ...storeKeys } = await openConfiguredStore(config, { logger, indexInBackground: true });
   const keys = await openTokenSigningKeys(
     config,
     storeKeys.storeKey,
@@ -61,7 +64,7 @@ await runService('oauth-client-tokens', loadConfig, async (config, logger) => {
     port: config.port,
     host: config.host,
     logger,
-    details: { clients: store.size, kid: active.kid },
+    details: { kid: active.kid },
     maxConnections: config.maxConnections,
     ...(tls === undefined ? {} : { tls }),
     onClose: async () => {

@@ -98,22 +98,27 @@ describe('oauth-client-tokens started on a store with clients', () => {
     await store.remove();
   });
 
-  it('logs the clients it serves and its signing key id when it listens, and /readyz counts the clients', async () => {
+  it('logs its signing key id when it listens and the clients once they are indexed, and /readyz counts them', async () => {
     await store.store.add({ clientId: 'orders' });
     await store.store.add({ clientId: 'billing' });
     service = await startService({ ...store.env, OAUTH_SIGNING_ALG: 'ES256' });
-    const lines = service.lines.flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, unknown>];
-      } catch {
-        return []; // stderr lines are collected too; the log lines are JSON
-      }
-    });
-    const keyReady = lines.find((line) => line.msg === 'signing key ready');
-    expect(lines.find((line) => line.msg === 'listening')).toEqual(
-      expect.objectContaining({ url: service.url, clients: 2, kid: keyReady?.kid }),
+    const logged = () =>
+      service!.lines.flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return []; // stderr lines are collected too; the log lines are JSON
+        }
+      });
+    const keyReady = logged().find((line) => line.msg === 'signing key ready');
+    expect(logged().find((line) => line.msg === 'listening')).toEqual(
+      expect.objectContaining({ url: service.url, kid: keyReady?.kid }),
     );
     expect(keyReady?.kid).toEqual(expect.any(String));
+    // The index fills in after the listen (clients are read through until then): wait for its line.
+    const indexed = 'client store indexed in the background';
+    while (!logged().some((line) => line.msg === indexed)) await new Promise((r) => setTimeout(r, 20));
+    expect(logged().find((line) => line.msg === indexed)).toEqual(expect.objectContaining({ clients: 2 }));
     const ready = await fetch(`${service.url}/readyz`);
     expect([ready.status, await ready.json()]).toEqual([
       200,

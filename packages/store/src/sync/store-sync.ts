@@ -100,6 +100,7 @@ export class StoreSync {
 
   /** Starts polling and, if enabled, watching. */
   start(): void {
+    if (this.closed) return; // closed while the first scan ran
     if (this.options.watch) {
       this.watcher = watchDirectory(
         this.options.dir,
@@ -318,6 +319,8 @@ export class StoreSync {
    * changed, so an unchanged file costs one stat. Never throws: I/O failures are logged once per file.
    */
   private async syncFile(fileName: string, statFirst: boolean): Promise<void> {
+    // Closed during a scan: the files not read yet stay unread, so that close does not wait for them.
+    if (this.closed) return;
     const { dir, index, ring, emit } = this.options;
     const path = join(dir, fileName);
     const token = index.begin();
