@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerChallenge, parseAuthorization } from './bearer-challenge.js';
 import { AccessTokenError } from './client-errors.js';
-import {
-  createAccessTokenVerifier,
-  type AccessTokenVerifierOptions,
-  type VerifiedAccessToken,
-} from './verify-access-token.js';
+import { createAccessTokenVerifier, type AccessTokenVerifierOptions } from './access-token-verifier.js';
+import type { VerifiedAccessToken } from './verify-access-token.js';
 
 declare global {
   // Declaration merging: with express installed, `req.auth` is typed on every Request.

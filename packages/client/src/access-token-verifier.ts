@@ -1,0 +1,102 @@
+import {
+  certificateKeySet,
+  jwksUrlForIssuer,
+  remoteKeySet,
+  type CertificateRsaAlgorithm,
+  type KeySet,
+  type RemoteKeySetOptions,
+} from './key-sets.js';
+import {
+  checkWithVersion,
+  keyStillServes,
+  VerifiedTokenCache,
+  type VerifiedTokenCacheOptions,
+} from './verified-token-cache.js';
+import {
+  checkScopes,
+  checkSignatureAndClaims,
+  checkTimes,
+  scopeList,
+  validateCheck,
+  type AccessTokenCheck,
+  type VerifiedAccessToken,
+} from './verify-access-token.js';
+
+export interface AccessTokenVerifierOptions extends AccessTokenCheck, RemoteKeySetOptions {
+  /** One of these; with none, the JWKS is fetched from `<issuer>/.well-known/jwks.json`. */
+  jwks?: KeySet | undefined;
+  jwksUrl?: string | URL | undefined;
+  certificatePem?: string | readonly string[] | undefined;
+  /** With certificatePem: the algorithm of an RSA certificate's key, RS256 (default) or PS256. */
+  certificateRsaAlgorithm?: CertificateRsaAlgorithm | undefined;
+  /**
+   * Remember tokens that verified (default on, 1000 tokens of up to 8192 characters); `false` checks
+   * every token in full on every call. See verified-token-cache.ts.
+   */
+  cache?: boolean | VerifiedTokenCacheOptions | undefined;
+}
+
+export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>;
+
+function cacheFor(option: AccessTokenVerifierOptions['cache']): VerifiedTokenCache | undefined {
+  if (option === false) return undefined;
+  if (option === undefined || option === true) return new VerifiedTokenCache();
+  if (typeof option !== 'object' || option === null)
+    throw new TypeError('cache must be true, false or { maxEntries?, maxTokenLength? }.');
+  return new VerifiedTokenCache(option);
+}
+
+/**
+ * Builds the key set once (JWKS URL, certificates, or `<issuer>/.well-known/jwks.json`) and returns a
+ * function that verifies tokens against it: what a long-running resource server should hold.
+ *
+ * With the cache (the default), a token string that verified before skips the signature: it is still
+ * refused at exp, before nbf or iat (the same clock and tolerance as a full check), without the
+ * required scopes, and as soon as the key set no longer gives the key that verified it (a removed key,
+ * a refetched or unreachable JWKS: then it is checked in full again).
+ */
+export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
+  validateCheck(options);
+  const keys =
+    options.jwks ??
+    (options.certificatePem !== undefined
+      ? certificateKeySet(options.certificatePem, { rsaAlgorithm: options.certificateRsaAlgorithm })
+      : remoteKeySet(options.jwksUrl ?? jwksUrlForIssuer(options.issuer), options));
+  const check: AccessTokenCheck = { ...options };
+  const clock = check.now ?? Date.now;
+  const tolerance = check.clockToleranceSec ?? 10;
+  const required = scopeList(check.scope);
+  const cache = cacheFor(options.cache);
+  if (cache === undefined) {
+    return async (token) => {
+      const { verified } = await checkSignatureAndClaims(token, keys, check, clock());
+      checkScopes(verified, required);
+      return verified;
+    };
+  }
+  return async (token) => {
+    const nowMs = clock();
+    const known = cache.get(token);
+    if (known !== undefined) {
+      const { verified } = known;
+      try {
+        checkTimes(verified.claims, nowMs, tolerance);
+      } catch (err) {
+        cache.forget(token); // past exp, or (clock moved back) not valid yet: never a hit again
+        throw err;
+      }
+      if (await keyStillServes(keys, known)) {
+        checkScopes(verified, required);
+        return verified;
+      }
+      cache.forget(token);
+    }
+    const { verified } = await cache.check(token, () =>
+      checkWithVersion(keys, () => checkSignatureAndClaims(token, keys, check, nowMs)),
+    );
+    // A check shared with a concurrent request ran at that request's time: the times again at ours.
+    checkTimes(verified.claims, nowMs, tolerance);
+    checkScopes(verified, required);
+    return verified;
+  };
+}

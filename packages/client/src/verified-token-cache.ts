@@ -1,0 +1,125 @@
+// Verified access tokens remembered by their whole string: a caller reuses one token for up to its
+// lifetime, so nearly every check repeats one already made. What the cache keeps is only what cannot
+// change for a given token string and verifier (signature, typ, alg, iss, aud, the claims' presence
+// and types) and the key that verified it; the time-based rules and the scopes are applied again on
+// every use (see access-token-verifier.ts).
+import { errors } from 'jose';
+import type { KeySet } from './key-sets.js';
+import type { SignatureCheck } from './verify-access-token.js';
+
+/** A successful check, and the version of the key set it was made with (see KeySet.version). */
+export interface KnownToken extends SignatureCheck {
+  /** Undefined when the key set has no version, or changed while the check ran. */
+  readonly keySetVersion: number | undefined;
+}
+
+export interface VerifiedTokenCacheOptions {
+  /** Tokens remembered at most; the least recently used one is forgotten first (default 1000). */
+  maxEntries?: number | undefined;
+  /** A longer token is checked in full every time and never remembered (default 8192 characters). */
+  maxTokenLength?: number | undefined;
+}
+
+function positiveInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new TypeError(`cache.${name} must be a positive integer.`);
+  return value;
+}
+
+/** A bounded LRU of successful checks (a Map keeps insertion order: get, delete and set are O(1)). */
+export class VerifiedTokenCache {
+  readonly maxEntries: number;
+  readonly maxTokenLength: number;
+  readonly #entries = new Map<string, KnownToken>();
+  readonly #inFlight = new Map<string, Promise<KnownToken>>();
+
+  constructor(options: VerifiedTokenCacheOptions = {}) {
+    this.maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 1000);
+    this.maxTokenLength = positiveInteger(options.maxTokenLength, 'maxTokenLength', 8192);
+  }
+
+  /** Tokens remembered now (never more than maxEntries). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The remembered check of exactly this token string, which becomes the most recently used. */
+  get(token: string): KnownToken | undefined {
+    const entry = this.#entries.get(token);
+    if (entry !== undefined) {
+      this.#entries.delete(token);
+      this.#entries.set(token, entry);
+    }
+    return entry;
+  }
+
+  forget(token: string): void {
+    this.#entries.delete(token);
+  }
+
+  /**
+   * Runs `check` for a token not remembered, and remembers it when it succeeds (a failure is never
+   * remembered). Concurrent first uses of one token share a single check, for as many distinct
+   * tokens at a time as the cache holds; past that, each runs its own.
+   */
+  check(token: string, check: () => Promise<KnownToken>): Promise<KnownToken> {
+    if (token.length > this.maxTokenLength) return check();
+    const pending = this.#inFlight.get(token);
+    if (pending !== undefined) return pending;
+    const started = check()
+      .then((result) => {
+        this.#remember(token, result);
+        return result;
+      })
+      .finally(() => {
+        if (this.#inFlight.get(token) === started) this.#inFlight.delete(token);
+      });
+    if (this.#inFlight.size < this.maxEntries) this.#inFlight.set(token, started);
+    return started;
+  }
+
+  #remember(token: string, result: KnownToken): void {
+    this.#entries.delete(token);
+    this.#entries.set(token, result);
+    if (this.#entries.size > this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
+}
+
+/**
+ * Runs a full check and notes the key set's version, if the set has one and it stayed the same from
+ * before the look-up of the key to after the verification: only then is that version known to be
+ * the keys the token was verified with.
+ */
+export async function checkWithVersion(
+  keys: KeySet,
+  check: () => Promise<SignatureCheck>,
+): Promise<KnownToken> {
+  const before = keys.version?.();
+  const result = await check();
+  const after = keys.version?.();
+  return { ...result, keySetVersion: before !== undefined && before === after ? before : undefined };
+}
+
+/**
+ * Whether a remembered token's key is still the key set's. With a versioned set (remoteKeySet,
+ * certificateKeySet): the version is unchanged, which no fetch of the JWKS leaves so. Otherwise the
+ * set is asked again for the header's key and must give the very key that verified the token. Either
+ * way a removed key, a refetched or unreachable JWKS or a stale one means a full check again, so a
+ * removed key can never keep a remembered token alive.
+ */
+export async function keyStillServes(keys: KeySet, known: KnownToken): Promise<boolean> {
+  if (keys.version !== undefined) {
+    return known.keySetVersion !== undefined && keys.version() === known.keySetVersion;
+  }
+  try {
+    return (await keys(known.verified.header)) === known.key;
+  } catch (err) {
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) return false;
+    for await (const candidate of err) if (candidate === known.key) return true;
+    return false;
+  }
+}
