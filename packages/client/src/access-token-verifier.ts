@@ -7,7 +7,6 @@ import {
   type RemoteKeySetOptions,
 } from './key-sets.js';
 import {
-  checkWithVersion,
   keyStillServes,
   VerifiedTokenCache,
   type VerifiedTokenCacheOptions,
@@ -91,8 +90,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       }
       cache.forget(token);
     }
-    const { verified } = await cache.check(token, () =>
-      checkWithVersion(keys, () => checkSignatureAndClaims(token, keys, check, nowMs)),
+    const { verified } = await cache.check(token, keys, () =>
+      checkSignatureAndClaims(token, keys, check, nowMs),
     );
     // A check shared with a concurrent request ran at that request's time: the times again at ours.
     checkTimes(verified.claims, nowMs, tolerance);

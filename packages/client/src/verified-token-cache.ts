@@ -32,7 +32,7 @@ export class VerifiedTokenCache {
   readonly maxEntries: number;
   readonly maxTokenLength: number;
   readonly #entries = new Map<string, KnownToken>();
-  readonly #inFlight = new Map<string, Promise<KnownToken>>();
+  readonly #inFlight = new Map<string, Promise<SignatureCheck>>();
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 1000);
@@ -59,15 +59,15 @@ export class VerifiedTokenCache {
   }
 
   /**
-   * Runs `check` for a token not remembered, and remembers it when it succeeds (a failure is never
-   * remembered). Concurrent first uses of one token share a single check, for as many distinct
-   * tokens at a time as the cache holds; past that, each runs its own.
+   * Runs the full `check` of a token not remembered, against `keys`, and remembers it when it
+   * succeeds (a failure is never remembered). Concurrent first uses of one token share a single
+   * check, for as many distinct tokens at a time as the cache holds; past that, each runs its own.
    */
-  check(token: string, check: () => Promise<KnownToken>): Promise<KnownToken> {
+  check(token: string, keys: KeySet, check: () => Promise<SignatureCheck>): Promise<SignatureCheck> {
     if (token.length > this.maxTokenLength) return check();
     const pending = this.#inFlight.get(token);
     if (pending !== undefined) return pending;
-    const started = check()
+    const started = checkWithVersion(keys, check)
       .then((result) => {
         this.#remember(token, result);
         return result;
@@ -90,18 +90,30 @@ export class VerifiedTokenCache {
 }
 
 /**
- * Runs a full check and notes the key set's version, if the set has one and it stayed the same from
- * before the look-up of the key to after the verification: only then is that version known to be
- * the keys the token was verified with.
+ * The version of a versioned key set under which `key` is the header's key, or undefined: the look-up
+ * must start with a known version, when no fetch is under way, and end with the same one, so that the
+ * set did not change in between (see remoteKeySet).
  */
-export async function checkWithVersion(
-  keys: KeySet,
-  check: () => Promise<SignatureCheck>,
-): Promise<KnownToken> {
+async function versionServing(keys: KeySet, result: SignatureCheck): Promise<number | undefined> {
+  const before = keys.version?.();
+  if (before === undefined) return undefined;
+  const key = await keys(result.verified.header).catch(() => undefined);
+  return key === result.key && keys.version?.() === before ? before : undefined;
+}
+
+/**
+ * Runs a full check and notes the version of the key set it was made with. When the version stayed
+ * the same from before the check to after it, that is the one. When it did not (the check itself
+ * loaded or refetched the set, the usual case for the first token), the key is looked up once more,
+ * without verifying anything, to learn the version under which it is still the header's key.
+ */
+async function checkWithVersion(keys: KeySet, check: () => Promise<SignatureCheck>): Promise<KnownToken> {
   const before = keys.version?.();
   const result = await check();
-  const after = keys.version?.();
-  return { ...result, keySetVersion: before !== undefined && before === after ? before : undefined };
+  if (keys.version === undefined) return { ...result, keySetVersion: undefined };
+  const keySetVersion =
+    before !== undefined && keys.version() === before ? before : await versionServing(keys, result);
+  return { ...result, keySetVersion };
 }
 
 /**
