@@ -10,10 +10,16 @@ export interface LoadOptions {
   connections: number;
   seconds: number;
   headers: Record<string, string>;
-  body: string;
+  /** With no body the request is a GET (the token-check sides), else a POST (the token endpoint). */
+  body?: string | undefined;
+  /** Send exactly this many requests instead of running for `seconds`. */
+  amount?: number | undefined;
+  /** Headers of each request in turn, over `headers` (one new token per request, say). */
+  nextHeaders?: (() => Record<string, string>) | undefined;
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { nextHeaders } = options;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const started = performance.now();
@@ -21,11 +27,24 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     const instance = autocannon(
       {
         url: options.url,
-        method: 'POST',
+        method: options.body === undefined ? 'GET' : 'POST',
         connections: options.connections,
         duration: options.seconds,
         headers: options.headers,
         body: options.body,
+        ...(options.amount === undefined ? {} : { amount: options.amount }),
+        ...(nextHeaders === undefined
+          ? {}
+          : {
+              requests: [
+                {
+                  setupRequest: (request) => ({
+                    ...request,
+                    headers: { ...request.headers, ...nextHeaders() },
+                  }),
+                },
+              ],
+            }),
       },
       (err, result) => {
         if (err) {
