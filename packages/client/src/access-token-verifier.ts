@@ -45,17 +45,21 @@ function cacheFor(option: AccessTokenVerifierOptions['cache']): VerifiedTokenCac
   return new VerifiedTokenCache(option);
 }
 
-/**
- * Builds the key set once (JWKS URL, certificates, or `<issuer>/.well-known/jwks.json`) and returns a
- * function that verifies tokens against it: what a long-running resource server should hold.
- *
- * With the cache (the default), a token string that verified before skips the signature: it is still
- * refused at exp, before nbf or iat (the same clock and tolerance as a full check), without the
- * required scopes, and as soon as the key set no longer gives the key that verified it (a removed key,
- * a refetched or unreachable JWKS: then it is checked in full again).
- */
-export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
+/** A verifier, and the synchronous path of a remembered token that needs nothing asynchronous. */
+export interface TokenCheck {
+  readonly verify: AccessTokenVerifier;
+  /**
+   * The verified token when this exact string is remembered under the key set's current version and
+   * passes the time rules and the scopes now; otherwise undefined, and `verify` decides (refusals
+   * included). Never refuses by itself.
+   */
+  remembered(token: string): VerifiedAccessToken | undefined;
+}
+
+/** createAccessTokenVerifier, with the synchronous path requireToken takes before anything else. */
+export function createTokenCheck(options: AccessTokenVerifierOptions): TokenCheck {
   validateCheck(options);
+  const cache = cacheFor(options.cache);
   const keys =
     options.jwks ??
     (options.certificatePem !== undefined
@@ -65,15 +69,32 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const clock = check.now ?? Date.now;
   const tolerance = check.clockToleranceSec ?? 10;
   const required = scopeList(check.scope);
-  const cache = cacheFor(options.cache);
   if (cache === undefined) {
-    return async (token) => {
-      const { verified } = await checkSignatureAndClaims(token, keys, check, clock());
-      checkScopes(verified, required);
-      return verified;
+    return {
+      remembered: () => undefined,
+      verify: async (token) => {
+        const { verified } = await checkSignatureAndClaims(token, keys, check, clock());
+        checkScopes(verified, required);
+        return verified;
+      },
     };
   }
-  return async (token) => {
+
+  const remembered = (token: string): VerifiedAccessToken | undefined => {
+    const version = keys.version?.();
+    const known = version === undefined ? undefined : cache.get(token);
+    if (known === undefined || known.keySetVersion !== version) return undefined;
+    const { verified } = known;
+    try {
+      checkTimes(verified.claims, clock(), tolerance);
+      checkScopes(verified, required);
+    } catch {
+      return undefined; // the full path below refuses it, with the reason
+    }
+    return verified;
+  };
+
+  const verifyInFull = async (token: string): Promise<VerifiedAccessToken> => {
     const nowMs = clock();
     const known = cache.get(token);
     if (known !== undefined) {
@@ -98,4 +119,19 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     checkScopes(verified, required);
     return verified;
   };
+
+  return { remembered, verify: async (token) => remembered(token) ?? verifyInFull(token) };
+}
+
+/**
+ * Builds the key set once (JWKS URL, certificates, or `<issuer>/.well-known/jwks.json`) and returns a
+ * function that verifies tokens against it: what a long-running resource server should hold.
+ *
+ * With the cache (the default), a token string that verified before skips the signature: it is still
+ * refused at exp, before nbf or iat (the same clock and tolerance as a full check), without the
+ * required scopes, and as soon as the key set no longer gives the key that verified it (a removed key,
+ * a refetched or unreachable JWKS: then it is checked in full again).
+ */
+export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
+  return createTokenCheck(options).verify;
 }

@@ -27,11 +27,25 @@ function positiveInteger(value: number | undefined, name: string, fallback: numb
   return value;
 }
 
-/** A bounded LRU of successful checks (a Map keeps insertion order: get, delete and set are O(1)). */
+/** An entry and whether it was used since it last came to the front of the eviction queue. */
+interface Entry {
+  readonly known: KnownToken;
+  used: boolean;
+}
+
+/** How many used entries an insert moves to the back before it evicts one whatever its bit. */
+const SECOND_CHANCES = 8;
+
+/**
+ * A bounded map of successful checks, evicting the least recently used roughly (CLOCK, "second
+ * chance"): a Map keeps insertion order, a hit only sets a bit, and an insert past the bound moves
+ * used entries from the front to the back (clearing the bit) until it finds an unused one to drop,
+ * for at most SECOND_CHANCES entries. Every operation is O(1).
+ */
 export class VerifiedTokenCache {
   readonly maxEntries: number;
   readonly maxTokenLength: number;
-  readonly #entries = new Map<string, KnownToken>();
+  readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<SignatureCheck>>();
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
@@ -44,14 +58,12 @@ export class VerifiedTokenCache {
     return this.#entries.size;
   }
 
-  /** The remembered check of exactly this token string, which becomes the most recently used. */
+  /** The remembered check of exactly this token string, marked as used. */
   get(token: string): KnownToken | undefined {
     const entry = this.#entries.get(token);
-    if (entry !== undefined) {
-      this.#entries.delete(token);
-      this.#entries.set(token, entry);
-    }
-    return entry;
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.known;
   }
 
   forget(token: string): void {
@@ -79,12 +91,17 @@ export class VerifiedTokenCache {
     return started;
   }
 
-  #remember(token: string, result: KnownToken): void {
+  #remember(token: string, known: KnownToken): void {
     this.#entries.delete(token);
-    this.#entries.set(token, result);
-    if (this.#entries.size > this.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    this.#entries.set(token, { known, used: false });
+    let chances = SECOND_CHANCES;
+    while (this.#entries.size > this.maxEntries) {
+      const [oldest, entry] = this.#entries.entries().next().value!;
+      this.#entries.delete(oldest);
+      if (entry.used && chances-- > 0) {
+        entry.used = false;
+        this.#entries.set(oldest, entry);
+      }
     }
   }
 }

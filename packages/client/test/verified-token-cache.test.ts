@@ -344,6 +344,22 @@ describe(`requireToken remembering tokens from ${TOKEN_SERVICE_LABEL}`, () => {
     expect(lookups()).toBe(afterFirstRound);
   });
 
+  it('parses any other spelling of the header in full, remembered token or not', async () => {
+    const served = app();
+    const token = await tokenFromService('hello:read');
+    const call = (header: string) => request(served).get('/read').set('Authorization', header);
+    expect((await call(`Bearer ${token}`)).status).toBe(200);
+    expect((await call(`bearer ${token}`)).status).toBe(200);
+    expect((await call(`BEARER   ${token}  `)).status).toBe(200);
+    const malformed = await call(`Bearer ${token}ä`);
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual({
+      error: 'invalid_request',
+      error_description: 'The Authorization header is not of the form Bearer <token>.',
+    });
+    expect((await call(`Bearer ${token} extra`)).status).toBe(400);
+  });
+
   it('answers 401 invalid_token for a remembered token once it is past exp', async () => {
     const token = await tokenFromService('hello:read');
     const { exp } = decodeJwt(token) as { exp: number };
