@@ -23,6 +23,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const started = performance.now();
+  // autocannon ends a fixed `amount` only on its one-second tick: the rate is taken to the last answer.
+  let lastAnswer = started;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -51,7 +53,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
           reject(err);
           return;
         }
-        const elapsed = (performance.now() - started) / 1000;
+        const elapsed = ((options.amount === undefined ? performance.now() : lastAnswer) - started) / 1000;
         const responses = latencies.length;
         const ok = Object.entries(statuses)
           .filter(([status]) => status.startsWith('2'))
@@ -70,6 +72,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       latencies.push(responseTime);
+      lastAnswer = performance.now();
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     });
   });
