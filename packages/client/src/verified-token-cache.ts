@@ -14,7 +14,7 @@ export interface KnownToken extends SignatureCheck {
 }
 
 export interface VerifiedTokenCacheOptions {
-  /** Tokens remembered at most; the least recently used one is forgotten first (default 1000). */
+  /** Tokens remembered at most; one not used lately is forgotten first (default 1000). */
   maxEntries?: number | undefined;
   /** A longer token is checked in full every time and never remembered (default 8192 characters). */
   maxTokenLength?: number | undefined;
