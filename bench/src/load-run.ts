@@ -10,34 +10,55 @@ export interface LoadOptions {
   connections: number;
   seconds: number;
   headers: Record<string, string>;
-  body: string;
+  /** With no body the request is a GET (the token-check sides), else a POST (the token endpoint). */
+  body?: string | undefined;
   /** A new body for every request instead of `body` (one client assertion each). */
-  bodyFor?: () => string;
+  bodyFor?: (() => string) | undefined;
+  /** Send exactly this many requests instead of running for `seconds`. */
+  amount?: number | undefined;
+  /** Headers of each request in turn, over `headers` (one new token per request, say). */
+  nextHeaders?: (() => Record<string, string>) | undefined;
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { nextHeaders, bodyFor } = options;
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const started = performance.now();
+  // autocannon ends a fixed `amount` only on its one-second tick: the rate is taken to the last answer.
+  let lastAnswer = started;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: options.url,
-        method: 'POST',
+        method: options.body === undefined ? 'GET' : 'POST',
         connections: options.connections,
         duration: options.seconds,
         headers: options.headers,
         body: options.body,
-        ...(options.bodyFor === undefined
+        ...(options.amount === undefined ? {} : { amount: options.amount }),
+        ...(nextHeaders === undefined && bodyFor === undefined
           ? {}
-          : { requests: [{ setupRequest: (request) => ({ ...request, body: options.bodyFor!() }) }] }),
+          : {
+              requests: [
+                {
+                  setupRequest: (request) => ({
+                    ...request,
+                    ...(bodyFor === undefined ? {} : { body: bodyFor() }),
+                    ...(nextHeaders === undefined
+                      ? {}
+                      : { headers: { ...request.headers, ...nextHeaders() } }),
+                  }),
+                },
+              ],
+            }),
       },
       (err, result) => {
         if (err) {
           reject(err);
           return;
         }
-        const elapsed = (performance.now() - started) / 1000;
+        const elapsed = ((options.amount === undefined ? performance.now() : lastAnswer) - started) / 1000;
         const responses = latencies.length;
         const ok = Object.entries(statuses)
           .filter(([status]) => status.startsWith('2'))
@@ -56,6 +77,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       latencies.push(responseTime);
+      lastAnswer = performance.now();
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     });
   });

@@ -17,7 +17,7 @@ function medianOf<T>(items: readonly T[], pick: (item: T) => number | undefined)
 }
 
 /** One load result per side: medians of the rates and latencies, sums of the counts (a failure anywhere counts). */
-function combineLoads(loads: readonly LoadResult[]): LoadResult {
+export function combineLoads(loads: readonly LoadResult[]): LoadResult {
   const statuses: Record<string, number> = {};
   for (const load of loads) {
     for (const [status, count] of Object.entries(load.statuses))

@@ -30,15 +30,18 @@ export {
   type RemoteKeySetOptions,
 } from './key-sets.js';
 export {
-  createAccessTokenVerifier,
   verifyAccessToken,
   type AccessTokenCheck,
   type AccessTokenClaims,
-  type AccessTokenVerifier,
-  type AccessTokenVerifierOptions,
   type VerifiedAccessToken,
   type VerifyAccessTokenOptions,
 } from './verify-access-token.js';
+export {
+  createAccessTokenVerifier,
+  type AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+} from './access-token-verifier.js';
+export type { VerifiedTokenCacheOptions } from './verified-token-cache.js';
 export {
   getAuth,
   requireToken,

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import {
   calculateJwkThumbprint,
   createRemoteJWKSet,
+  customFetch,
   errors,
   importX509,
   type CryptoKey,
@@ -10,7 +11,14 @@ import {
 } from 'jose';
 
 /** Resolves the verification key for a token's protected header (jose's JWTVerifyGetKey shape). */
-export type KeySet = (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey>;
+export type KeySet = ((protectedHeader: JWSHeaderParameters) => Promise<CryptoKey>) & {
+  /**
+   * A number that stays the same exactly as long as the set's keys cannot have changed, or undefined
+   * while that is not known (being fetched, older than its maximum age). Optional: a key set without
+   * it is asked for the key again on every check of a remembered token (see verified-token-cache.ts).
+   */
+  readonly version?: (() => number | undefined) | undefined;
+};
 
 export interface RemoteKeySetOptions {
   /** Minimum time between two fetches caused by an unknown kid (default 10000 ms). */
@@ -27,11 +35,21 @@ export interface RemoteKeySetOptions {
  * every request into a fetch.
  */
 export function remoteKeySet(jwksUrl: string | URL, options: RemoteKeySetOptions = {}): KeySet {
-  return createRemoteJWKSet(new URL(jwksUrl), {
+  // Every fetch jose starts counts: the set can only change through one. jose marks the set as
+  // reloading from the moment it starts a fetch until it has applied the answer, so while it is not
+  // reloading and still fresh, an unchanged count means the very keys of the last look-up.
+  let fetches = 0;
+  const remote = createRemoteJWKSet(new URL(jwksUrl), {
     cooldownDuration: options.cooldownMs ?? 10_000,
     cacheMaxAge: options.maxAgeMs ?? 600_000,
     timeoutDuration: options.timeoutMs ?? 5_000,
+    [customFetch]: (url, init) => {
+      fetches++;
+      return fetch(url, init);
+    },
   });
+  const version = () => (remote.reloading || !remote.fresh ? undefined : fetches);
+  return Object.assign((header: JWSHeaderParameters) => remote(header), { version });
 }
 
 /** The JWKS URL the token service publishes for an issuer: `<issuer>/.well-known/jwks.json`. */
@@ -157,7 +175,7 @@ export function certificateKeySet(
     throw new TypeError('rsaAlgorithm must be RS256 or PS256.');
   }
   const certificates = parseCertificates(pem, rsaAlgorithm);
-  return async (header) => {
+  const keys = async (header: JWSHeaderParameters): Promise<CryptoKey> => {
     const { alg } = header;
     if (typeof alg !== 'string' || alg === '' || alg === 'none' || alg.startsWith('HS')) {
       throw new errors.JOSENotSupported('Unsupported "alg" value for a certificate');
@@ -174,16 +192,18 @@ export function certificateKeySet(
     if (pool.length === 0) {
       throw new errors.JOSEAlgNotAllowed(`"alg" ${alg} is not the algorithm of the certificate key`);
     }
-    const keys = (await Promise.all(pool.map((certificate) => keyFor(certificate, alg)))).filter(
+    const found = (await Promise.all(pool.map((certificate) => keyFor(certificate, alg)))).filter(
       (key): key is CryptoKey => key !== undefined,
     );
-    const [only] = keys;
+    const [only] = found;
     if (only === undefined) throw new errors.JWKSNoMatchingKey();
-    if (keys.length === 1) return only;
+    if (found.length === 1) return only;
     const multiple = new errors.JWKSMultipleMatchingKeys();
     multiple[Symbol.asyncIterator] = async function* () {
-      yield* keys;
+      yield* found;
     };
     throw multiple;
   };
+  // Certificates given once never change: a remembered token's key is always still there.
+  return Object.assign(keys, { version: () => 0 });
 }

@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerChallenge, parseAuthorization } from './bearer-challenge.js';
 import { AccessTokenError } from './client-errors.js';
-import {
-  createAccessTokenVerifier,
-  type AccessTokenVerifierOptions,
-  type VerifiedAccessToken,
-} from './verify-access-token.js';
+import { createTokenCheck, type AccessTokenVerifierOptions } from './access-token-verifier.js';
+import type { VerifiedAccessToken } from './verify-access-token.js';
 
 declare global {
   // Declaration merging: with express installed, `req.auth` is typed on every Request.
@@ -50,11 +47,22 @@ function refuse(res: ServerResponse, realm: string | undefined, error: AccessTok
  * WWW-Authenticate challenge. Options are checked and the key set built here, not on the first request.
  */
 export function requireToken(options: RequireTokenOptions): TokenMiddleware {
-  const verify = createAccessTokenVerifier(options);
+  const { verify, remembered } = createTokenCheck(options);
   const realm =
     options.realm ?? (typeof options.audience === 'string' ? options.audience : options.audience[0]);
   return async (req, res, next) => {
-    const authorization = parseAuthorization(req.headers.authorization);
+    const header = req.headers.authorization;
+    // A remembered token passed parseAuthorization when it was first checked: "Bearer <it>" exactly
+    // needs no parsing again, and no await.
+    if (header?.startsWith('Bearer ')) {
+      const auth = remembered(header.slice(7));
+      if (auth !== undefined) {
+        req.auth = auth;
+        next();
+        return;
+      }
+    }
+    const authorization = parseAuthorization(header);
     if (authorization.kind !== 'bearer') {
       const reason = authorization.kind === 'absent' ? 'missing_token' : 'malformed_header';
       refuse(res, realm, new AccessTokenError(reason));

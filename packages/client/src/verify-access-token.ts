@@ -1,13 +1,13 @@
-import { errors, jwtVerify, type JWTHeaderParameters, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { AccessTokenError, type AccessTokenRejection } from './client-errors.js';
 import {
-  certificateKeySet,
-  jwksUrlForIssuer,
-  remoteKeySet,
-  type CertificateRsaAlgorithm,
-  type KeySet,
-  type RemoteKeySetOptions,
-} from './key-sets.js';
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyOptions,
+} from 'jose';
+import { AccessTokenError, type AccessTokenRejection } from './client-errors.js';
+import { certificateKeySet, type CertificateRsaAlgorithm, type KeySet } from './key-sets.js';
 
 /** RFC 9068 §2.2 claims of a client-credentials access token. */
 export interface AccessTokenClaims extends JWTPayload {
@@ -52,17 +52,6 @@ export interface VerifyAccessTokenOptions extends AccessTokenCheck {
   /** With certificatePem: the algorithm of an RSA certificate's key, RS256 (default) or PS256. */
   certificateRsaAlgorithm?: CertificateRsaAlgorithm | undefined;
 }
-
-export interface AccessTokenVerifierOptions extends AccessTokenCheck, RemoteKeySetOptions {
-  /** One of these; with none, the JWKS is fetched from `<issuer>/.well-known/jwks.json`. */
-  jwks?: KeySet | undefined;
-  jwksUrl?: string | URL | undefined;
-  certificatePem?: string | readonly string[] | undefined;
-  /** With certificatePem: the algorithm of an RSA certificate's key, RS256 (default) or PS256. */
-  certificateRsaAlgorithm?: CertificateRsaAlgorithm | undefined;
-}
-
-export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>;
 
 const asymmetricAlgorithms = [
   'RS256',
@@ -131,6 +120,13 @@ function rejectionFor(err: unknown): AccessTokenError {
   throw err;
 }
 
+/** A token whose signature and claims checked out, and the key that verified it. */
+export interface SignatureCheck {
+  readonly verified: VerifiedAccessToken;
+  /** Compared by identity only (see keyStillServes). */
+  readonly key: CryptoKey | Uint8Array;
+}
+
 /** jwtVerify, plus trying each candidate when a key set names several (jose leaves that to us). */
 async function verifyWithKeySet(token: string, keys: KeySet, options: JWTVerifyOptions) {
   try {
@@ -139,7 +135,7 @@ async function verifyWithKeySet(token: string, keys: KeySet, options: JWTVerifyO
     if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
     for await (const key of err) {
       try {
-        return await jwtVerify<AccessTokenClaims>(token, key, options);
+        return { ...(await jwtVerify<AccessTokenClaims>(token, key, options)), key };
       } catch (inner) {
         if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
       }
@@ -148,14 +144,42 @@ async function verifyWithKeySet(token: string, keys: KeySet, options: JWTVerifyO
   }
 }
 
-async function verifyWith(
+/** The object tree of the claims, frozen all the way down: one verified token may serve many requests. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * The time-based rules of RFC 9068 §4 at `nowMs`, exactly as jose applies them on a full check (whole
+ * seconds, the same tolerance), plus iat not in the future: what a remembered token must pass again.
+ */
+export function checkTimes(claims: Readonly<AccessTokenClaims>, nowMs: number, toleranceSec: number): void {
+  const now = Math.floor(nowMs / 1000);
+  if (typeof claims.nbf === 'number' && claims.nbf > now + toleranceSec) throw reject('not_yet_valid');
+  if (claims.exp <= now - toleranceSec) throw reject('expired');
+  // jose only checks iat when asked for a maximum age; a token issued in the future is not valid yet.
+  if (claims.iat > nowMs / 1000 + toleranceSec) throw reject('not_yet_valid');
+}
+
+/** Every required scope must be granted (RFC 6750 §3.1 insufficient_scope otherwise). */
+export function checkScopes(verified: VerifiedAccessToken, required: readonly string[]): void {
+  if (required.some((scope) => !verified.scopes.includes(scope)))
+    throw reject('insufficient_scope', undefined, required);
+}
+
+/** Everything RFC 9068 §4 asks but the scopes: signature, typ, alg, iss, aud, the claims, the times. */
+export async function checkSignatureAndClaims(
   token: string,
   keys: KeySet,
   check: AccessTokenCheck,
-): Promise<VerifiedAccessToken> {
+  nowMs: number,
+): Promise<SignatureCheck> {
   const tolerance = check.clockToleranceSec ?? 10;
-  const nowMs = (check.now ?? Date.now)();
-  const { payload, protectedHeader } = await verifyWithKeySet(token, keys, {
+  const verifiedBy = await verifyWithKeySet(token, keys, {
     issuer: check.issuer,
     audience: typeof check.audience === 'string' ? check.audience : [...check.audience],
     // RFC 9068 §4: reject anything but at+jwt (jose also accepts application/at+jwt, as §2.1 allows).
@@ -167,25 +191,32 @@ async function verifyWith(
   }).catch((err: unknown) => {
     throw rejectionFor(err);
   });
+  const { payload, protectedHeader, key } = verifiedBy;
   for (const claim of ['sub', 'client_id', 'jti'] as const) {
     if (typeof payload[claim] !== 'string') throw reject('invalid_claim');
   }
   if (payload.scope !== undefined && typeof payload.scope !== 'string') throw reject('invalid_claim');
-  // jose only checks iat when asked for a maximum age; a token issued in the future is not valid yet.
-  if (payload.iat > nowMs / 1000 + tolerance) throw reject('not_yet_valid');
-  const granted = scopeList(payload.scope);
-  const required = scopeList(check.scope);
-  if (required.some((scope) => !granted.includes(scope)))
-    throw reject('insufficient_scope', undefined, required);
-  return Object.freeze({
+  checkTimes(payload, nowMs, tolerance);
+  const verified: VerifiedAccessToken = Object.freeze({
     clientId: payload.client_id,
-    scopes: Object.freeze(granted),
-    claims: Object.freeze(payload),
-    header: Object.freeze(protectedHeader),
+    scopes: Object.freeze(scopeList(payload.scope)),
+    claims: deepFreeze(payload),
+    header: deepFreeze(protectedHeader),
   });
+  return { verified, key };
 }
 
-function validateCheck(check: AccessTokenCheck): void {
+async function verifyWith(
+  token: string,
+  keys: KeySet,
+  check: AccessTokenCheck,
+): Promise<VerifiedAccessToken> {
+  const { verified } = await checkSignatureAndClaims(token, keys, check, (check.now ?? Date.now)());
+  checkScopes(verified, scopeList(check.scope));
+  return verified;
+}
+
+export function validateCheck(check: AccessTokenCheck): void {
   if (typeof check.issuer !== 'string' || check.issuer === '') throw new TypeError('issuer is required.');
   const audiences = typeof check.audience === 'string' ? [check.audience] : [...(check.audience ?? [])];
   if (audiences.length === 0 || audiences.some((audience) => audience === '')) {
@@ -209,19 +240,4 @@ export async function verifyAccessToken(
       : undefined);
   if (keys === undefined) throw new TypeError('verifyAccessToken needs jwks or certificatePem.');
   return verifyWith(token, keys, options);
-}
-
-/**
- * Builds the key set once (JWKS URL, certificates, or `<issuer>/.well-known/jwks.json`) and returns a
- * function that verifies tokens against it: what a long-running resource server should hold.
- */
-export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
-  validateCheck(options);
-  const keys =
-    options.jwks ??
-    (options.certificatePem !== undefined
-      ? certificateKeySet(options.certificatePem, { rsaAlgorithm: options.certificateRsaAlgorithm })
-      : remoteKeySet(options.jwksUrl ?? jwksUrlForIssuer(options.issuer), options));
-  const check: AccessTokenCheck = { ...options };
-  return (token) => verifyWith(token, keys, check);
 }

@@ -268,15 +268,15 @@ describe('requireToken with tokens made by a test key (claims the token service 
     );
   });
 
-  it('refetches the JWKS for an unknown kid, at most once per cooldown', async () => {
-    const verify = protectedApp({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, cooldownMs: 300 });
+  /** JWKS fetches while one app sees a known token, then `strangers` tokens of unknown keys. */
+  async function fetchesFor(cooldownMs: number, strangers: number): Promise<number> {
+    const verify = protectedApp({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, cooldownMs });
     const before = issuer.jwksRequests();
     const known = await request(verify)
       .get('/hello')
       .set('Authorization', `Bearer ${await issuer.sign(issuer.claims('svc'))}`);
     expect(known.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < strangers; i++) {
       const stranger = await createTestKey('ES256');
       const response = await request(verify)
         .get('/hello')
@@ -286,8 +286,17 @@ describe('requireToken with tokens made by a test key (claims the token service 
         invalidToken('The access token is signed with an unknown key.'),
       );
     }
-    // One fetch to load the set, one for the first unknown kid; the other four fall in its cooldown.
-    expect(issuer.jwksRequests() - before).toBe(2);
+    return issuer.jwksRequests() - before;
+  }
+
+  it('refetches the JWKS for an unknown kid once the cooldown is over', async () => {
+    // cooldownMs 0: the cooldown is over at once. One fetch loads the set, one per unknown kid.
+    expect(await fetchesFor(0, 2)).toBe(3);
+  });
+
+  it('fetches nothing for unknown kids within the cooldown', async () => {
+    // The fetch that loaded the set starts a cooldown of a minute, which this test never leaves.
+    expect(await fetchesFor(60_000, 5)).toBe(1);
   });
 });
 

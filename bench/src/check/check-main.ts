@@ -1,0 +1,219 @@
+// pnpm bench:check: what checking an access token costs a protected express 5 route, this project's
+// requireToken (cache on and off) side by side with the route with no check and the peers, in one
+// run, alternating rounds. See docs/benchmarks.md ("Checking tokens"); settings in check-settings.ts.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
+import { basicAuthorization, BENCH_AUDIENCE, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from '../bench-fixture.js';
+import { runLoad } from '../load-run.js';
+import { treeCpuSeconds } from '../process-cpu.js';
+import type { LoadResult } from '../results-summary.js';
+import { startServer, type ServerProcess } from '../server-process.js';
+import { createBenchStore } from '../token-service-store.js';
+import { probeTokens, runProbes, type Probe, type ProbeAnswer } from './check-probes.js';
+import { loadCheckSettings } from './check-settings.js';
+import { CHECK_SIDES, SIDE_LABELS, type CheckSide } from './check-sides.js';
+import {
+  checkTable,
+  checkTargets,
+  failedCheckRequests,
+  medianMeasures,
+  medianRatio,
+  probeTable,
+  type CheckMeasure,
+} from './check-summary.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..', '..', '..');
+const settings = loadCheckSettings(process.env, join(repo, 'docs'));
+const TOKEN_SERVICE = settings.tokenService ?? join(repo, 'services', 'oauth-client-tokens');
+const ROUTE_SCOPE = 'orders:read';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line: string) => console.error(line);
+const wanted = (side: CheckSide) => settings.only === undefined || settings.only.test(side);
+const nodeArgs = (name: string) =>
+  settings.profileDir
+    ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', `${name}.cpuprofile`]
+    : [];
+
+/** A measured run with the server's CPU (its process, /proc) and the load generator's own. */
+async function measure(serverPid: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const serverBefore = await treeCpuSeconds(serverPid);
+  const ownBefore = process.cpuUsage();
+  const load = await run();
+  const serverSeconds = (await treeCpuSeconds(serverPid)) - serverBefore;
+  const own = process.cpuUsage(ownBefore);
+  if (serverSeconds > 0 && load.requests > 0) {
+    load.serverCpuUsPerRequest = (serverSeconds * 1e6) / load.requests;
+    load.serverCores = serverSeconds / load.seconds;
+  }
+  load.loadGeneratorCores = (own.user + own.system) / 1e6 / load.seconds;
+  return load;
+}
+
+function describe(id: string, load: LoadResult): void {
+  log(
+    `  ${id}: ${Math.round(load.okPerSecond)} ok/s, p50 ${load.p50Ms.toFixed(2)} ms, p99 ${load.p99Ms.toFixed(2)} ms, errors ${load.errors}, statuses ${JSON.stringify(load.statuses)}, server ${load.serverCpuUsPerRequest?.toFixed(0) ?? '-'} µs CPU/request, machine load ${loadavg()[0]!.toFixed(2)}`,
+  );
+}
+
+/** Tokens of the real token service, `count` of them, each a fresh one (new jti, same claims). */
+async function issueTokens(tokenUrl: string, secret: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  const headers = {
+    authorization: basicAuthorization(BENCH_CLIENT_ID, secret),
+    'content-type': 'application/x-www-form-urlencoded',
+  };
+  const worker = async () => {
+    while (tokens.length < count) {
+      const response = await fetch(tokenUrl, { method: 'POST', headers, body: TOKEN_REQUEST_BODY });
+      const body = (await response.json()) as { access_token?: string };
+      if (response.status !== 200 || typeof body.access_token !== 'string')
+        throw new Error(`the token service answered ${response.status}: ${JSON.stringify(body)}`);
+      if (tokens.length < count) tokens.push(body.access_token);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return tokens;
+}
+
+const machine = {
+  cpus: availableParallelism(),
+  cpu_model: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  loadavg_at_start: loadavg().map((n) => Number(n.toFixed(2))),
+};
+log(
+  `pnpm bench:check: ${machine.cpus} CPUs (${machine.cpu_model}), node ${machine.node}, load ${machine.loadavg_at_start.join(' ')}; ` +
+    `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side, ` +
+    `${settings.newTokens} new tokens, ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}`,
+);
+
+const store = await createBenchStore(1);
+const rounds: CheckMeasure[][] = [];
+const probes: Partial<Record<CheckSide, Record<Probe, ProbeAnswer>>> = {};
+let tokenService: ServerProcess | undefined;
+try {
+  tokenService = await startServer({
+    script: TOKEN_SERVICE,
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      OAUTH_STORE_DIR: store.dir,
+      OAUTH_STORE_KEY_FILE: store.keyFile,
+      OAUTH_SIGNING_ALG: 'RS256',
+    },
+  });
+  const tokenUrl = `${tokenService.url}/api/token`;
+  const jwksUrl = `${tokenService.url}/.well-known/jwks.json`;
+  const [token] = await issueTokens(tokenUrl, store.secret, 1);
+  const newTokens = await issueTokens(tokenUrl, store.secret, settings.newTokens);
+  const probeSet = await probeTokens(store, token!, ROUTE_SCOPE);
+  const jwks = await (await fetch(jwksUrl)).text();
+  const issuer = (JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString()) as { iss: string })
+    .iss;
+  log(
+    `token service at ${tokenService.url}: a ${token!.length}-character RS256 token, ${newTokens.length} more`,
+  );
+
+  const headers = { authorization: `Bearer ${token}` };
+  const sides = CHECK_SIDES.filter(wanted);
+  for (let round = 1; round <= settings.rounds; round++) {
+    const measures: CheckMeasure[] = [];
+    rounds.push(measures);
+    // Alternating order: a drift of the machine's speed within a round favours no side.
+    const order = round % 2 === 1 ? sides : [...sides].reverse();
+    log(`round ${round} of ${settings.rounds}: ${order.join(', ')}`);
+    for (const side of order) {
+      await pause(1000); // let the previous side's process leave the CPU
+      const server = await startServer({
+        script: join(here, 'check-server.js'),
+        nodeArgs: nodeArgs(`${side}-${round}`),
+        env: {
+          PORT: '0',
+          BENCH_CHECK_SIDE: side,
+          BENCH_ISSUER: issuer,
+          BENCH_AUDIENCE,
+          BENCH_SCOPE: ROUTE_SCOPE,
+          BENCH_JWKS_URL: jwksUrl,
+          BENCH_JWKS: jwks,
+        },
+      });
+      try {
+        const url = `${server.url}/hello`;
+        if (round === 1) probes[side] = await runProbes(url, probeSet);
+        const load = { url, connections: settings.connections, headers };
+        if (settings.warmupSeconds > 0) await runLoad({ ...load, seconds: settings.warmupSeconds });
+        const repeated = await measure(server.pid, () => runLoad({ ...load, seconds: settings.seconds }));
+        describe(side, repeated);
+        let next = 0;
+        const fresh = await measure(server.pid, () =>
+          runLoad({
+            ...load,
+            seconds: settings.seconds,
+            amount: newTokens.length,
+            nextHeaders: () => ({ authorization: `Bearer ${newTokens[next++ % newTokens.length]}` }),
+          }),
+        );
+        describe(`${side} (new tokens)`, fresh);
+        measures.push({ side, repeated, newTokens: fresh });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+} finally {
+  await tokenService?.stop();
+  await store.remove();
+}
+
+const combined = medianMeasures(rounds);
+const targets = checkTargets(rounds);
+const failed = failedCheckRequests(combined);
+console.log(checkTable(rounds));
+console.log('');
+for (const t of targets) {
+  console.log(
+    `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound}; by round ${t.valueByRound?.map((v) => v?.toFixed(2) ?? '-').join(' ')})`,
+  );
+}
+console.log('');
+console.log(probeTable(probes));
+console.log(failed === 0 ? '\nno request failed' : `\n${failed} requests failed`);
+
+if (settings.only === undefined) {
+  const results = {
+    date: new Date().toISOString(),
+    command: 'pnpm bench:check',
+    machine: { ...machine, loadavg_at_end: loadavg().map((n) => Number(n.toFixed(2))) },
+    settings: {
+      seconds: settings.seconds,
+      warmup_seconds: settings.warmupSeconds,
+      rounds: settings.rounds,
+      connections: settings.connections,
+      new_tokens: settings.newTokens,
+      quick: settings.quick,
+      verdicts: "median over the rounds of each round's own ratio; side figures are medians over the rounds",
+      load_generator: 'autocannon (in the benchmark process; each server is its own process on 127.0.0.1)',
+    },
+    sides: combined.map((m) => ({
+      ...m,
+      label: SIDE_LABELS[m.side],
+      vs_no_check: medianRatio(rounds, m.side, 'no-check'),
+      require_token_vs_side: medianRatio(rounds, 'require-token', m.side),
+      ok_per_second_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.repeated.okPerSecond),
+    })),
+    targets,
+    probes,
+    failed_requests: failed,
+  };
+  await mkdir(settings.outDir, { recursive: true });
+  const file = join(settings.outDir, 'check-benchmark-results.json');
+  const prettierOptions = (await resolveConfig(file)) ?? {};
+  await writeFile(file, await format(JSON.stringify(results), { ...prettierOptions, parser: 'json' }));
+  log(`wrote ${file}`);
+}
+process.exitCode = failed === 0 ? 0 : 1;
