@@ -227,12 +227,10 @@ describe('cold open', () => {
       secrets.push(...batch.map((b) => b.secret));
     }
     await writer.close();
-    const started = Date.now();
+    // How long it takes is pnpm bench:startup's figure, not an assertion here.
     const reader = await harness.open({ dir, key });
-    const elapsed = Date.now() - started;
     expect(reader.size).toBe(2000);
     expect(await reader.authenticate('svc-1234', secrets[1234] as string)).toBeDefined();
-    expect(elapsed).toBeLessThan(5000);
   });
 });
 

