@@ -226,6 +226,7 @@ export class Reconciler {
   private async runFull(): Promise<FullReconcileResult> {
     const { swarm, secrets, admin, scope, metrics, logger } = this.options;
     this.lastFullStart = this.clock.now();
+    const started = performance.now();
     this.managed.beginRebuild();
     try {
       const [services, managed] = await Promise.all([swarm.listServices(), secrets.listAll()]);
@@ -257,7 +258,7 @@ export class Reconciler {
       // The lag alert's clock: a pass with failures leaves services behind, so it does not count.
       if (failed === 0) metrics.lastCleanFullReconcile.set(this.clock.now() / 1000);
       logger[changed + failed > 0 ? 'info' : 'debug'](
-        { services: names.size, changed, failed },
+        { services: names.size, changed, failed, ms: Math.round(performance.now() - started) },
         'full reconcile',
       );
       return { services: names.size, changed, failed };
