@@ -26,7 +26,7 @@ import {
   startAutoRegistration,
   type AutoRegistrationProcess,
 } from '../test/support/auto-registration-process.js';
-import { countsSince, startCountingProxy, sum, type CountingProxy } from './counting-proxy.js';
+import { countsSince, startCountingProxy, sum, type CountingProxy } from '../test/support/counting-proxy.js';
 import { ensureTinyImage, serviceKey, stackFile } from './stack-file.js';
 
 const env = process.env;
@@ -217,6 +217,8 @@ interface StackResult {
   tokensFromNotifyMs: number | undefined;
   docker: Map<string, number>;
   admin: Map<string, number>;
+  /** Mean latency per call kind, ms. */
+  latency: Map<string, number>;
 }
 
 /** One deployment of N services with one variant of the registrar. */
@@ -234,6 +236,7 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
     await waitUntil('the start-up pass', async () => ((await metric(proc, FULL_OK)) >= 1 ? true : undefined));
     const dockerBefore = rig.dockerProxy.counts();
     const adminBefore = rig.adminProxy.counts();
+    const millisBefore = new Map([...rig.dockerProxy.millis(), ...rig.adminProxy.millis()]);
     const deployStart = performance.now();
     docker(rig.engine, 'stack', 'deploy', '--resolve-image', 'never', '-c', file, stack);
     const deployed = performance.now();
@@ -250,6 +253,13 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
     );
     const dockerCalls = countsSince(dockerBefore, rig.dockerProxy.counts());
     const adminCalls = countsSince(adminBefore, rig.adminProxy.counts());
+    const spent = countsSince(
+      millisBefore,
+      new Map([...rig.dockerProxy.millis(), ...rig.adminProxy.millis()]),
+    );
+    const latency = new Map(
+      [...spent].map(([key, ms]) => [key, ms / (dockerCalls.get(key) ?? adminCalls.get(key) ?? 1)]),
+    );
     let tokensDone: number | undefined;
     if (REPLICAS > 0) {
       tokensDone = await waitUntil(
@@ -278,6 +288,7 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
       tokensFromNotifyMs: tokensDone === undefined ? undefined : tokensDone - notifyStart,
       docker: dockerCalls,
       admin: adminCalls,
+      latency,
     };
   } finally {
     await proc.stop();
@@ -383,7 +394,8 @@ async function main(): Promise<void> {
               (result.tokensFromDeployMs === undefined
                 ? ''
                 : `; every first token ${result.tokensFromNotifyMs!.toFixed(0)} ms after the notifications (${result.tokensFromDeployMs.toFixed(0)} ms after deploy)`) +
-              `\n  per service: Docker ${(sum(result.docker) / size).toFixed(2)} (${fmt(result.docker, size)}); admin ${(sum(result.admin) / size).toFixed(2)} (${fmt(result.admin, size)})`,
+              `\n  per service: Docker ${(sum(result.docker) / size).toFixed(2)} (${fmt(result.docker, size)}); admin ${(sum(result.admin) / size).toFixed(2)} (${fmt(result.admin, size)})` +
+              `\n  mean ms per call: ${fmt(result.latency)}`,
           );
         }
       }

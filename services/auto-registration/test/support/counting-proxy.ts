@@ -12,6 +12,8 @@ export interface CountingProxy {
   readonly url: string;
   /** Requests so far, by `METHOD /shape`. */
   counts(): Map<string, number>;
+  /** Milliseconds spent in answered requests so far (request to end of answer), by `METHOD /shape`. */
+  millis(): Map<string, number>;
   total(): number;
   close(): Promise<void>;
 }
@@ -37,12 +39,15 @@ export async function startCountingProxy(
   upstream: Upstream,
 ): Promise<CountingProxy> {
   const counts = new Map<string, number>();
+  const millis = new Map<string, number>();
   let total = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const server: Server = createServer((req: IncomingMessage, res) => {
     const key = `${req.method} ${pathShape(req.url ?? '/')}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     total += 1;
+    const started = performance.now();
+    res.on('finish', () => millis.set(key, (millis.get(key) ?? 0) + performance.now() - started));
     const forwarded = request(
       { ...upstream, agent, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -72,6 +77,7 @@ export async function startCountingProxy(
   return {
     url,
     counts: () => new Map(counts),
+    millis: () => new Map(millis),
     total: () => total,
     close: async () => {
       server.closeAllConnections();
