@@ -38,6 +38,8 @@ const IDLE_INTERVAL_S = Number(env.BENCH_STACK_IDLE_INTERVAL ?? 5);
 const ROUNDS = Number(env.BENCH_STACK_ROUNDS ?? 1);
 /** Another build's dist/src/main.js, run side by side in alternating rounds (e.g. the code before a change). */
 const BASELINE = env.BENCH_STACK_BASELINE;
+/** OAUTH_RECONCILE_CONCURRENCY of the process under test (unset: its default). */
+const CONCURRENCY = env.BENCH_STACK_CONCURRENCY;
 const TIMEOUT_MS = Number(env.BENCH_STACK_TIMEOUT ?? 900) * 1000;
 
 interface Variant {
@@ -141,6 +143,7 @@ function processEnv(rig: Rig, instance: string, extra: Record<string, string> = 
     OAUTH_STACK_NAMESPACE: 'swarm-oauth-bench-none',
     OAUTH_RECONCILE_INTERVAL: '3600',
     OAUTH_FOLLOW_DOCKER_EVENTS: 'false', // the listener's notifications are the trigger measured
+    ...(CONCURRENCY === undefined ? {} : { OAUTH_RECONCILE_CONCURRENCY: CONCURRENCY }),
     ...extra,
   };
 }

@@ -66,6 +66,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: 'lots' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
   });
 
+  it('reads OAUTH_RECONCILE_CONCURRENCY, 16 by default, and refuses one out of range naming it', () => {
+    expect(loadConfig({}).reconcileConcurrency).toBe(16);
+    expect(loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '2' }).reconcileConcurrency).toBe(2);
+    expect(() => loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '0' })).toThrow(/^OAUTH_RECONCILE_CONCURRENCY: /);
+    expect(() => loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '65' })).toThrow(/^OAUTH_RECONCILE_CONCURRENCY: /);
+  });
+
   it('reads OAUTH_REGISTRATION_POLICY_FILE as a path, unset by default (labels taken as they are)', () => {
     expect(loadConfig({}).registrationPolicyFile).toBeUndefined();
     expect(loadConfig({ OAUTH_REGISTRATION_POLICY_FILE: ' ' }).registrationPolicyFile).toBeUndefined();
