@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       adminTimeoutMs: 10_000,
       tokenUrl: 'http://oauth-client-tokens/api/token',
       reconcileIntervalMs: 60_000,
+      reconcileConcurrency: 16,
       notifyTokenFile: undefined,
       notifyQueueLimit: 1000,
       followDockerEvents: true,
