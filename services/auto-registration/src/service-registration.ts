@@ -118,13 +118,12 @@ export class ServiceRegistration {
       if (settled !== undefined) return settled;
     }
     const service = await this.options.swarm.inspectService(serviceName);
+    // Gone: nothing to remember about it (an excluded service never registered has no leftovers).
+    if (service === undefined) this.exclusions.note(serviceName, undefined);
     if (service === undefined && !leftovers) {
       return { service: serviceName, action: 'ignored', found: false, incomplete: false };
     }
-    if (service === undefined) {
-      this.exclusions.note(serviceName, undefined);
-      return this.deregister(serviceName, undefined);
-    }
+    if (service === undefined) return this.deregister(serviceName, undefined);
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return this.deregister(serviceName, service, false);
     if (wanted.kind === 'client') return this.register(service, wanted.labels);

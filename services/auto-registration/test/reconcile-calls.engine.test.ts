@@ -185,5 +185,13 @@ describe('an excluded labelled service', () => {
     await h.reconciler.reconcileAll();
     expect(warnings().filter((w) => w.swarm_service === managedBy)).toHaveLength(2);
     expect(warnings()).toHaveLength(3);
+
+    // Removed, the service is forgotten: made again under the same name, it is logged again, once.
+    await services.remove(managedBy);
+    expect(await h.reconciler.reconcileService(managedBy)).toMatchObject({ action: 'ignored', found: false });
+    await services.create(managedBy, { 'oauth.client': 'true', 'oauth.managed-by': 'swarm-oauth' });
+    await h.reconciler.reconcileService(managedBy);
+    await h.reconciler.reconcileService(managedBy);
+    expect(warnings().filter((w) => w.swarm_service === managedBy)).toHaveLength(3);
   }, 120_000);
 });
