@@ -34,6 +34,8 @@ export interface AutoRegistrationOptions {
   retryBaseMs?: number;
   /** Notified passes waiting at most (the reconciler's default unless set). */
   queueLimit?: number;
+  /** Passes over different services at once (the reconciler's default unless set). */
+  concurrency?: number;
   /** The token notifications must carry; undefined accepts every caller. */
   notifyToken?: string | undefined;
   /** Called after each write of a registration (tests stand for a crash there). */
@@ -73,6 +75,7 @@ export function createAutoRegistration(options: AutoRegistrationOptions): AutoRe
     followEvents: options.followEvents,
     ...(options.retryBaseMs === undefined ? {} : { retryBaseMs: options.retryBaseMs }),
     ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   });
   const app = createApp({
     reconciler,

@@ -27,6 +27,8 @@ export interface Config {
   readonly notifyTokenFile: string | undefined;
   /** Notified passes waiting at most; beyond it a notification is answered 503. */
   readonly notifyQueueLimit: number;
+  /** Passes over different services that run at once (the same service never twice at once). */
+  readonly reconcileConcurrency: number;
   /** Follow the engine's service events as a third trigger, besides notifications and the interval. */
   readonly followDockerEvents: boolean;
   /** Set when a swarm runs more than one auto-registration (see registration-scope.ts). */
@@ -104,6 +106,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     reconcileIntervalMs: read.int('OAUTH_RECONCILE_INTERVAL', 60, { min: 1, max: 86_400 }) * 1000,
     notifyTokenFile: read.optional('OAUTH_NOTIFY_TOKEN_FILE'),
     notifyQueueLimit: read.int('OAUTH_NOTIFY_QUEUE_LIMIT', 1000, { min: 1, max: 100_000 }),
+    reconcileConcurrency: read.int('OAUTH_RECONCILE_CONCURRENCY', 16, { min: 1, max: 64 }),
     followDockerEvents: read.bool('OAUTH_FOLLOW_DOCKER_EVENTS', true),
     instance: readInstance(read),
     registrationPolicyFile: read.optional('OAUTH_REGISTRATION_POLICY_FILE'),

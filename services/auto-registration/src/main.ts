@@ -44,6 +44,7 @@ await runService('auto-registration', loadConfig, async (config, logger) => {
     intervalMs: config.reconcileIntervalMs,
     followEvents: config.followDockerEvents,
     queueLimit: config.notifyQueueLimit,
+    concurrency: config.reconcileConcurrency,
     notifyToken,
   });
   if (notifyToken === undefined) {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdminApiError, type AdminClient } from '@swarm-oauth/admin-api';
+import { AdminApiError, type AdminClient, type ClientJson } from '@swarm-oauth/admin-api';
 import { backoffDelay } from '@swarm-oauth/backoff';
 import type { Logger } from '@swarm-oauth/server-kit';
 import { systemClock, type Clock, type Timer } from './clock.js';
-import type { DockerSecrets } from './docker-secrets.js';
+import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
 import { FailureLog, type FailureSource } from './failure-log.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { KeyedWorkQueue } from './keyed-work-queue.js';
@@ -11,8 +11,8 @@ import { ManagedNames } from './managed-names.js';
 import type { RegistrationMetrics } from './registration-metrics.js';
 import { RetrySchedule } from './retry-schedule.js';
 import { hasCredentials } from './service-credentials.js';
-import type { RegistrationOutcome, ServiceRegistration } from './service-registration.js';
-import { DockerApiError, type SwarmApi } from './swarm-api.js';
+import type { RegistrationOutcome, ServiceRegistration, ServiceSnapshot } from './service-registration.js';
+import { DockerApiError, type SwarmApi, type SwarmService } from './swarm-api.js';
 import { readClientLabels } from './swarm-labels.js';
 
 /** Waits before following the engine's events again after the stream broke: 1 s doubling to 30 s. */
@@ -37,7 +37,7 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** Follow the engine's service events (a third trigger besides notifications and the period). */
   followEvents: boolean;
-  /** Services reconciled side by side. Default 4. */
+  /** Services reconciled side by side (the same service never twice at once). Default 16. */
   concurrency?: number;
   /** Notified passes waiting at most; further names are refused (the caller answers 503). Default 1000. */
   queueLimit?: number;
@@ -87,6 +87,15 @@ export class Reconciler {
   private readonly managed = new ManagedNames();
   /** Names whose waiting pass a notification asked for (bounded by the queue). */
   private readonly notified = new Set<string>();
+  /**
+   * A full reconcile's reads for the passes it scheduled, so an idle pass costs its three listings
+   * and no call per service. Taken by the pass; ignored when a fresh read was asked for the name
+   * after the reads began (freshAsked), so a notification or event is always answered from the engine.
+   */
+  private readonly snapshots = new Map<string, ServiceSnapshot & { readonly readFrom: number }>();
+  /** Name -> sequence number of the last request for a fresh pass still waiting (bounded by the queue). */
+  private readonly freshAsked = new Map<string, number>();
+  private requests = 0;
   private readonly clock: Clock;
   private readonly nudgeSpacingMs: number;
   private readonly background = new AbortController();
@@ -99,7 +108,11 @@ export class Reconciler {
   constructor(private readonly options: ReconcilerOptions) {
     this.clock = options.clock ?? systemClock;
     const queueLimit = options.queueLimit ?? 1000;
-    this.services = new KeyedWorkQueue((name) => this.runService(name), options.concurrency ?? 4, queueLimit);
+    this.services = new KeyedWorkQueue(
+      (name) => this.runService(name),
+      options.concurrency ?? 16,
+      queueLimit,
+    );
     this.full = new KeyedWorkQueue(() => this.runFull(), 1);
     const retryBaseMs = options.retryBaseMs ?? 1000;
     this.retries = new RetrySchedule({
@@ -109,7 +122,13 @@ export class Reconciler {
       maxAttempts: options.retryAttempts ?? 8,
       maxNames: queueLimit,
       run: (name) => {
-        if (this.services.offer(name) === undefined) this.retryLater(name);
+        const asked = this.freshAsked.get(name);
+        this.askFresh(name);
+        if (this.services.offer(name) === undefined) {
+          if (asked === undefined) this.freshAsked.delete(name);
+          else this.freshAsked.set(name, asked);
+          this.retryLater(name);
+        }
       },
     });
     this.failures = new FailureLog({
@@ -151,8 +170,12 @@ export class Reconciler {
     // Marked first: on an idle queue the pass starts inside offer() and reads the mark at once.
     const marked = !this.notified.has(serviceName);
     this.notified.add(serviceName);
+    const asked = this.freshAsked.get(serviceName);
+    this.askFresh(serviceName);
     if (this.services.offer(serviceName) === undefined) {
       if (marked) this.notified.delete(serviceName);
+      if (asked === undefined) this.freshAsked.delete(serviceName);
+      else this.freshAsked.set(serviceName, asked);
       return 'full';
     }
     this.reportPeak();
@@ -171,9 +194,16 @@ export class Reconciler {
     }
   }
 
-  /** Resolves with the outcome of a pass over this service that starts after the call. */
+  /** Resolves with the outcome of a pass over this service that starts after the call (reading afresh). */
   reconcileService(serviceName: string): Promise<RegistrationOutcome> {
+    this.askFresh(serviceName);
     return this.services.schedule(serviceName);
+  }
+
+  /** The next pass over the name reads the engine and the admin API, whatever a full pass read before. */
+  private askFresh(name: string): void {
+    this.requests += 1;
+    this.freshAsked.set(name, this.requests);
   }
 
   /** Resolves with the result of a full pass that starts after the call (concurrent calls share one). */
@@ -186,9 +216,17 @@ export class Reconciler {
     this.reportPeak();
     const notified = this.notified.delete(name);
     const leftovers = this.managed.mayHaveLeftovers(name) !== false;
+    const snapshot = this.snapshots.get(name);
+    this.snapshots.delete(name);
+    const asked = this.freshAsked.get(name);
+    this.freshAsked.delete(name);
+    const usable = snapshot !== undefined && (asked === undefined || asked <= snapshot.readFrom);
     const stopTimer = metrics.serviceSeconds.startTimer();
     try {
-      const outcome = await this.options.registration.reconcile(name, { leftovers });
+      const outcome = await this.options.registration.reconcile(name, {
+        leftovers,
+        snapshot: usable ? snapshot : undefined,
+      });
       metrics.reconcileRuns.inc({ scope: 'service', result: 'ok' });
       if (outcome.action === 'registered') metrics.registrations.inc({ kind: 'new' });
       if (outcome.action === 'repaired') metrics.registrations.inc({ kind: 'repaired' });
@@ -226,28 +264,49 @@ export class Reconciler {
   private async runFull(): Promise<FullReconcileResult> {
     const { swarm, secrets, admin, scope, metrics, logger } = this.options;
     this.lastFullStart = this.clock.now();
+    const started = performance.now();
     this.managed.beginRebuild();
+    const readFrom = this.requests;
     try {
       const [services, managed] = await Promise.all([swarm.listServices(), secrets.listAll()]);
       const names = new Set<string>();
       const ours = new Set<string>();
+      const byName = new Map<string, SwarmService>();
       for (const service of services) {
         // Our labelled services, and our services still mounting a secret of ours (label switched off).
         if (!scope.includesService(service.spec.Labels)) continue;
         if (readClientLabels(service.spec.Labels).enabled || hasCredentials(service.spec, managed)) {
           names.add(service.spec.Name);
+          byName.set(service.spec.Name, service);
         }
       }
       // Whatever our secrets and clients point to, so removals nobody told us about are found.
-      for (const secret of managed) if (secret.serviceName !== '') ours.add(secret.serviceName);
+      const secretsFor = new Map<string, ManagedSecret[]>();
+      for (const secret of managed) {
+        if (secret.serviceName === '') continue;
+        ours.add(secret.serviceName);
+        secretsFor.set(secret.serviceName, [...(secretsFor.get(secret.serviceName) ?? []), secret]);
+      }
+      const clients = new Map<string, ClientJson>();
       for await (const client of admin.listClients()) {
         if (scope.ownsClient(client)) ours.add(client.client_id);
+        if (names.has(client.client_id) || scope.ownsClient(client)) clients.set(client.client_id, client);
       }
       this.managed.completeRebuild(ours);
       this.failures.succeeded('docker');
       this.failures.succeeded('admin_api');
       for (const name of ours) names.add(name);
-      const results = await Promise.allSettled([...names].map((name) => this.reconcileService(name)));
+      const results = await Promise.allSettled(
+        [...names].map((name) => {
+          this.snapshots.set(name, {
+            service: byName.get(name),
+            secrets: secretsFor.get(name) ?? [],
+            client: clients.get(name),
+            readFrom,
+          });
+          return this.services.schedule(name);
+        }),
+      );
       const failed = results.filter((result) => result.status === 'rejected').length;
       const changed = results.filter(
         (result) =>
@@ -257,7 +316,7 @@ export class Reconciler {
       // The lag alert's clock: a pass with failures leaves services behind, so it does not count.
       if (failed === 0) metrics.lastCleanFullReconcile.set(this.clock.now() / 1000);
       logger[changed + failed > 0 ? 'info' : 'debug'](
-        { services: names.size, changed, failed },
+        { services: names.size, changed, failed, ms: Math.round(performance.now() - started) },
         'full reconcile',
       );
       return { services: names.size, changed, failed };

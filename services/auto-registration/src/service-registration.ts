@@ -10,6 +10,7 @@ import {
 } from '@swarm-oauth/admin-api';
 import { issuedSecret, type IssuedSecret } from './client-secret.js';
 import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
+import { ExclusionLog } from './exclusion-log.js';
 import type { PolicyEnforcement } from './policy-enforcement.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { mountedSecret, withCredentials, withoutCredentials } from './service-credentials.js';
@@ -35,6 +36,17 @@ export type RegistrationAction =
   | 'ignored'
   /** A client with this id exists that this service did not add: left alone. */
   | 'refused';
+
+/**
+ * What a full reconcile already read about one service, from one service list, one secret list and
+ * the client listing: its spec (undefined when it is not in the list), our Docker secrets for it and
+ * its client (undefined when there is none).
+ */
+export interface ServiceSnapshot {
+  readonly service: SwarmService | undefined;
+  readonly secrets: readonly ManagedSecret[];
+  readonly client: ClientJson | undefined;
+}
 
 export interface RegistrationOutcome {
   readonly service: string;
@@ -81,38 +93,98 @@ function isSecretInUse(err: unknown): boolean {
  */
 export class ServiceRegistration {
   private readonly maxUpdateAttempts: number;
+  private readonly exclusions: ExclusionLog;
 
   constructor(private readonly options: ServiceRegistrationOptions) {
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 5;
+    this.exclusions = new ExclusionLog(options.logger);
   }
 
   /**
    * `leftovers: false` says nothing of ours points to the name (the caller keeps that index), so a
    * name Docker does not know costs one inspect and no admin call.
+   *
+   * With a `snapshot` (a full reconcile's reads), a service the snapshot shows in order costs no
+   * call at all; one that needs anything written gets the usual pass, which reads everything afresh
+   * before it writes, so a snapshot older than the service's last change can cost a read, never a
+   * wrong write.
    */
   async reconcile(
     serviceName: string,
-    { leftovers = true }: { leftovers?: boolean } = {},
+    { leftovers = true, snapshot }: { leftovers?: boolean; snapshot?: ServiceSnapshot | undefined } = {},
   ): Promise<RegistrationOutcome> {
+    if (snapshot !== undefined) {
+      const settled = this.settled(serviceName, snapshot);
+      if (settled !== undefined) return settled;
+    }
     const service = await this.options.swarm.inspectService(serviceName);
+    // Gone: nothing to remember about it (an excluded service never registered has no leftovers).
+    if (service === undefined) this.exclusions.note(serviceName, undefined);
     if (service === undefined && !leftovers) {
       return { service: serviceName, action: 'ignored', found: false, incomplete: false };
     }
     if (service === undefined) return this.deregister(serviceName, undefined);
-    // Another instance's service: whatever of ours is left goes, but its spec is the other's to write.
-    if (!this.options.scope.includesService(service.spec.Labels))
-      return this.deregister(serviceName, service, false);
-    const labels = readClientLabels(service.spec.Labels);
-    const excluded = exclusionReason(serviceName, service.spec.Labels ?? {}, this.options.self);
-    if (labels.enabled && excluded === undefined) {
-      return this.register(
-        service,
-        this.options.policy.apply(serviceName, service.spec.Labels ?? {}, labels),
-      );
-    }
-    if (labels.enabled)
-      this.options.logger.warn({ swarm_service: serviceName, reason: excluded }, 'not registering');
+    const wanted = this.wanted(service);
+    if (wanted.kind === 'other-instance') return this.deregister(serviceName, service, false);
+    if (wanted.kind === 'client') return this.register(service, wanted.labels);
     return this.deregister(serviceName, service);
+  }
+
+  /**
+   * What the service's labels ask for: a client (narrowed to the policy), nothing, or nothing here
+   * because another instance handles it. Logs an excluded labelled service once per change.
+   */
+  private wanted(
+    service: SwarmService,
+  ): { kind: 'client'; labels: ClientLabels } | { kind: 'none' } | { kind: 'other-instance' } {
+    const name = service.spec.Name;
+    // Another instance's service: whatever of ours is left goes, but its spec is the other's to write.
+    if (!this.options.scope.includesService(service.spec.Labels)) {
+      this.exclusions.note(name, undefined);
+      return { kind: 'other-instance' };
+    }
+    const labels = readClientLabels(service.spec.Labels);
+    const excluded = exclusionReason(name, service.spec.Labels ?? {}, this.options.self);
+    this.exclusions.note(name, labels.enabled ? excluded : undefined);
+    if (labels.enabled && excluded === undefined) {
+      return { kind: 'client', labels: this.options.policy.apply(name, service.spec.Labels ?? {}, labels) };
+    }
+    return { kind: 'none' };
+  }
+
+  /**
+   * The outcome when the snapshot shows nothing to write, else undefined. In order means: a client
+   * service whose client is ours, matches its labels and holds exactly the one secret that is
+   * mounted, with the spec carrying it and no other Docker secret of ours around; or a service that
+   * is not a client with no client, no Docker secret of ours and a clean spec.
+   */
+  private settled(
+    name: string,
+    { service, secrets, client }: ServiceSnapshot,
+  ): RegistrationOutcome | undefined {
+    if (service === undefined || service.spec.Name !== name) return undefined;
+    const wanted = this.wanted(service);
+    if (wanted.kind === 'other-instance') return undefined;
+    const inOrder: RegistrationOutcome = {
+      service: name,
+      action: 'unchanged',
+      found: true,
+      incomplete: false,
+    };
+    if (wanted.kind === 'none') {
+      this.options.policy.forget(name);
+      if (client !== undefined && this.options.scope.ownsClient(client)) return undefined;
+      if (secrets.length > 0 || withoutCredentials(service.spec, secrets) !== undefined) return undefined;
+      return { ...inOrder, action: 'ignored' };
+    }
+    if (client === undefined || !this.options.scope.ownsClient(client)) return undefined;
+    if (clientPatch(client, wanted.labels, service.id) !== undefined) return undefined;
+    const mounted = mountedSecret(service.spec, secrets);
+    if (mounted?.secretId === undefined || secrets.length !== 1) return undefined;
+    if (client.secrets.length !== 1 || client.secrets[0]!.id !== mounted.secretId) return undefined;
+    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: mounted };
+    if (withCredentials(service.spec, credentials, secrets) !== undefined) return undefined;
+    return inOrder;
   }
 
   private async step(step: RegistrationStep, service: string): Promise<void> {
@@ -192,8 +264,13 @@ export class ServiceRegistration {
     }
 
     // Only now that the service holds the new secret: retire what it replaced.
+    // A client added just now holds the one secret issued with it: nothing to retire, nothing to read.
     const clientSecrets =
-      issued === undefined ? record!.secrets : ((await unlessNotFound(admin.getClient(name)))?.secrets ?? []);
+      issued === undefined
+        ? record!.secrets
+        : action === 'registered'
+          ? []
+          : ((await unlessNotFound(admin.getClient(name)))?.secrets ?? []);
     for (const secret of clientSecrets) {
       if (secret.id !== current.secretId) await unlessNotFound(admin.retireSecret(name, secret.id));
     }

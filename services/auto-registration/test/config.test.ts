@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       adminTimeoutMs: 10_000,
       tokenUrl: 'http://oauth-client-tokens/api/token',
       reconcileIntervalMs: 60_000,
+      reconcileConcurrency: 16,
       notifyTokenFile: undefined,
       notifyQueueLimit: 1000,
       followDockerEvents: true,
@@ -64,6 +65,13 @@ describe('loadConfig', () => {
     expect(config.notifyQueueLimit).toBe(50);
     expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: '0' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
     expect(() => loadConfig({ OAUTH_NOTIFY_QUEUE_LIMIT: 'lots' })).toThrow(/^OAUTH_NOTIFY_QUEUE_LIMIT: /);
+  });
+
+  it('reads OAUTH_RECONCILE_CONCURRENCY, 16 by default, and refuses one out of range naming it', () => {
+    expect(loadConfig({}).reconcileConcurrency).toBe(16);
+    expect(loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '2' }).reconcileConcurrency).toBe(2);
+    expect(() => loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '0' })).toThrow(/^OAUTH_RECONCILE_CONCURRENCY: /);
+    expect(() => loadConfig({ OAUTH_RECONCILE_CONCURRENCY: '65' })).toThrow(/^OAUTH_RECONCILE_CONCURRENCY: /);
   });
 
   it('reads OAUTH_REGISTRATION_POLICY_FILE as a path, unset by default (labels taken as they are)', () => {

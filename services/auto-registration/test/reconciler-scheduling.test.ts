@@ -5,8 +5,12 @@ import type { DockerSecrets, ManagedSecret } from '../src/docker-secrets.js';
 import { Reconciler, type ReconcilerOptions } from '../src/reconciler.js';
 import { createRegistrationMetrics } from '../src/registration-metrics.js';
 import { RegistrationScope } from '../src/registration-scope.js';
-import type { RegistrationOutcome, ServiceRegistration } from '../src/service-registration.js';
-import { DockerApiError, type SwarmApi } from '../src/swarm-api.js';
+import type {
+  RegistrationOutcome,
+  ServiceRegistration,
+  ServiceSnapshot,
+} from '../src/service-registration.js';
+import { DockerApiError, type SwarmApi, type SwarmService } from '../src/swarm-api.js';
 import { ManualClock } from './support/manual-clock.js';
 
 // When the reconciler runs which pass, with a manual clock. The engine and the admin API are stood
@@ -20,21 +24,32 @@ interface Pass {
 
 function reconcilerWith(
   answer: (name: string, pass: number) => Promise<RegistrationOutcome>,
-  options: { secrets?: ManagedSecret[]; queueLimit?: number; concurrency?: number } = {},
+  options: {
+    secrets?: ManagedSecret[];
+    services?: SwarmService[];
+    queueLimit?: number;
+    concurrency?: number;
+  } = {},
 ) {
   const clock = new ManualClock();
   const passes: Pass[] = [];
+  /** Names whose pass was handed a full reconcile's snapshot instead of reading afresh. */
+  const fromSnapshot: string[] = [];
   let fullRuns = 0;
   const registration = {
-    reconcile: (name: string, { leftovers = true }: { leftovers?: boolean } = {}) => {
+    reconcile: (
+      name: string,
+      { leftovers = true, snapshot }: { leftovers?: boolean; snapshot?: ServiceSnapshot } = {},
+    ) => {
       passes.push({ name, leftovers });
+      if (snapshot !== undefined) fromSnapshot.push(name);
       return answer(name, passes.filter((pass) => pass.name === name).length);
     },
   } as unknown as ServiceRegistration;
   const swarm = {
     listServices: async () => {
       fullRuns += 1;
-      return [];
+      return options.services ?? [];
     },
   } as unknown as SwarmApi;
   const secrets = { listAll: async () => options.secrets ?? [] } as unknown as DockerSecrets;
@@ -59,7 +74,13 @@ function reconcilerWith(
     ...(options.queueLimit === undefined ? {} : { queueLimit: options.queueLimit }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   };
-  return { reconciler: new Reconciler(reconcilerOptions), clock, passes, fullRuns: () => fullRuns };
+  return {
+    reconciler: new Reconciler(reconcilerOptions),
+    clock,
+    passes,
+    fromSnapshot,
+    fullRuns: () => fullRuns,
+  };
 }
 
 const unknown = async (name: string): Promise<RegistrationOutcome> => ({
@@ -93,6 +114,37 @@ describe('Reconciler scheduling (stub engine and admin API, manual clock)', () =
     expect(clock.pending).toEqual([20_000]);
     await reconciler.stop();
     expect(clock.pending).toEqual([]);
+  });
+
+  it("hands a full reconcile's reads to the passes it schedules, but a name notified after they began is read afresh", async () => {
+    const labelled = (name: string): SwarmService => ({
+      id: `id-${name}`,
+      version: 1,
+      spec: { Name: name, Labels: { 'oauth.client': 'true' } },
+    });
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const { reconciler, passes, fromSnapshot } = reconcilerWith(
+      async (name) => {
+        if (name === 'blocker') await blocked;
+        return { service: name, action: 'unchanged', found: true, incomplete: false };
+      },
+      { services: [labelled('a'), labelled('b')], concurrency: 1 },
+    );
+    const blocker = reconciler.reconcileService('blocker'); // holds the one slot
+    const full = reconciler.reconcileAll();
+    for (let i = 0; i < 100 && reconciler.waiting < 2; i += 1) await Promise.resolve();
+    expect(reconciler.waiting).toBe(2); // a and b wait, each with the full pass's reads
+    expect(reconciler.notify('a')).toBe('queued'); // joins a's waiting pass: that one must read afresh
+    release();
+    await Promise.all([blocker, full]);
+    expect(passes.map((pass) => pass.name)).toEqual(['blocker', 'a', 'b']);
+    expect(fromSnapshot).toEqual(['b']);
+
+    // The next full pass, with nobody asking in between, answers both from its reads.
+    await reconciler.reconcileAll();
+    expect(fromSnapshot).toEqual(['b', 'a', 'b']);
+    await reconciler.stop();
   });
 
   it('checks for leftovers before the known names are loaded and for names ours point to, and stops once they are cleaned', async () => {

@@ -20,9 +20,15 @@ export interface AutoRegistrationProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts auto-registration with exactly this environment (plus PATH); resolves once it listens. */
-export async function startAutoRegistration(env: Record<string, string>): Promise<AutoRegistrationProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * Starts auto-registration with exactly this environment (plus PATH); resolves once it listens.
+ * `main` is another build's start file, for a bench comparing two versions.
+ */
+export async function startAutoRegistration(
+  env: Record<string, string>,
+  main = MAIN,
+): Promise<AutoRegistrationProcess> {
+  const child = spawn(process.execPath, [main], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
