@@ -2,13 +2,14 @@
 // See docs/benchmarks.md for what each side is; settings in bench-settings.ts.
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import threadPool from '@swarm-oauth/oauth-client-tokens/dist/src/thread-pool.cjs';
 import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_CLIENT_ID, BENCH_SIGNER_ID, TOKEN_REQUEST_BODY } from './bench-fixture.js';
+import { benchMachine, machineSummary } from './bench-machine.js';
 import { loadBenchSettings } from './bench-settings.js';
 import { medianCeilings, medianSides, medianTargets } from './rounds.js';
 import { runLoad } from './load-run.js';
@@ -168,14 +169,9 @@ async function signingCeiling(alg: Alg): Promise<number> {
   return perSecond;
 }
 
-const machine = {
-  cpus: availableParallelism(),
-  cpu_model: cpus()[0]?.model ?? 'unknown',
-  node: process.version,
-  loadavg_at_start: loadavg().map((n) => Number(n.toFixed(2))),
-};
+const machine = benchMachine();
 log(
-  `pnpm bench: ${machine.cpus} CPUs (${machine.cpu_model}), node ${machine.node}, load ${machine.loadavg_at_start.join(' ')}; ` +
+  `pnpm bench: ${machineSummary(machine)}; ` +
     `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side, ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}`,
 );
 

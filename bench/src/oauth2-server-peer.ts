@@ -5,25 +5,16 @@
 // generateAccessToken), with access tokens as JWTs signed by jsonwebtoken. Run as its own process:
 //   node dist/src/oauth2-server-peer.js   (env: BENCH_ALG, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, PORT)
 // Prints one JSON line {"msg":"listening","url":...} like the project's services.
-import { createHash, generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import OAuthServer from '@node-oauth/express-oauth-server';
 import type { Client, ClientCredentialsModel, Token, User } from '@node-oauth/oauth2-server';
 import express from 'express';
 import jwt from 'jsonwebtoken';
-import { BENCH_AUDIENCE, BENCH_SCOPES } from './bench-fixture.js';
+import { BENCH_AUDIENCE, BENCH_SCOPES, peerSetup } from './bench-fixture.js';
 
-const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';
-const clientId = process.env.BENCH_CLIENT_ID ?? 'bench-client';
-const clientSecret = process.env.BENCH_CLIENT_SECRET;
-if (!clientSecret) throw new TypeError('BENCH_CLIENT_SECRET is required');
-
-// RSA-2048 and P-256: the sizes the token service generates. jsonwebtoken takes a KeyObject as well as
-// a PEM string; a KeyObject spares it a key parse per token.
-const { privateKey } =
-  alg === 'RS256'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+// jsonwebtoken takes a KeyObject as well as a PEM string; a KeyObject spares it a key parse per token.
+const { alg, clientId, clientSecret, privateKey } = peerSetup();
 const issuer = 'http://peer.bench';
 const ACCESS_TOKEN_LIFETIME = 3600;
 

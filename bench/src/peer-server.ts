@@ -3,22 +3,12 @@
 // same algorithm and key size as the token service. Run as its own process by the benchmark:
 //   node dist/src/peer-server.js        (env: BENCH_ALG, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, PORT)
 // Prints one JSON line {"msg":"listening","url":...} like the project's services.
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
-import { BENCH_AUDIENCE, BENCH_SCOPES } from './bench-fixture.js';
+import { BENCH_AUDIENCE, BENCH_SCOPES, peerSetup } from './bench-fixture.js';
 
-const alg = process.env.BENCH_ALG === 'ES256' ? 'ES256' : 'RS256';
-const clientId = process.env.BENCH_CLIENT_ID ?? 'bench-client';
-const clientSecret = process.env.BENCH_CLIENT_SECRET;
-if (!clientSecret) throw new TypeError('BENCH_CLIENT_SECRET is required');
-
-// RSA-2048 and P-256: the sizes the token service generates.
-const { privateKey } =
-  alg === 'RS256'
-    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-    : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { alg, clientId, clientSecret, privateKey } = peerSetup();
 const jwk = { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: 'bench' };
 
 const issuer = 'http://peer.bench';

@@ -2,11 +2,12 @@
 // requireToken (cache on and off) side by side with the route with no check and the peers, in one
 // run, alternating rounds. See docs/benchmarks.md ("Checking tokens"); settings in check-settings.ts.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_AUDIENCE, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from '../bench-fixture.js';
+import { benchMachine, machineSummary } from '../bench-machine.js';
 import { runLoad } from '../load-run.js';
 import { treeCpuSeconds } from '../process-cpu.js';
 import type { LoadResult } from '../results-summary.js';
@@ -79,14 +80,9 @@ async function issueTokens(tokenUrl: string, secret: string, count: number): Pro
   return tokens;
 }
 
-const machine = {
-  cpus: availableParallelism(),
-  cpu_model: cpus()[0]?.model ?? 'unknown',
-  node: process.version,
-  loadavg_at_start: loadavg().map((n) => Number(n.toFixed(2))),
-};
+const machine = benchMachine();
 log(
-  `pnpm bench:check: ${machine.cpus} CPUs (${machine.cpu_model}), node ${machine.node}, load ${machine.loadavg_at_start.join(' ')}; ` +
+  `pnpm bench:check: ${machineSummary(machine)}; ` +
     `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side, ` +
     `${settings.newTokens} new tokens, ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}`,
 );
