@@ -94,10 +94,16 @@ function isSecretInUse(err: unknown): boolean {
 export class ServiceRegistration {
   private readonly maxUpdateAttempts: number;
   private readonly exclusions: ExclusionLog;
+  /** Services whose name a client holds that auto-registration did not add, logged once per change. */
+  private readonly foreignClients: ExclusionLog;
 
   constructor(private readonly options: ServiceRegistrationOptions) {
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 5;
     this.exclusions = new ExclusionLog(options.logger);
+    this.foreignClients = new ExclusionLog(
+      options.logger,
+      'an OAuth client with this service name exists that auto-registration did not add; leaving it and the service alone',
+    );
   }
 
   /**
@@ -119,7 +125,10 @@ export class ServiceRegistration {
     }
     const service = await this.options.swarm.inspectService(serviceName);
     // Gone: nothing to remember about it (an excluded service never registered has no leftovers).
-    if (service === undefined) this.exclusions.note(serviceName, undefined);
+    if (service === undefined) {
+      this.exclusions.note(serviceName, undefined);
+      this.foreignClients.note(serviceName, undefined);
+    }
     if (service === undefined && !leftovers) {
       return { service: serviceName, action: 'ignored', found: false, incomplete: false };
     }
@@ -222,13 +231,9 @@ export class ServiceRegistration {
         if (record === undefined) throw err;
       }
     }
-    if (record !== undefined && !scope.ownsClient(record)) {
-      logger.warn(
-        { swarm_service: name },
-        'an OAuth client with this service name exists that auto-registration did not add; leaving it and the service alone',
-      );
-      return { service: name, action: 'refused', found: true, incomplete: false };
-    }
+    const foreign = record !== undefined && !scope.ownsClient(record);
+    this.foreignClients.note(name, foreign ? 'client not added by auto-registration' : undefined);
+    if (foreign) return { service: name, action: 'refused', found: true, incomplete: false };
     if (record !== undefined) {
       const patch = clientPatch(record, labels, service.id);
       if (patch !== undefined) {

@@ -405,8 +405,17 @@ describe('labels', () => {
     const created = await services.create(name, CLIENT_LABELS);
     const h = harness();
 
+    const warnings = () =>
+      h.logs
+        .map((line) => JSON.parse(line) as { msg: string; swarm_service?: string })
+        .filter((entry) => entry.msg.startsWith('an OAuth client with this service name exists'));
+
     try {
-      expect((await h.reconciler.reconcileService(name)).action).toBe('refused');
+      // Every pass refuses, but only the first says so: a standing refusal is one line, not one per pass.
+      for (let pass = 0; pass < 3; pass += 1) {
+        expect((await h.reconciler.reconcileService(name)).action).toBe('refused');
+      }
+      expect(warnings().map((entry) => entry.swarm_service)).toEqual([name]);
       expect(await adminGet(name)).toEqual(before);
       expect(await services.managedSecrets(name)).toEqual([]);
       expect((await services.inspect(name)).version).toBe(created.version);
