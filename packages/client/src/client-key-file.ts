@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { TokenClientConfigError } from './client-errors.js';
+import { readCredentialFile } from './secret-file.js';
 
 // The private key a client signs its private_key_jwt assertions with (OAUTH_CLIENT_KEY_FILE), in a
 // file as a Docker secret would hold it: PEM (PKCS#8, or PKCS#1 / SEC1) or a private JWK. Its
@@ -37,14 +37,7 @@ function algorithmOf(key: KeyObject): string | undefined {
 }
 
 export async function readClientKeyFile(path: string): Promise<ClientKey> {
-  let content: string;
-  try {
-    content = await readFile(path, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw invalid(`Cannot read the client key file ${path} (${code}).`, cause);
-  }
-  const text = content.trim();
+  const text = await readCredentialFile('OAUTH_CLIENT_KEY_FILE', 'client key', path);
   let key: KeyObject;
   let kid: string | undefined;
   try {

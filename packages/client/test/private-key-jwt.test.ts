@@ -169,6 +169,7 @@ describe(`private_key_jwt against ${TOKEN_SERVICE_LABEL}`, () => {
 
   it.each([
     ['missing', undefined, (path: string) => `Cannot read the client key file ${path} (ENOENT).`],
+    ['empty', 'empty', (path: string) => `The client key file ${path} is empty.`],
     [
       'a public key',
       'public',
@@ -186,6 +187,7 @@ describe(`private_key_jwt against ${TOKEN_SERVICE_LABEL}`, () => {
       if (content === 'public')
         await writeFile(path, keyPair('ec').publicKey.export({ format: 'pem', type: 'spki' }));
       if (content === 'text') await writeFile(path, 'not a key\n');
+      if (content === 'empty') await writeFile(path, '\n');
       const tokens = createTokenClient({ clientId: 'svc', clientKeyFile: path, tokenUrl: service.tokenUrl });
       const err = await tokens.getToken().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TokenClientConfigError);
