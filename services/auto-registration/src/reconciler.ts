@@ -122,13 +122,7 @@ export class Reconciler {
       maxAttempts: options.retryAttempts ?? 8,
       maxNames: queueLimit,
       run: (name) => {
-        const asked = this.freshAsked.get(name);
-        this.askFresh(name);
-        if (this.services.offer(name) === undefined) {
-          if (asked === undefined) this.freshAsked.delete(name);
-          else this.freshAsked.set(name, asked);
-          this.retryLater(name);
-        }
+        if (!this.offerFresh(name)) this.retryLater(name);
       },
     });
     this.failures = new FailureLog({
@@ -170,12 +164,8 @@ export class Reconciler {
     // Marked first: on an idle queue the pass starts inside offer() and reads the mark at once.
     const marked = !this.notified.has(serviceName);
     this.notified.add(serviceName);
-    const asked = this.freshAsked.get(serviceName);
-    this.askFresh(serviceName);
-    if (this.services.offer(serviceName) === undefined) {
+    if (!this.offerFresh(serviceName)) {
       if (marked) this.notified.delete(serviceName);
-      if (asked === undefined) this.freshAsked.delete(serviceName);
-      else this.freshAsked.set(serviceName, asked);
       return 'full';
     }
     this.reportPeak();
@@ -204,6 +194,19 @@ export class Reconciler {
   private askFresh(name: string): void {
     this.requests += 1;
     this.freshAsked.set(name, this.requests);
+  }
+
+  /**
+   * Offers a pass that reads afresh; false when the queue refused it (full), and then the name's
+   * earlier request for a fresh pass, if any, stays as it was.
+   */
+  private offerFresh(name: string): boolean {
+    const asked = this.freshAsked.get(name);
+    this.askFresh(name);
+    if (this.services.offer(name) !== undefined) return true;
+    if (asked === undefined) this.freshAsked.delete(name);
+    else this.freshAsked.set(name, asked);
+    return false;
   }
 
   /** Resolves with the result of a full pass that starts after the call (concurrent calls share one). */
