@@ -9,6 +9,26 @@ export const ADMIN_PATHS = {
   remove: '/api/clients/remove',
 } as const;
 
+/**
+ * `metadata.managed_by` of the clients auto-registration adds: this value for the default instance,
+ * `auto-registration:<instance>` for one with OAUTH_INSTANCE set. Such a client's secret lives in a
+ * Docker secret of its service, and auto-registration retires any other secret of it.
+ */
+export const AUTO_REGISTRATION_MANAGER = 'auto-registration';
+
+/** Whether auto-registration (any instance) manages the client. */
+export function managedByAutoRegistration(client: { metadata: Readonly<Record<string, string>> }): boolean {
+  const by = client.metadata.managed_by ?? '';
+  return by === AUTO_REGISTRATION_MANAGER || by.startsWith(`${AUTO_REGISTRATION_MANAGER}:`);
+}
+
+/**
+ * Metadata asking auto-registration to replace a managed client's secret with this id (what
+ * `oauthctl clients rotate` sets): it issues a new one to the service and retires this one once no
+ * running task uses it. Naming the secret, not a time, makes the ask hold once and need no clock.
+ */
+export const ROTATE_FROM_METADATA = 'rotate_from_secret';
+
 export interface SecretJson {
   id: string;
   created_at: string;

@@ -1,5 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AdminClient, ClaimJson, ClientPatchJson } from '@swarm-oauth/admin-api';
+import {
+  managedByAutoRegistration,
+  ROTATE_FROM_METADATA,
+  type AdminClient,
+  type ClaimJson,
+  type ClientJson,
+  type ClientPatchJson,
+} from '@swarm-oauth/admin-api';
 import { adminClient } from './admin-client.js';
 import { CliError, ExitCode } from './cli-error.js';
 import {
@@ -70,6 +77,21 @@ export function wholeNumber(name: string, min: number, max: number) {
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/**
+ * Asks auto-registration to replace the managed client's newest secret (the one its service is given
+ * or is being given): it issues the next one itself and delivers it as a Docker secret.
+ */
+async function requestRotation(api: AdminClient, client: ClientJson): Promise<ClientJson> {
+  const newest = client.secrets.reduce<ClientJson['secrets'][number] | undefined>(
+    (latest, secret) => (latest === undefined || secret.created_at > latest.created_at ? secret : latest),
+    undefined,
+  );
+  if (newest === undefined) {
+    throw new CliError(`${client.client_id} has no secret to rotate.`, ExitCode.refused);
+  }
+  return api.updateClient(client.client_id, { metadata: { [ROTATE_FROM_METADATA]: newest.id } });
 }
 
 /** `oauthctl clients ...`: one subcommand per admin API call. */
@@ -253,7 +275,10 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   clients
     .command('rotate')
-    .description('add a new secret; the old ones keep working until retired (or until --grace ends)')
+    .description(
+      'add a new secret; the old ones keep working until retired (or until --grace ends). For a client ' +
+        'auto-registration manages, ask it to rotate: the new secret goes to the service, never here',
+    )
     .argument('<client-id>')
     .option(
       '--grace <seconds>',
@@ -262,6 +287,24 @@ export function registerClientCommands(program: Command, io: CliIo): void {
     )
     .action(async (clientId: string, opts: { grace?: number }, cmd: Command) => {
       const { api, json } = await admin(cmd);
+      const client = await api.getClient(clientId);
+      if (managedByAutoRegistration(client)) {
+        if (opts.grace !== undefined) {
+          throw new CliError(
+            `${clientId} is managed by auto-registration, which retires its old secret once no task of the ` +
+              'service uses it: --grace does not apply (run without it).',
+            ExitCode.usage,
+          );
+        }
+        const asked = await requestRotation(api, client);
+        print(
+          json,
+          asked,
+          `rotation requested: auto-registration gives service ${clientId} a new secret at its next reconcile ` +
+            '(within OAUTH_RECONCILE_INTERVAL) and retires the old one once every task uses the new one\n',
+        );
+        return;
+      }
       const result = await api.rotateSecret(clientId, opts.grace);
       print(json, result, rotatedSecret(result));
       if (!json) io.stderr.write(SECRET_ONCE_NOTE);

@@ -186,6 +186,8 @@ describe('oauthctl clients (checking requests against a stand-in admin API)', ()
         '/api/clients/x',
         { scope: '', audience: null, metadata: { k: '1', old: null }, claims: { tier: 2, team: null } },
       ],
+      // A rotation reads the client first: one auto-registration manages is rotated by it instead.
+      ['GET', '/api/clients/x', undefined],
       ['POST', '/api/clients/x/secrets', { expires_in: 300 }],
       ['DELETE', '/api/clients/x/secrets/abc', undefined],
     ]);

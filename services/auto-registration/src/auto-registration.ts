@@ -29,6 +29,10 @@ export interface AutoRegistrationOptions {
   metrics: Metrics;
   /** Full reconcile period. */
   intervalMs: number;
+  /** OAUTH_ROTATE_INTERVAL in ms; undefined: a secret is replaced by age only where a label asks. */
+  rotateEveryMs?: number | undefined;
+  /** Now in ms (tests move it forward to make a rotation due). Default Date.now. */
+  now?: () => number;
   followEvents: boolean;
   /** First retry delay after a failed service (the reconciler's default unless set). */
   retryBaseMs?: number;
@@ -62,6 +66,8 @@ export function createAutoRegistration(options: AutoRegistrationOptions): AutoRe
     policy: new PolicyEnforcement(options.policy, logger, registrationMetrics),
     logger,
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+    rotateEveryMs: options.rotateEveryMs,
+    ...(options.now ? { now: options.now } : {}),
   });
   const reconciler = new Reconciler({
     registration,

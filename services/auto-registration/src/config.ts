@@ -1,4 +1,5 @@
 import { ConfigError, ConfigReader } from '@swarm-oauth/server-kit';
+import { parseRotateInterval } from './credential-rotation.js';
 
 export interface DockerConnectionConfig {
   /** DOCKER_HOST as dockerode and the docker CLI read it: unix:///path or tcp://host:port. */
@@ -23,6 +24,8 @@ export interface Config {
   /** Written into every registered service's environment as OAUTH_TOKEN_URL. */
   readonly tokenUrl: string;
   readonly reconcileIntervalMs: number;
+  /** A registered service's secret is replaced when this old (ms); undefined: only where a label asks. */
+  readonly rotateIntervalMs: number | undefined;
   /** Notifications must carry the token in this file (`/api/notify/<kind>/<token>`); unset leaves the callbacks open. */
   readonly notifyTokenFile: string | undefined;
   /** Notified passes waiting at most; beyond it a notification is answered 503. */
@@ -72,6 +75,16 @@ function readDockerHost(read: ConfigReader): string {
   return host;
 }
 
+function readRotateInterval(read: ConfigReader): number | undefined {
+  const value = read.optional('OAUTH_ROTATE_INTERVAL');
+  if (value === undefined) return undefined;
+  try {
+    return parseRotateInterval(value);
+  } catch (err) {
+    throw new ConfigError('OAUTH_ROTATE_INTERVAL', `${(err as Error).message}.`);
+  }
+}
+
 function readInstance(read: ConfigReader): string | undefined {
   const instance = read.optional('OAUTH_INSTANCE');
   if (instance !== undefined && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(instance)) {
@@ -104,6 +117,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminTimeoutMs: read.int('OAUTH_ADMIN_TIMEOUT', 10, { min: 1, max: 300 }) * 1000,
     tokenUrl: read.url('OAUTH_TOKEN_URL', 'http://oauth-client-tokens/api/token'),
     reconcileIntervalMs: read.int('OAUTH_RECONCILE_INTERVAL', 60, { min: 1, max: 86_400 }) * 1000,
+    rotateIntervalMs: readRotateInterval(read),
     notifyTokenFile: read.optional('OAUTH_NOTIFY_TOKEN_FILE'),
     notifyQueueLimit: read.int('OAUTH_NOTIFY_QUEUE_LIMIT', 1000, { min: 1, max: 100_000 }),
     reconcileConcurrency: read.int('OAUTH_RECONCILE_CONCURRENCY', 16, { min: 1, max: 64 }),

@@ -14,6 +14,8 @@ export const SERVICE_LABEL = 'swarm-oauth.service';
 export const CLIENT_ID_LABEL = 'swarm-oauth.client-id';
 /** The admin API's id of the client secret inside, so a reconcile can tell a retired one. */
 export const SECRET_ID_LABEL = 'swarm-oauth.secret-id';
+/** The service's oauth.rotate label when the secret was made, so a change of it asks for a rotation. */
+export const ROTATE_REQUEST_LABEL = 'swarm-oauth.rotate-request';
 
 /** Docker limits secret names to 64 characters. */
 const MAX_NAME_LENGTH = 64;
@@ -26,6 +28,8 @@ export interface ManagedSecret {
   readonly serviceName: string;
   /** The admin API secret id, when the label is there. */
   readonly secretId: string | undefined;
+  /** The oauth.rotate value it was made under (undefined: none). */
+  readonly rotateRequest?: string | undefined;
 }
 
 function toManaged(secret: SwarmSecret): ManagedSecret {
@@ -34,6 +38,7 @@ function toManaged(secret: SwarmSecret): ManagedSecret {
     name: secret.name,
     serviceName: secret.labels[SERVICE_LABEL] ?? '',
     secretId: secret.labels[SECRET_ID_LABEL],
+    rotateRequest: secret.labels[ROTATE_REQUEST_LABEL],
   };
 }
 
@@ -74,6 +79,7 @@ export class DockerSecrets {
     clientId: string,
     secretId: string,
     secret: ClientSecret,
+    rotateRequest: string | undefined,
   ): Promise<ManagedSecret> {
     const name = managedSecretName(serviceName);
     const id = await this.swarm.createSecret(
@@ -83,10 +89,11 @@ export class DockerSecrets {
         [SERVICE_LABEL]: serviceName,
         [CLIENT_ID_LABEL]: clientId,
         [SECRET_ID_LABEL]: secretId,
+        ...(rotateRequest === undefined ? {} : { [ROTATE_REQUEST_LABEL]: rotateRequest }),
       },
       secret.reveal(),
     );
-    return { id, name, serviceName, secretId };
+    return { id, name, serviceName, secretId, rotateRequest };
   }
 
   remove(secret: ManagedSecret): Promise<'removed' | 'gone'> {

@@ -42,6 +42,7 @@ await runService('auto-registration', loadConfig, async (config, logger) => {
     logger,
     metrics: createMetrics(),
     intervalMs: config.reconcileIntervalMs,
+    rotateEveryMs: config.rotateIntervalMs,
     followEvents: config.followDockerEvents,
     queueLimit: config.notifyQueueLimit,
     concurrency: config.reconcileConcurrency,

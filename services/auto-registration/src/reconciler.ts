@@ -58,7 +58,7 @@ export type NotifyResult = 'queued' | 'full';
 const noop = () => undefined;
 
 /** Outcomes after which the service holds something of ours (client, mounted secret). */
-const REGISTERED = new Set(['registered', 'repaired', 'updated', 'unchanged']);
+const REGISTERED = new Set(['registered', 'repaired', 'rotated', 'updated', 'unchanged']);
 
 function sourceOf(err: unknown): FailureSource {
   if (err instanceof DockerApiError) return 'docker';
@@ -233,6 +233,8 @@ export class Reconciler {
       metrics.reconcileRuns.inc({ scope: 'service', result: 'ok' });
       if (outcome.action === 'registered') metrics.registrations.inc({ kind: 'new' });
       if (outcome.action === 'repaired') metrics.registrations.inc({ kind: 'repaired' });
+      if (outcome.action === 'rotated') metrics.registrations.inc({ kind: 'rotated' });
+      if (outcome.retiredAfterMs !== undefined) metrics.switchSeconds.observe(outcome.retiredAfterMs / 1000);
       if (outcome.action === 'deregistered') metrics.deregistrations.inc();
       this.failures.succeeded('docker');
       // Only these passes asked the admin API anything.

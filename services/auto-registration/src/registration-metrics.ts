@@ -10,6 +10,8 @@ export interface RegistrationMetrics {
   readonly reconcileRuns: Counter;
   readonly errors: Counter;
   readonly serviceSeconds: Histogram;
+  /** From a new secret's issue to the old ones' retirement (every task on the new one). */
+  readonly switchSeconds: Histogram;
   readonly queuePeak: Counter;
   readonly retriesAbandoned: Counter;
   /** When the last full reconcile in which every service succeeded ended (Unix s; 0: none yet). */
@@ -27,7 +29,7 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
   const created: RegistrationMetrics = {
     registrations: metrics.counter(
       'auto_registration_registrations_total',
-      'Services given an OAuth client and a mounted secret; kind=new for a new client, repaired for a fresh secret after an interrupted run',
+      'Services given an OAuth client and a mounted secret; kind=new for a new client, repaired for a fresh secret after an interrupted run, rotated for a new secret replacing one that works (OAUTH_ROTATE_INTERVAL, oauth.rotate-every, oauth.rotate, oauthctl clients rotate)',
       ['kind'] as const,
     ),
     deregistrations: metrics.counter(
@@ -49,6 +51,12 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
       'Time to reconcile one service, writes included',
       [] as const,
       [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    ),
+    switchSeconds: metrics.histogram(
+      'auto_registration_secret_switch_seconds',
+      "Time from issuing a service's new secret (rotation or repair) to retiring the old ones, once no running task uses them: the service's rolling update sets most of it",
+      [] as const,
+      [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
     ),
     queuePeak: metrics.counter(
       'auto_registration_queue_peak',
@@ -80,7 +88,7 @@ export function createRegistrationMetrics(metrics: Metrics): RegistrationMetrics
     ),
   };
   // Every series from the start at 0, so a dashboard sees "no errors" rather than "no data".
-  for (const kind of ['new', 'repaired']) created.registrations.inc({ kind }, 0);
+  for (const kind of ['new', 'repaired', 'rotated']) created.registrations.inc({ kind }, 0);
   created.deregistrations.inc(0);
   for (const scope of ['full', 'service']) {
     for (const result of ['ok', 'error']) created.reconcileRuns.inc({ scope, result }, 0);

@@ -1,3 +1,4 @@
+import { AUTO_REGISTRATION_MANAGER } from '@swarm-oauth/admin-api';
 import { INSTANCE_LABEL, type Labels } from './swarm-labels.js';
 
 /**
@@ -15,7 +16,9 @@ export class RegistrationScope {
 
   /** `metadata.managed_by` of the clients this instance adds. */
   get managedBy(): string {
-    return this.instance === undefined ? 'auto-registration' : `auto-registration:${this.instance}`;
+    return this.instance === undefined
+      ? AUTO_REGISTRATION_MANAGER
+      : `${AUTO_REGISTRATION_MANAGER}:${this.instance}`;
   }
 
   /** The value of `swarm-oauth.managed` on the Docker secrets this instance makes. */

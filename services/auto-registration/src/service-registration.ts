@@ -7,8 +7,10 @@ import {
   type ClaimJson,
   type ClientJson,
   type ClientPatchJson,
+  type SecretJson,
 } from '@swarm-oauth/admin-api';
 import { issuedSecret, type IssuedSecret } from './client-secret.js';
+import { rotationReason, rotationSchedule, type RotationSchedule } from './credential-rotation.js';
 import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
 import { ExclusionLog } from './exclusion-log.js';
 import type { PolicyEnforcement } from './policy-enforcement.js';
@@ -29,6 +31,8 @@ export type RegistrationAction =
   | 'repaired'
   /** Spec or client description brought in line with the labels; no new secret. */
   | 'updated'
+  /** A rotation began: a new secret issued beside the old one and mounted (credential-rotation.ts). */
+  | 'rotated'
   | 'unchanged'
   /** Client and/or Docker secrets removed, or the spec cleaned after the label was switched off. */
   | 'deregistered'
@@ -53,8 +57,13 @@ export interface RegistrationOutcome {
   readonly action: RegistrationAction;
   /** Whether a swarm service of that name exists. */
   readonly found: boolean;
-  /** Something was left for a later pass (a Docker secret still in use by a task). */
+  /** Something was left for a later pass (an old secret still used by a task that runs). */
   readonly incomplete: boolean;
+  /**
+   * Set when this pass retired the service's old secrets, every task then using the new one: the
+   * time since the new secret was issued (a rotation's or a repair's duration).
+   */
+  readonly retiredAfterMs?: number;
 }
 
 /** The writes of a registration, in order. */
@@ -80,6 +89,10 @@ export interface ServiceRegistrationOptions {
   afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
   /** Attempts at a service update that keeps meeting newer versions. Default 5. */
   maxUpdateAttempts?: number;
+  /** OAUTH_ROTATE_INTERVAL in ms; undefined rotates by age only where a label asks. */
+  rotateEveryMs?: number | undefined;
+  /** Now, in ms since the epoch (tests move it to make a rotation due). Default Date.now. */
+  now?: () => number;
 }
 
 function isSecretInUse(err: unknown): boolean {
@@ -96,9 +109,14 @@ export class ServiceRegistration {
   private readonly exclusions: ExclusionLog;
   /** Services whose name a client holds that auto-registration did not add, logged once per change. */
   private readonly foreignClients: ExclusionLog;
+  /** Services whose oauth.rotate-every label is unreadable, logged once per change. */
+  private readonly rotationProblems: ExclusionLog;
+  private readonly now: () => number;
 
   constructor(private readonly options: ServiceRegistrationOptions) {
     this.maxUpdateAttempts = options.maxUpdateAttempts ?? 5;
+    this.now = options.now ?? Date.now;
+    this.rotationProblems = new ExclusionLog(options.logger, 'rotation label ignored');
     this.exclusions = new ExclusionLog(options.logger);
     this.foreignClients = new ExclusionLog(
       options.logger,
@@ -128,6 +146,7 @@ export class ServiceRegistration {
     if (service === undefined) {
       this.exclusions.note(serviceName, undefined);
       this.foreignClients.note(serviceName, undefined);
+      this.rotationProblems.note(serviceName, undefined);
     }
     if (service === undefined && !leftovers) {
       return { service: serviceName, action: 'ignored', found: false, incomplete: false };
@@ -191,9 +210,17 @@ export class ServiceRegistration {
     const mounted = mountedSecret(service.spec, secrets);
     if (mounted?.secretId === undefined || secrets.length !== 1) return undefined;
     if (client.secrets.length !== 1 || client.secrets[0]!.id !== mounted.secretId) return undefined;
+    if (rotationReason(this.schedule(service), client, mounted, this.now()) !== undefined) return undefined;
     const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: mounted };
     if (withCredentials(service.spec, credentials, secrets) !== undefined) return undefined;
     return inOrder;
+  }
+
+  /** The service's rotation settings; an unreadable label is logged once per change. */
+  private schedule(service: SwarmService): RotationSchedule {
+    const schedule = rotationSchedule(service.spec.Labels ?? {}, this.options.rotateEveryMs);
+    this.rotationProblems.note(service.spec.Name, schedule.problem);
+    return schedule;
   }
 
   private async step(step: RegistrationStep, service: string): Promise<void> {
@@ -242,24 +269,42 @@ export class ServiceRegistration {
       }
     }
 
-    // The mounted secret is usable when it is ours and the client still accepts its secret id. The
-    // secret itself cannot be read back, so anything else gets a fresh secret.
-    const mounted = mountedSecret(service.spec, managed);
-    const usable =
-      record !== undefined &&
-      mounted?.secretId !== undefined &&
-      record.secrets.some((s) => s.id === mounted.secretId);
+    const schedule = this.schedule(service);
     let current: ManagedSecret;
-    if (usable) {
-      current = mounted!;
-    } else {
-      if (issued === undefined) {
-        issued = issuedSecret(await admin.rotateSecret(name));
-        action = 'repaired';
-        await this.step('secret-rotated', name);
-      }
-      current = await secrets.create(name, name, issued.secretId, issued.secret);
+    /** The client's secrets after this pass's writes ([] for a client just added: only its first). */
+    let clientSecrets: readonly SecretJson[] = [];
+    if (issued !== undefined) {
+      current = await secrets.create(name, name, issued.secretId, issued.secret, schedule.request);
       await this.step('docker-secret-created', name);
+    } else {
+      const client = record!;
+      clientSecrets = client.secrets;
+      // The secret itself cannot be read back: the service can use only a Docker secret of ours whose
+      // client secret the client still accepts, and of those the newest (a rotation under way).
+      const usable = newestUsable(client, managed);
+      // A secret in no Docker secret of ours reached no task (a pass stopped after issuing it): it goes
+      // first, so an interrupted rotation starts over in this same pass.
+      if (usable !== undefined) clientSecrets = await this.retireUndelivered(name, client.secrets, managed);
+      const reason =
+        usable === undefined
+          ? undefined
+          : this.inOrder(usable, clientSecrets, managed, mountedSecret(service.spec, managed))
+            ? rotationReason(schedule, { ...client, secrets: [...clientSecrets] }, usable, this.now())
+            : undefined;
+      if (usable !== undefined && reason === undefined) {
+        current = usable;
+      } else {
+        const rotated = await admin.rotateSecret(name);
+        issued = issuedSecret(rotated);
+        clientSecrets = rotated.secrets;
+        action = usable === undefined ? 'repaired' : 'rotated';
+        await this.step('secret-rotated', name);
+        current = await secrets.create(name, name, issued.secretId, issued.secret, schedule.request);
+        await this.step('docker-secret-created', name);
+        if (reason !== undefined) {
+          logger.info({ swarm_service: name, reason, dockerSecret: current.name }, 'rotating the secret');
+        }
+      }
     }
 
     const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: current };
@@ -268,21 +313,93 @@ export class ServiceRegistration {
       if (action === 'unchanged') action = 'updated';
     }
 
-    // Only now that the service holds the new secret: retire what it replaced.
-    // A client added just now holds the one secret issued with it: nothing to retire, nothing to read.
-    const clientSecrets =
-      issued === undefined
-        ? record!.secrets
-        : action === 'registered'
-          ? []
-          : ((await unlessNotFound(admin.getClient(name)))?.secrets ?? []);
-    for (const secret of clientSecrets) {
-      if (secret.id !== current.secretId) await unlessNotFound(admin.retireSecret(name, secret.id));
-    }
-    const incomplete = await this.removeSecrets(managed.filter((secret) => secret.id !== current.id));
+    // Only now that the spec holds the new secret, and only once no task that still runs uses an old
+    // one: retire what it replaced (a task being replaced keeps asking for tokens until it stops).
+    const retired = await this.retireOld(service, current, clientSecrets, managed);
     if (action !== 'unchanged')
       logger.info({ swarm_service: name, action, dockerSecret: current.name }, 'service registered');
-    return { service: name, action, found: true, incomplete };
+    const issuedAt = clientSecrets.find((secret) => secret.id === current.secretId)?.created_at;
+    // A switch to a newer secret finished (not the clean-up of one issued after it and never delivered).
+    const switched =
+      retired.complete &&
+      issuedAt !== undefined &&
+      retired.secrets.length > 0 &&
+      retired.secrets.every((secret) => secret.created_at <= issuedAt);
+    return {
+      service: name,
+      action,
+      found: true,
+      incomplete: !retired.complete,
+      ...(switched ? { retiredAfterMs: Math.max(0, this.now() - Date.parse(issuedAt)) } : {}),
+    };
+  }
+
+  /**
+   * True when nothing is under way: the service mounts the one Docker secret of ours, holding the
+   * client's one secret. Only then may a rotation start, so two never overlap.
+   */
+  private inOrder(
+    usable: ManagedSecret,
+    clientSecrets: readonly SecretJson[],
+    managed: readonly ManagedSecret[],
+    mounted: ManagedSecret | undefined,
+  ): boolean {
+    return mounted?.id === usable.id && managed.length === 1 && clientSecrets.length === 1;
+  }
+
+  /** Retires the client's secrets that no Docker secret of ours holds; returns the others. */
+  private async retireUndelivered(
+    name: string,
+    clientSecrets: readonly SecretJson[],
+    managed: readonly ManagedSecret[],
+  ): Promise<readonly SecretJson[]> {
+    const delivered = new Set(managed.map((secret) => secret.secretId));
+    for (const secret of clientSecrets) {
+      if (!delivered.has(secret.id)) await unlessNotFound(this.options.admin.retireSecret(name, secret.id));
+    }
+    return clientSecrets.filter((secret) => delivered.has(secret.id));
+  }
+
+  /**
+   * Retires the client secrets and removes the Docker secrets other than `current` that no running
+   * task of the service mounts; what one still mounts is left for a later pass (complete: false).
+   */
+  private async retireOld(
+    service: SwarmService,
+    current: ManagedSecret,
+    clientSecrets: readonly SecretJson[],
+    managed: readonly ManagedSecret[],
+  ): Promise<{ complete: boolean; secrets: SecretJson[] }> {
+    const name = service.spec.Name;
+    const oldSecrets = clientSecrets.filter((secret) => secret.id !== current.secretId);
+    const oldDocker = managed.filter((secret) => secret.id !== current.id);
+    if (oldSecrets.length === 0 && oldDocker.length === 0) return { complete: true, secrets: [] };
+    const live = await this.options.swarm.liveTaskSecrets(service.id);
+    const held = new Set(managed.filter((secret) => live.has(secret.id)).map((secret) => secret.secretId));
+    let complete = true;
+    const retired: SecretJson[] = [];
+    for (const secret of oldSecrets) {
+      if (held.has(secret.id)) complete = false;
+      else {
+        await unlessNotFound(this.options.admin.retireSecret(name, secret.id));
+        retired.push(secret);
+      }
+    }
+    const removable = oldDocker.filter((secret) => !live.has(secret.id));
+    if (removable.length < oldDocker.length) complete = false;
+    if (await this.removeSecrets(removable)) complete = false;
+    if (!complete) {
+      this.options.logger.debug(
+        { swarm_service: name },
+        'a task that still runs uses an old secret; retiring it on a later pass',
+      );
+    } else if (retired.length > 0) {
+      this.options.logger.info(
+        { swarm_service: name, secrets: retired.length, docker_secrets: oldDocker.length },
+        'old secrets retired: every running task uses the new one',
+      );
+    }
+    return { complete, secrets: retired };
   }
 
   private async deregister(
@@ -399,4 +516,19 @@ function clientPatch(
   // A service removed and created again under the same name keeps the client; the id follows it.
   if (record.metadata.swarm_service_id !== serviceId) patch.metadata = { swarm_service_id: serviceId };
   return Object.keys(patch).length === 0 ? undefined : patch;
+}
+
+/**
+ * Of our Docker secrets for the service, the one holding the client's newest secret that the client
+ * still accepts, or undefined when none does.
+ */
+function newestUsable(client: ClientJson, managed: readonly ManagedSecret[]): ManagedSecret | undefined {
+  let newest: { docker: ManagedSecret; created: string } | undefined;
+  for (const docker of managed) {
+    const secret = client.secrets.find((s) => s.id === docker.secretId);
+    if (secret !== undefined && (newest === undefined || secret.created_at > newest.created)) {
+      newest = { docker, created: secret.created_at };
+    }
+  }
+  return newest?.docker;
 }

@@ -82,6 +82,16 @@ function toSecret(raw: Dockerode.Secret): SwarmSecret {
   };
 }
 
+/** What this service reads of a task (GET /tasks). */
+interface EngineTask {
+  ServiceID?: string;
+  Status?: { State?: string };
+  Spec?: { ContainerSpec?: Dockerode.ContainerSpec };
+}
+
+/** Task states after which a task runs no more (the Engine API's TaskState). */
+const TERMINAL_TASK_STATES = new Set(['complete', 'shutdown', 'failed', 'rejected', 'remove', 'orphaned']);
+
 export class SwarmApi {
   constructor(private readonly docker: Dockerode) {}
 
@@ -167,6 +177,27 @@ export class SwarmApi {
       if (statusOf(err) === 404) return 'gone';
       throw wrap('secret remove', err);
     }
+  }
+
+  /**
+   * The Docker secrets mounted by the service's tasks that have not stopped yet: every state before a
+   * terminal one (complete, shutdown, failed, rejected, remove, orphaned), so a task being replaced
+   * that still runs counts, and so does one that has not started.
+   */
+  async liveTaskSecrets(serviceId: string): Promise<Set<string>> {
+    let tasks: EngineTask[];
+    try {
+      tasks = (await this.docker.listTasks({ filters: { service: [serviceId] } })) as EngineTask[];
+    } catch (err) {
+      throw wrap('task list', err);
+    }
+    const mounted = new Set<string>();
+    for (const task of tasks) {
+      // The filter also matches names and id prefixes: only this service's tasks count.
+      if (task.ServiceID !== serviceId || TERMINAL_TASK_STATES.has(task.Status?.State ?? '')) continue;
+      for (const ref of task.Spec?.ContainerSpec?.Secrets ?? []) if (ref.SecretID) mounted.add(ref.SecretID);
+    }
+    return mounted;
   }
 
   /** A container's id, hostname and labels, or undefined when there is no such container here. */

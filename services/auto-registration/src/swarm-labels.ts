@@ -7,6 +7,8 @@
  *   oauth.audience="x y"     audiences of its tokens, separated by spaces or commas
  *   oauth.claim.<name>=<v>   a string claim <name> in every token of the client (one label per claim)
  *   oauth.secret-uid / -gid  owner of the mounted secret file (see service-credentials.ts)
+ *   oauth.rotate-every=<d>   replace the secret when it is this old, e.g. 30d (credential-rotation.ts)
+ *   oauth.rotate=<any>       a change of the value replaces the secret once
  *   oauth.instance=<name>    which auto-registration instance handles it (registration-scope.ts)
  */
 export const CLIENT_LABEL = 'oauth.client';
@@ -15,6 +17,10 @@ export const AUDIENCE_LABEL = 'oauth.audience';
 /** Prefix of the claim labels: `oauth.claim.team=payments` puts "team": "payments" in every token. */
 export const CLAIM_LABEL_PREFIX = 'oauth.claim.';
 export const SECRET_UID_LABEL = 'oauth.secret-uid';
+/** The secret's life, overriding OAUTH_ROTATE_INTERVAL for this service (`off`: never by age). */
+export const ROTATE_EVERY_LABEL = 'oauth.rotate-every';
+/** A new value asks for one rotation now (the value is recorded on the Docker secret). */
+export const ROTATE_LABEL = 'oauth.rotate';
 export const SECRET_GID_LABEL = 'oauth.secret-gid';
 /** Picks the auto-registration instance (OAUTH_INSTANCE) when a swarm runs more than one. */
 export const INSTANCE_LABEL = 'oauth.instance';

@@ -143,6 +143,44 @@ describe('oauthctl driving the running oauth-clients service', () => {
     expect(JSON.stringify(service.lines)).not.toContain(ADMIN_TOKEN);
   });
 
+  it('asks auto-registration to rotate a client it manages, and shows no secret', async () => {
+    // What auto-registration writes when it adds a service's client (its metadata.managed_by).
+    const add = await oauthctl([
+      '--json',
+      'clients',
+      'add',
+      'ledger',
+      '--metadata',
+      'managed_by=auto-registration:blue',
+    ]);
+    const secretId = (JSON.parse(add.stdout) as { secret_id: string }).secret_id;
+    const grace = await oauthctl(['clients', 'rotate', 'ledger', '--grace', '60']);
+    expect([grace.code, grace.stdout, grace.stderr]).toEqual([
+      2,
+      '',
+      'oauthctl: ledger is managed by auto-registration, which retires its old secret once no task of the ' +
+        'service uses it: --grace does not apply (run without it).\n',
+    ]);
+
+    const rotate = await oauthctl(['clients', 'rotate', 'ledger']);
+    expect([rotate.code, rotate.stdout, rotate.stderr]).toEqual([
+      0,
+      'rotation requested: auto-registration gives service ledger a new secret at its next reconcile ' +
+        '(within OAUTH_RECONCILE_INTERVAL) and retires the old one once every task uses the new one\n',
+      '',
+    ]);
+    // The ask is metadata naming the secret to replace; the client still has only that secret.
+    const client = JSON.parse((await oauthctl(['--json', 'clients', 'get', 'ledger'])).stdout) as {
+      metadata: Record<string, string>;
+      secrets: Array<{ id: string }>;
+    };
+    expect(client.metadata).toEqual({ managed_by: 'auto-registration:blue', rotate_from_secret: secretId });
+    expect(client.secrets.map((secret) => secret.id)).toEqual([secretId]);
+    const json = await oauthctl(['--json', 'clients', 'rotate', 'ledger']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ client_id: 'ledger', metadata: client.metadata });
+    expect(json.stdout).not.toContain('client_secret');
+  });
+
   it("exits 1 with the server's error_description when the server refuses", async () => {
     await oauthctl(['clients', 'add', 'taken']);
     const exists = await oauthctl(['clients', 'add', 'taken']);

@@ -45,6 +45,10 @@ export interface HarnessOptions {
   afterStep?: (step: RegistrationStep, service: string) => void | Promise<void>;
   intervalMs?: number;
   followEvents?: boolean;
+  /** OAUTH_ROTATE_INTERVAL in ms. */
+  rotateEveryMs?: number;
+  /** The registration's clock (tests move it forward to make a rotation due). */
+  now?: () => number;
 }
 
 export function buildHarness(options: HarnessOptions): Harness {
@@ -81,6 +85,8 @@ export function buildHarness(options: HarnessOptions): Harness {
     followEvents: options.followEvents ?? false,
     retryBaseMs: 3_600_000, // tests drive every pass themselves unless they ask for the timers
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
+    ...(options.rotateEveryMs === undefined ? {} : { rotateEveryMs: options.rotateEveryMs }),
+    ...(options.now ? { now: options.now } : {}),
   });
   return { scope, admin, secrets, reconciler, app, metrics, logs };
 }
@@ -114,6 +120,7 @@ export class TestServices {
       hostNetwork?: boolean;
       mounts?: Dockerode.MountSettings[];
       containerLabels?: Record<string, string>;
+      updateConfig?: Dockerode.ServiceSpec['UpdateConfig'];
     } = {},
   ): Promise<SwarmService> {
     this.names.add(name);
@@ -133,6 +140,7 @@ export class TestServices {
         ...(extra.hostNetwork ? { Networks: [{ Target: 'host' }] } : {}),
       },
       Mode: { Replicated: { Replicas: extra.replicas ?? 0 } },
+      ...(extra.updateConfig ? { UpdateConfig: extra.updateConfig } : {}),
     };
     await this.engine.docker.createService(spec);
     return this.inspect(name);
@@ -163,6 +171,7 @@ export class TestServices {
       name: s.name,
       serviceName: name,
       secretId: s.labels['swarm-oauth.secret-id'],
+      rotateRequest: s.labels['swarm-oauth.rotate-request'],
     }));
   }
 
