@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       adminTimeoutMs: 10_000,
       tokenUrl: 'http://oauth-client-tokens/api/token',
       reconcileIntervalMs: 60_000,
+      rotateIntervalMs: undefined,
       reconcileConcurrency: 16,
       notifyTokenFile: undefined,
       notifyQueueLimit: 1000,
@@ -24,6 +25,18 @@ describe('loadConfig', () => {
       docker: { host: 'unix:///var/run/docker.sock', tlsVerify: false, certPath: undefined },
     });
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it('reads OAUTH_ROTATE_INTERVAL as a duration, off or unset for none, and names it when wrong', () => {
+    expect(loadConfig({ OAUTH_ROTATE_INTERVAL: '30d' }).rotateIntervalMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ OAUTH_ROTATE_INTERVAL: '1d12h' }).rotateIntervalMs).toBe(36 * 3_600_000);
+    expect(loadConfig({ OAUTH_ROTATE_INTERVAL: 'off' }).rotateIntervalMs).toBeUndefined();
+    expect(() => loadConfig({ OAUTH_ROTATE_INTERVAL: '30' })).toThrow(
+      'OAUTH_ROTATE_INTERVAL: "30" is not a duration: write a number and a unit (s, m, h, d, w), e.g. 30d, 12h or 1d12h, or off.',
+    );
+    expect(() => loadConfig({ OAUTH_ROTATE_INTERVAL: '30s' })).toThrow(
+      'OAUTH_ROTATE_INTERVAL: "30s" is out of range: a rotation interval is 1m to 3650d, or off.',
+    );
   });
 
   it("derives the clients URL from the design notes' add URL", () => {

@@ -261,7 +261,8 @@ describe('reconciling without notifications', () => {
 describe('crash safety and concurrency', () => {
   it.each<[RegistrationStep, string, number]>([
     ['client-created', 'repaired', 0],
-    ['docker-secret-created', 'repaired', 1],
+    // The Docker secret holds the client's secret: it only needs mounting (no new secret).
+    ['docker-secret-created', 'updated', 1],
     ['service-updated', 'unchanged', 1],
   ])(
     'a run killed right after %s is finished by the next reconcile (%s), leaving one working secret mounted',
