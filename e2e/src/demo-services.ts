@@ -159,7 +159,13 @@ export class DemoServices {
    * `optIn: false` it lacks only the `oauth.client=true` label, which the caller adds later
    * (`docker service update --label-add`, a service label: its running task is left alone).
    */
-  async createScripted(name: string, placement: Placement, script: string, optIn = true): Promise<void> {
+  async createScripted(
+    name: string,
+    placement: Placement,
+    script: string,
+    optIn = true,
+    replicas = 1,
+  ): Promise<void> {
     await this.docker.run([
       'service',
       'create',
@@ -168,6 +174,8 @@ export class DemoServices {
       '--no-resolve-image',
       '--name',
       name,
+      '--replicas',
+      String(replicas),
       ...this.labelled(optIn),
       '--constraint',
       placement,

@@ -700,7 +700,86 @@ describe('the stack on a real two-node Docker Swarm', () => {
     },
   );
 
-  step("6. docker stack rm leaves no managed Docker secret, only the operator's", 300_000, async () => {
+  step(
+    '6. a rotation (label oauth.rotate changed) while a consumer with 2 replicas asks for tokens continuously loses no request; then the old secret is refused and no old Docker secret is left',
+    600_000,
+    async () => {
+      const asker = consumer('rotating');
+      await demo.createScripted(asker, 'node.role==worker', CONTINUOUS_ASKER, true, 2);
+      await listener.create(asker);
+      const { credentials: before } = await registered(asker);
+      await askerAnswered(asker, 0, 10);
+      const oldTasks = await nodes.runningTasks(asker);
+      expect(oldTasks).toHaveLength(2);
+      const secretIn = async (task: RunningTask) =>
+        (await nodes.exec(task, ['cat', '/run/secrets/oauth_client_secret'])).trim();
+      const oldSecret = await secretIn(oldTasks[0]!);
+      const oldSecretIds = (await admin.get(asker))!.secrets.map((secret) => secret.id);
+      expect(oldSecretIds).toHaveLength(1);
+      clock.mark(`${asker}: 2 replicas on the worker, registered and asking continuously`);
+
+      // The listener sends nothing for a label that is not com.df.*: the periodic reconcile (15 s
+      // here; engine events in stack.yml) starts the rotation.
+      const from = Date.now();
+      await docker.run(['service', 'update', '--detach', '--label-add', 'oauth.rotate=e2e-1', asker]);
+      const mountedAt = await eventually(
+        async () => {
+          const service = await docker.inspectService(asker);
+          const credentials = service === undefined ? undefined : credentialsOf(service);
+          return credentials !== undefined && credentials.secret.id !== before.secret.id
+            ? Date.now()
+            : undefined;
+        },
+        { what: `${asker} updated with a new Docker secret`, timeoutMs: 120_000, intervalMs: 500 },
+      );
+      const done = await eventually(
+        async () => {
+          const client = await admin.get(asker);
+          const secrets = await docker.secrets(`label=swarm-oauth.service=${asker}`);
+          const service = await docker.inspectService(asker);
+          const credentials = service === undefined ? undefined : credentialsOf(service);
+          if (client?.secrets.length !== 1 || client.secrets[0]!.id === oldSecretIds[0]) return undefined;
+          if (secrets.length !== 1 || credentials?.secret.id !== secrets[0]!.ID) return undefined;
+          return service?.UpdateStatus?.State === 'completed' ? Date.now() : undefined;
+        },
+        { what: `${asker}: the old secret retired and its Docker secret removed`, timeoutMs: 300_000 },
+      );
+      const newTasks = await nodes.runningTasks(asker);
+      expect(newTasks).toHaveLength(2);
+      const newSecrets = await Promise.all(newTasks.map(secretIn));
+      expect(new Set(newSecrets).size).toBe(1);
+      expect(newSecrets[0]).not.toBe(oldSecret);
+      await askerAnswered(asker, Date.now(), 5);
+      const counted = await tokenRequests(asker, from, Date.now());
+      expect(counted).toMatchObject({ failed: 0, failures: [] });
+      expect(counted.total).toBeGreaterThan(0);
+
+      // The token service refuses the old secret once it has synced past the retirement, and takes the new.
+      const url = publishedUrl(await nodes.onlyTask(TOKENS));
+      const refused = await eventually(
+        async () => {
+          const answer = await requestToken(`${url}/api/token`, asker, oldSecret);
+          return answer.status === 401 ? answer : undefined;
+        },
+        { what: 'the old secret refused', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      expect(refused.body.error).toBe('invalid_client');
+      expect((await requestToken(`${url}/api/token`, asker, newSecrets[0]!)).status).toBe(200);
+      expect(
+        sampleValue(await autoRegistrationMetrics(), 'auto_registration_registrations_total', {
+          kind: 'rotated',
+        }),
+      ).toBe(1);
+      clock.note(
+        `rotation: label change -> new secret mounted ${((mountedAt - from) / 1000).toFixed(1)} s ` +
+          `(periodic reconcile), -> old secret retired and its Docker secret removed ` +
+          `${((done - from) / 1000).toFixed(1)} s; ${counted.total} token requests by 2 replicas, ${counted.failed} lost`,
+      );
+      clock.mark('old secret refused by the token service, new one accepted');
+    },
+  );
+
+  step("7. docker stack rm leaves no managed Docker secret, only the operator's", 300_000, async () => {
     const consumers = (await docker.serviceNames(`label=${E2E_LABEL}`)).filter(
       (name) => name !== demo.demoApiName,
     );
@@ -721,7 +800,7 @@ describe('the stack on a real two-node Docker Swarm', () => {
   });
 
   step(
-    '7. a shared volume across nodes (a bind-type volume on one host directory, standing for NFS): token replicas on both nodes, tokens verify everywhere, a removed client is refused by every replica',
+    '8. a shared volume across nodes (a bind-type volume on one host directory, standing for NFS): token replicas on both nodes, tokens verify everywhere, a removed client is refused by every replica',
     600_000,
     async () => {
       const ids = await nodes.nodeIds();
@@ -830,7 +909,7 @@ describe('the stack on a real two-node Docker Swarm', () => {
   );
 
   step(
-    '8. draining the worker moves the consumer to the manager, and it keeps working',
+    '9. draining the worker moves the consumer to the manager, and it keeps working',
     600_000,
     async () => {
       const ids = await nodes.nodeIds();
