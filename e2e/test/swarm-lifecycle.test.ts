@@ -770,11 +770,12 @@ describe('the stack on a real two-node Docker Swarm', () => {
           kind: 'rotated',
         }),
       ).toBe(1);
-      clock.note(
+      const figures =
         `rotation: label change -> new secret mounted ${((mountedAt - from) / 1000).toFixed(1)} s ` +
-          `(periodic reconcile), -> old secret retired and its Docker secret removed ` +
-          `${((done - from) / 1000).toFixed(1)} s; ${counted.total} token requests by 2 replicas, ${counted.failed} lost`,
-      );
+        `(periodic reconcile), -> old secret retired and its Docker secret removed ` +
+        `${((done - from) / 1000).toFixed(1)} s; ${counted.total} token requests by 2 replicas, ${counted.failed} lost`;
+      clock.mark(figures);
+      clock.note(figures);
       clock.mark('old secret refused by the token service, new one accepted');
     },
   );
