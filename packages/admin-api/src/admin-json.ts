@@ -23,9 +23,10 @@ export function managedByAutoRegistration(client: { metadata: Readonly<Record<st
 }
 
 /**
- * Metadata asking auto-registration to replace a managed client's secret with this id (what
- * `oauthctl clients rotate` sets): it issues a new one to the service and retires this one once no
- * running task uses it. Naming the secret, not a time, makes the ask hold once and need no clock.
+ * Metadata asking auto-registration to replace a managed client's secret with this id, or key with
+ * this kid (what `oauthctl clients rotate` sets): it issues a new one to the service and retires this
+ * one once no running task uses it. Naming the credential, not a time, makes the ask hold once and
+ * need no clock.
  */
 export const ROTATE_FROM_METADATA = 'rotate_from_secret';
 

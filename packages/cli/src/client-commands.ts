@@ -80,18 +80,21 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 /**
- * Asks auto-registration to replace the managed client's newest secret (the one its service is given
- * or is being given): it issues the next one itself and delivers it as a Docker secret.
+ * Asks auto-registration to replace the managed client's newest credential (the one its service is
+ * given or is being given): its newest secret, or for a service registered with
+ * oauth.auth=private_key_jwt its last key. Auto-registration makes the next one itself and delivers
+ * it as a Docker secret.
  */
 async function requestRotation(api: AdminClient, client: ClientJson): Promise<ClientJson> {
-  const newest = client.secrets.reduce<ClientJson['secrets'][number] | undefined>(
-    (latest, secret) => (latest === undefined || secret.created_at > latest.created_at ? secret : latest),
-    undefined,
-  );
+  const newest =
+    client.secrets.reduce<ClientJson['secrets'][number] | undefined>(
+      (latest, secret) => (latest === undefined || secret.created_at > latest.created_at ? secret : latest),
+      undefined,
+    )?.id ?? client.jwks.keys.at(-1)?.kid;
   if (newest === undefined) {
-    throw new CliError(`${client.client_id} has no secret to rotate.`, ExitCode.refused);
+    throw new CliError(`${client.client_id} has no secret or key to rotate.`, ExitCode.refused);
   }
-  return api.updateClient(client.client_id, { metadata: { [ROTATE_FROM_METADATA]: newest.id } });
+  return api.updateClient(client.client_id, { metadata: { [ROTATE_FROM_METADATA]: newest } });
 }
 
 /** `oauthctl clients ...`: one subcommand per admin API call. */

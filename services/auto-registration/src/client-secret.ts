@@ -1,5 +1,5 @@
-// A secret as auto-registration holds it: from the admin API's answer (@swarm-oauth/admin-api) to a
-// Docker secret, wrapped so that no log line can print it.
+// A secret as auto-registration holds it: from the admin API's answer (@swarm-oauth/admin-api), or a
+// private key it made (client-key.ts), to a Docker secret, wrapped so that no log line can print it.
 
 /**
  * A client secret as it travels from the admin API to a Docker secret. It hides itself from JSON,

@@ -1,4 +1,5 @@
 import { ROTATE_FROM_METADATA, type ClientJson } from '@swarm-oauth/admin-api';
+import { ageMs, heldBy } from './client-credentials.js';
 import type { ManagedSecret } from './docker-secrets.js';
 import { ROTATE_EVERY_LABEL, ROTATE_LABEL, type Labels } from './swarm-labels.js';
 
@@ -12,7 +13,9 @@ import { ROTATE_EVERY_LABEL, ROTATE_LABEL, type Labels } from './swarm-labels.js
  *     OAUTH_ROTATE_INTERVAL (`off` in either turns it off);
  *   - the service's `oauth.rotate` label differs from the value its Docker secret was made under
  *     (any change of the label, adding or removing it included, asks for one rotation);
- *   - the client's `metadata.rotate_from_secret` names it (what `oauthctl clients rotate` sets).
+ *   - the client's `metadata.rotate_from_secret` names it, by secret id or key id (what `oauthctl
+ *     clients rotate` sets).
+ * A secret's age is its Docker secret's: the two are made within a moment of each other.
  */
 
 /** The shortest interval: each rotation replaces every task of the service. */
@@ -81,22 +84,20 @@ export function rotateRequest(labels: Labels): string | undefined {
 }
 
 /**
- * Why the service's secret `current` (mounted from `docker`) should be replaced now, or undefined.
- * `current` is the client's record of it (its creation time is the secret's age).
+ * Why the credential the service uses now, in Docker secret `docker`, should be replaced, or
+ * undefined. The caller has checked that the client accepts it.
  */
 export function rotationReason(
   schedule: RotationSchedule,
-  client: Pick<ClientJson, 'metadata' | 'secrets'>,
-  docker: Pick<ManagedSecret, 'secretId' | 'rotateRequest'>,
+  client: Pick<ClientJson, 'metadata'>,
+  docker: ManagedSecret,
   nowMs: number,
 ): string | undefined {
-  const current = client.secrets.find((secret) => secret.id === docker.secretId);
-  if (current === undefined) return undefined;
-  if (client.metadata[ROTATE_FROM_METADATA] === current.id) return `metadata.${ROTATE_FROM_METADATA}`;
+  const held = heldBy(docker);
+  if (held === undefined) return undefined;
+  if (client.metadata[ROTATE_FROM_METADATA] === held.id) return `metadata.${ROTATE_FROM_METADATA}`;
   if (schedule.request !== docker.rotateRequest) return `${ROTATE_LABEL} changed`;
-  const created = Date.parse(current.created_at);
-  if (schedule.everyMs !== undefined && Number.isFinite(created) && nowMs - created >= schedule.everyMs) {
-    return 'interval';
-  }
+  const age = ageMs(docker, nowMs);
+  if (schedule.everyMs !== undefined && age !== undefined && age >= schedule.everyMs) return 'interval';
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientSecret } from './client-secret.js';
+import type { CredentialKind } from './swarm-labels.js';
 import type { RegistrationScope } from './registration-scope.js';
 import type { SwarmApi, SwarmSecret } from './swarm-api.js';
 
@@ -14,6 +15,8 @@ export const SERVICE_LABEL = 'swarm-oauth.service';
 export const CLIENT_ID_LABEL = 'swarm-oauth.client-id';
 /** The admin API's id of the client secret inside, so a reconcile can tell a retired one. */
 export const SECRET_ID_LABEL = 'swarm-oauth.secret-id';
+/** The kid of the client's public key whose private half is inside (oauth.auth=private_key_jwt). */
+export const KEY_ID_LABEL = 'swarm-oauth.key-id';
 /** The service's oauth.rotate label when the secret was made, so a change of it asks for a rotation. */
 export const ROTATE_REQUEST_LABEL = 'swarm-oauth.rotate-request';
 
@@ -28,6 +31,10 @@ export interface ManagedSecret {
   readonly serviceName: string;
   /** The admin API secret id, when the label is there. */
   readonly secretId: string | undefined;
+  /** The kid of the public key, for a private key (no secretId then). */
+  readonly keyId?: string | undefined;
+  /** When the engine made it (RFC 3339): the age of the credential inside. */
+  readonly createdAt?: string | undefined;
   /** The oauth.rotate value it was made under (undefined: none). */
   readonly rotateRequest?: string | undefined;
 }
@@ -38,6 +45,8 @@ function toManaged(secret: SwarmSecret): ManagedSecret {
     name: secret.name,
     serviceName: secret.labels[SERVICE_LABEL] ?? '',
     secretId: secret.labels[SECRET_ID_LABEL],
+    keyId: secret.labels[KEY_ID_LABEL],
+    createdAt: secret.createdAt,
     rotateRequest: secret.labels[ROTATE_REQUEST_LABEL],
   };
 }
@@ -74,11 +83,12 @@ export class DockerSecrets {
     return (await this.swarm.listSecrets([`${MANAGED_LABEL}=${this.managedValue}`])).map(toManaged);
   }
 
+  /** A Docker secret holding the client secret, or the private key, with the id the client knows it by. */
   async create(
     serviceName: string,
     clientId: string,
-    secretId: string,
-    secret: ClientSecret,
+    credential: { readonly kind: CredentialKind; readonly id: string },
+    content: ClientSecret,
     rotateRequest: string | undefined,
   ): Promise<ManagedSecret> {
     const name = managedSecretName(serviceName);
@@ -88,12 +98,20 @@ export class DockerSecrets {
         [MANAGED_LABEL]: this.managedValue,
         [SERVICE_LABEL]: serviceName,
         [CLIENT_ID_LABEL]: clientId,
-        [SECRET_ID_LABEL]: secretId,
+        [credential.kind === 'secret' ? SECRET_ID_LABEL : KEY_ID_LABEL]: credential.id,
         ...(rotateRequest === undefined ? {} : { [ROTATE_REQUEST_LABEL]: rotateRequest }),
       },
-      secret.reveal(),
+      content.reveal(),
     );
-    return { id, name, serviceName, secretId, rotateRequest };
+    return {
+      id,
+      name,
+      serviceName,
+      secretId: credential.kind === 'secret' ? credential.id : undefined,
+      keyId: credential.kind === 'key' ? credential.id : undefined,
+      createdAt: new Date().toISOString(),
+      rotateRequest,
+    };
   }
 
   remove(secret: ManagedSecret): Promise<'removed' | 'gone'> {

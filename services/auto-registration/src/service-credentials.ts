@@ -1,17 +1,32 @@
 import type Dockerode from 'dockerode';
 import { MANAGED_NAME_PREFIX, type ManagedSecret } from './docker-secrets.js';
-import { SECRET_GID_LABEL, SECRET_UID_LABEL } from './swarm-labels.js';
+import { SECRET_GID_LABEL, SECRET_UID_LABEL, type CredentialKind } from './swarm-labels.js';
 
 /**
  * What a registered service's spec carries, as pure functions over the spec (no engine calls here):
- * the client secret mounted at /run/secrets/oauth_client_secret and three environment variables.
+ * the client secret mounted at /run/secrets/oauth_client_secret (or, for oauth.auth=private_key_jwt,
+ * the private key at /run/secrets/oauth_client_key) and three environment variables.
  */
 export const SECRET_TARGET = 'oauth_client_secret';
 export const SECRET_FILE_PATH = `/run/secrets/${SECRET_TARGET}`;
+export const KEY_TARGET = 'oauth_client_key';
+export const KEY_FILE_PATH = `/run/secrets/${KEY_TARGET}`;
 export const CLIENT_ID_ENV = 'OAUTH_CLIENT_ID';
 export const SECRET_FILE_ENV = 'OAUTH_CLIENT_SECRET_FILE';
+export const KEY_FILE_ENV = 'OAUTH_CLIENT_KEY_FILE';
 export const TOKEN_URL_ENV = 'OAUTH_TOKEN_URL';
-const CREDENTIAL_ENV = [CLIENT_ID_ENV, SECRET_FILE_ENV, TOKEN_URL_ENV];
+const CREDENTIAL_ENV = [CLIENT_ID_ENV, SECRET_FILE_ENV, KEY_FILE_ENV, TOKEN_URL_ENV];
+const TARGETS = [SECRET_TARGET, KEY_TARGET];
+
+/** Where each kind of credential is mounted, and the variable that names the file. */
+const MOUNTS: Readonly<Record<CredentialKind, { target: string; path: string; env: string }>> = {
+  secret: { target: SECRET_TARGET, path: SECRET_FILE_PATH, env: SECRET_FILE_ENV },
+  key: { target: KEY_TARGET, path: KEY_FILE_PATH, env: KEY_FILE_ENV },
+};
+
+function isOurTarget(ref: SecretReference): boolean {
+  return TARGETS.includes(ref.File?.Name ?? '');
+}
 
 type ServiceSpec = Dockerode.ServiceSpec;
 type SecretReference = Dockerode.SecretReference;
@@ -55,28 +70,32 @@ function envOf(spec: ServiceSpec): string[] {
 }
 
 /**
- * A reference this service put there: a managed secret of this service, or one of our secrets at our
- * target (its Docker secret may be gone already). An operator's own secrets are never ours.
+ * A reference this service put there: a managed secret of this service, or one of our secrets at one
+ * of our targets (its Docker secret may be gone already). An operator's own secrets are never ours.
  */
 function isOurRef(ref: SecretReference, managedIds: ReadonlySet<string>): boolean {
   return (
     (ref.SecretID !== undefined && managedIds.has(ref.SecretID)) ||
-    (ref.File?.Name === SECRET_TARGET && (ref.SecretName ?? '').startsWith(MANAGED_NAME_PREFIX))
+    (isOurTarget(ref) && (ref.SecretName ?? '').startsWith(MANAGED_NAME_PREFIX))
   );
 }
 
 /** Replaced when mounting: ours, or anything else at our target (two secrets cannot share a target). */
-function isReplacedRef(ref: SecretReference, managedIds: ReadonlySet<string>): boolean {
-  return isOurRef(ref, managedIds) || ref.File?.Name === SECRET_TARGET;
+function isReplacedRef(ref: SecretReference, managedIds: ReadonlySet<string>, target: string): boolean {
+  return isOurRef(ref, managedIds) || ref.File?.Name === target;
 }
 
-/** The managed secret this spec mounts at the target, if any. */
+/** The managed secret this spec mounts at one of our targets, if any. */
 export function mountedSecret(
   spec: ServiceSpec,
   managed: readonly ManagedSecret[],
 ): ManagedSecret | undefined {
-  const ref = secretRefs(spec).find((r) => r.File?.Name === SECRET_TARGET);
-  return ref === undefined ? undefined : managed.find((secret) => secret.id === ref.SecretID);
+  for (const ref of secretRefs(spec)) {
+    if (!isOurTarget(ref)) continue;
+    const found = managed.find((secret) => secret.id === ref.SecretID);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -136,6 +155,8 @@ function withContainerParts(
 export interface Credentials {
   readonly clientId: string;
   readonly tokenUrl: string;
+  /** What the Docker secret holds: a client secret or a private key. */
+  readonly kind: CredentialKind;
   readonly secret: Pick<ManagedSecret, 'id' | 'name'>;
 }
 
@@ -149,21 +170,27 @@ export function withCredentials(
   managed: readonly ManagedSecret[],
 ): ServiceSpec | undefined {
   const ids = new Set(managed.map((secret) => secret.id));
-  const kept = secretRefs(spec).filter((ref) => !isReplacedRef(ref, ids));
+  const mount = MOUNTS[credentials.kind];
+  const kept = secretRefs(spec).filter((ref) => !isReplacedRef(ref, ids, mount.target));
   const ours: SecretReference = {
-    File: { Name: SECRET_TARGET, ...secretFileOwner(spec) },
+    File: { Name: mount.target, ...secretFileOwner(spec) },
     SecretID: credentials.secret.id,
     SecretName: credentials.secret.name,
   };
   // Keep our reference where it was, so an unchanged spec compares equal.
-  const position = secretRefs(spec).findIndex((ref) => isReplacedRef(ref, ids));
+  const position = secretRefs(spec).findIndex((ref) => isReplacedRef(ref, ids, mount.target));
   const secrets = [...kept];
   secrets.splice(position < 0 ? kept.length : Math.min(position, kept.length), 0, ours);
-  const env = setEnv(envOf(spec), {
-    [CLIENT_ID_ENV]: credentials.clientId,
-    [SECRET_FILE_ENV]: SECRET_FILE_PATH,
-    [TOKEN_URL_ENV]: credentials.tokenUrl,
-  });
+  // The other kind's variable goes: the SDK refuses a service that names both files.
+  const other = credentials.kind === 'secret' ? KEY_FILE_ENV : SECRET_FILE_ENV;
+  const env = setEnv(
+    envOf(spec).filter((entry) => entry.split('=', 1)[0] !== other),
+    {
+      [CLIENT_ID_ENV]: credentials.clientId,
+      [mount.env]: mount.path,
+      [TOKEN_URL_ENV]: credentials.tokenUrl,
+    },
+  );
   return withContainerParts(spec, secrets, env);
 }
 

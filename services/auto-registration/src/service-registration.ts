@@ -7,9 +7,19 @@ import {
   type ClaimJson,
   type ClientJson,
   type ClientPatchJson,
-  type SecretJson,
+  type CreatedClientJson,
 } from '@swarm-oauth/admin-api';
-import { issuedSecret, type IssuedSecret } from './client-secret.js';
+import {
+  accepts,
+  acceptedBy,
+  ageMs,
+  heldBy,
+  newestUsable,
+  sameCredential,
+  type Credential,
+} from './client-credentials.js';
+import { issueKey } from './client-key.js';
+import { issuedSecret } from './client-secret.js';
 import { rotationReason, rotationSchedule, type RotationSchedule } from './credential-rotation.js';
 import type { DockerSecrets, ManagedSecret } from './docker-secrets.js';
 import { ExclusionLog } from './exclusion-log.js';
@@ -22,7 +32,14 @@ import {
   type SwarmApi,
   type SwarmService,
 } from './swarm-api.js';
-import { exclusionReason, readClientLabels, type ClientLabels, type SelfIdentity } from './swarm-labels.js';
+import {
+  credentialKind,
+  exclusionReason,
+  readClientLabels,
+  type ClientLabels,
+  type CredentialKind,
+  type SelfIdentity,
+} from './swarm-labels.js';
 
 export type RegistrationAction =
   /** A new client; its secret is mounted. */
@@ -207,11 +224,13 @@ export class ServiceRegistration {
     }
     if (client === undefined || !this.options.scope.ownsClient(client)) return undefined;
     if (clientPatch(client, wanted.labels, service.id) !== undefined) return undefined;
+    const kind = credentialKind(service.spec.Labels)!;
     const mounted = mountedSecret(service.spec, secrets);
-    if (mounted?.secretId === undefined || secrets.length !== 1) return undefined;
-    if (client.secrets.length !== 1 || client.secrets[0]!.id !== mounted.secretId) return undefined;
+    if (mounted === undefined || secrets.length !== 1 || heldBy(mounted)?.kind !== kind) return undefined;
+    const accepted = acceptedBy(client);
+    if (accepted.length !== 1 || !accepts(accepted, mounted)) return undefined;
     if (rotationReason(this.schedule(service), client, mounted, this.now()) !== undefined) return undefined;
-    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: mounted };
+    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, kind, secret: mounted };
     if (withCredentials(service.spec, credentials, secrets) !== undefined) return undefined;
     return inOrder;
   }
@@ -230,176 +249,209 @@ export class ServiceRegistration {
   private async register(service: SwarmService, labels: ClientLabels): Promise<RegistrationOutcome> {
     const { admin, secrets, scope, logger } = this.options;
     const name = service.spec.Name;
+    const kind = credentialKind(service.spec.Labels)!;
+    const schedule = this.schedule(service);
     const [existing, managed] = await Promise.all([
       unlessNotFound(admin.getClient(name)),
       secrets.listFor(name),
     ]);
     let record: ClientJson | undefined = existing;
-    let issued: IssuedSecret | undefined;
     let action: RegistrationAction = 'unchanged';
+    let current: ManagedSecret | undefined;
 
     if (record === undefined) {
+      // A client with its first credential: a secret the admin API issues, or the public half of a
+      // key pair made here (then the admin API issues nothing).
+      const key = kind === 'key' ? await issueKey() : undefined;
+      let created: CreatedClientJson | undefined;
       try {
-        issued = issuedSecret(
-          await admin.addClient({
-            client_id: name,
-            ...(labels.scope === undefined ? {} : { scope: labels.scope }),
-            ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
-            ...(Object.keys(labels.claims).length === 0 ? {} : { claims: { ...labels.claims } }),
-            metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
-          }),
-        );
-        action = 'registered';
-        await this.step('client-created', name);
+        created = await admin.addClient({
+          client_id: name,
+          ...(labels.scope === undefined ? {} : { scope: labels.scope }),
+          ...(labels.audience.length === 0 ? {} : { audience: [...labels.audience] }),
+          ...(Object.keys(labels.claims).length === 0 ? {} : { claims: { ...labels.claims } }),
+          ...(key === undefined ? {} : { jwks: { keys: [key.publicJwk] } }),
+          metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
+        });
       } catch (err) {
         // Someone added it between our read and our add: go on as for an existing client.
         if (!(err instanceof ClientExistsError)) throw err;
         record = await unlessNotFound(admin.getClient(name));
         if (record === undefined) throw err;
       }
+      if (created !== undefined) {
+        action = 'registered';
+        await this.step('client-created', name);
+        const issued = key === undefined ? issuedSecret(created) : undefined;
+        current = await secrets.create(
+          name,
+          name,
+          key === undefined ? { kind, id: issued!.secretId } : { kind, id: key.keyId },
+          key === undefined ? issued!.secret : key.privateFile,
+          schedule.request,
+        );
+        await this.step('docker-secret-created', name);
+        record = created;
+      }
     }
-    const foreign = record !== undefined && !scope.ownsClient(record);
+    let client = record!;
+    const foreign = !scope.ownsClient(client);
     this.foreignClients.note(name, foreign ? 'client not added by auto-registration' : undefined);
     if (foreign) return { service: name, action: 'refused', found: true, incomplete: false };
-    if (record !== undefined) {
-      const patch = clientPatch(record, labels, service.id);
+    if (action !== 'registered') {
+      const patch = clientPatch(client, labels, service.id);
       if (patch !== undefined) {
-        await admin.updateClient(name, patch);
+        client = await admin.updateClient(name, patch);
         action = 'updated';
       }
     }
 
-    const schedule = this.schedule(service);
-    let current: ManagedSecret;
-    /** The client's secrets after this pass's writes ([] for a client just added: only its first). */
-    let clientSecrets: readonly SecretJson[] = [];
-    if (issued !== undefined) {
-      current = await secrets.create(name, name, issued.secretId, issued.secret, schedule.request);
-      await this.step('docker-secret-created', name);
-    } else {
-      const client = record!;
-      clientSecrets = client.secrets;
-      // The secret itself cannot be read back: the service can use only a Docker secret of ours whose
-      // client secret the client still accepts, and of those the newest (a rotation under way).
-      const usable = newestUsable(client, managed);
-      // A secret in no Docker secret of ours reached no task (a pass stopped after issuing it): it goes
-      // first, so an interrupted rotation starts over in this same pass.
-      if (usable !== undefined) clientSecrets = await this.retireUndelivered(name, client.secrets, managed);
-      const reason =
-        usable === undefined
-          ? undefined
-          : this.inOrder(usable, clientSecrets, managed, mountedSecret(service.spec, managed))
-            ? rotationReason(schedule, { ...client, secrets: [...clientSecrets] }, usable, this.now())
-            : undefined;
+    if (current === undefined) {
+      // Nothing can be read back from a Docker secret: the service can use only one of ours whose
+      // credential the client still accepts, of the kind the labels ask, and of those the newest (a
+      // rotation under way has two).
+      const usable = newestUsable(acceptedBy(client), managed, kind);
+      // A credential in no Docker secret of ours reached no task (a pass stopped after issuing it):
+      // it goes first, so an interrupted rotation starts over in this same pass.
+      if (usable !== undefined) client = await this.retireUndelivered(client, managed);
+      const inOrder =
+        usable !== undefined &&
+        mountedSecret(service.spec, managed)?.id === usable.id &&
+        managed.length === 1 &&
+        acceptedBy(client).length === 1;
+      const reason = inOrder ? rotationReason(schedule, client, usable, this.now()) : undefined;
       if (usable !== undefined && reason === undefined) {
         current = usable;
       } else {
-        const rotated = await admin.rotateSecret(name);
-        issued = issuedSecret(rotated);
-        clientSecrets = rotated.secrets;
-        action = usable === undefined ? 'repaired' : 'rotated';
-        await this.step('secret-rotated', name);
-        current = await secrets.create(name, name, issued.secretId, issued.secret, schedule.request);
-        await this.step('docker-secret-created', name);
+        const working = managed.some((docker) => accepts(acceptedBy(client), docker));
+        ({ client, current } = await this.issueNext(client, kind, schedule.request));
+        action = working ? 'rotated' : 'repaired';
         if (reason !== undefined) {
-          logger.info({ swarm_service: name, reason, dockerSecret: current.name }, 'rotating the secret');
+          logger.info({ swarm_service: name, reason, dockerSecret: current.name }, 'rotating the credential');
         }
       }
     }
 
-    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, secret: current };
-    if (await this.updateSpec(service, (spec) => withCredentials(spec, credentials, [...managed, current]))) {
+    const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, kind, secret: current };
+    const target = current;
+    if (await this.updateSpec(service, (spec) => withCredentials(spec, credentials, [...managed, target]))) {
       await this.step('service-updated', name);
       if (action === 'unchanged') action = 'updated';
     }
 
-    // Only now that the spec holds the new secret, and only once no task that still runs uses an old
-    // one: retire what it replaced (a task being replaced keeps asking for tokens until it stops).
-    const retired = await this.retireOld(service, current, clientSecrets, managed);
+    // Only now that the spec holds the new credential, and only once no task that still runs uses an
+    // old one: retire what it replaced (a task being replaced keeps asking for tokens until it stops).
+    const retired = await this.retireOld(service, client, current, managed);
     if (action !== 'unchanged')
       logger.info({ swarm_service: name, action, dockerSecret: current.name }, 'service registered');
-    const issuedAt = clientSecrets.find((secret) => secret.id === current.secretId)?.created_at;
-    // A switch to a newer secret finished (not the clean-up of one issued after it and never delivered).
-    const switched =
-      retired.complete &&
-      issuedAt !== undefined &&
-      retired.secrets.length > 0 &&
-      retired.secrets.every((secret) => secret.created_at <= issuedAt);
     return {
       service: name,
       action,
       found: true,
       incomplete: !retired.complete,
-      ...(switched ? { retiredAfterMs: Math.max(0, this.now() - Date.parse(issuedAt)) } : {}),
+      ...(retired.switchedAfterMs === undefined ? {} : { retiredAfterMs: retired.switchedAfterMs }),
     };
   }
 
   /**
-   * True when nothing is under way: the service mounts the one Docker secret of ours, holding the
-   * client's one secret. Only then may a rotation start, so two never overlap.
+   * A new credential of `kind` beside the client's others, and the Docker secret holding it: a secret
+   * the admin API issues, or a key pair made here whose public half is added to the client's keys.
    */
-  private inOrder(
-    usable: ManagedSecret,
-    clientSecrets: readonly SecretJson[],
-    managed: readonly ManagedSecret[],
-    mounted: ManagedSecret | undefined,
-  ): boolean {
-    return mounted?.id === usable.id && managed.length === 1 && clientSecrets.length === 1;
+  private async issueNext(
+    client: ClientJson,
+    kind: CredentialKind,
+    rotateRequest: string | undefined,
+  ): Promise<{ client: ClientJson; current: ManagedSecret }> {
+    const { admin, secrets } = this.options;
+    const name = client.client_id;
+    let next: ClientJson;
+    let current: ManagedSecret;
+    if (kind === 'secret') {
+      const rotated = await admin.rotateSecret(name);
+      const issued = issuedSecret(rotated);
+      next = { ...client, secrets: rotated.secrets };
+      await this.step('secret-rotated', name);
+      current = await secrets.create(name, name, { kind, id: issued.secretId }, issued.secret, rotateRequest);
+    } else {
+      const key = await issueKey();
+      next = await admin.updateClient(name, { jwks: { keys: [...client.jwks.keys, key.publicJwk] } });
+      await this.step('secret-rotated', name);
+      current = await secrets.create(name, name, { kind, id: key.keyId }, key.privateFile, rotateRequest);
+    }
+    await this.step('docker-secret-created', name);
+    return { client: next, current };
   }
 
-  /** Retires the client's secrets that no Docker secret of ours holds; returns the others. */
+  /** Retires the client's credentials that no Docker secret of ours holds; the client as it is then. */
   private async retireUndelivered(
-    name: string,
-    clientSecrets: readonly SecretJson[],
+    client: ClientJson,
     managed: readonly ManagedSecret[],
-  ): Promise<readonly SecretJson[]> {
-    const delivered = new Set(managed.map((secret) => secret.secretId));
-    for (const secret of clientSecrets) {
-      if (!delivered.has(secret.id)) await unlessNotFound(this.options.admin.retireSecret(name, secret.id));
+  ): Promise<ClientJson> {
+    const undelivered = acceptedBy(client).filter(
+      (credential) => !managed.some((docker) => sameCredential(heldBy(docker), credential)),
+    );
+    return this.retire(client, undelivered);
+  }
+
+  /** Retires these credentials of the client (secrets one by one, keys in one change of its JWKS). */
+  private async retire(client: ClientJson, credentials: readonly Credential[]): Promise<ClientJson> {
+    const { admin } = this.options;
+    const name = client.client_id;
+    let next = client;
+    for (const credential of credentials) {
+      if (credential.kind !== 'secret') continue;
+      next = (await unlessNotFound(admin.retireSecret(name, credential.id))) ?? {
+        ...next,
+        secrets: next.secrets.filter((secret) => secret.id !== credential.id),
+      };
     }
-    return clientSecrets.filter((secret) => delivered.has(secret.id));
+    const keys = new Set(credentials.filter((c) => c.kind === 'key').map((c) => c.id));
+    if (keys.size > 0) {
+      const kept = next.jwks.keys.filter((key) => !keys.has(key.kid));
+      next = await admin.updateClient(name, { jwks: kept.length === 0 ? null : { keys: kept } });
+    }
+    return next;
   }
 
   /**
-   * Retires the client secrets and removes the Docker secrets other than `current` that no running
-   * task of the service mounts; what one still mounts is left for a later pass (complete: false).
+   * Retires the client's credentials and removes the Docker secrets other than `current` that no
+   * running task of the service mounts; what one still mounts is left for a later pass. Says when
+   * this pass finished a switch to `current` (how long after its Docker secret was made).
    */
   private async retireOld(
     service: SwarmService,
+    client: ClientJson,
     current: ManagedSecret,
-    clientSecrets: readonly SecretJson[],
     managed: readonly ManagedSecret[],
-  ): Promise<{ complete: boolean; secrets: SecretJson[] }> {
+  ): Promise<{ complete: boolean; switchedAfterMs?: number }> {
     const name = service.spec.Name;
-    const oldSecrets = clientSecrets.filter((secret) => secret.id !== current.secretId);
+    const currentCredential = heldBy(current);
+    const old = acceptedBy(client).filter((credential) => !sameCredential(credential, currentCredential));
     const oldDocker = managed.filter((secret) => secret.id !== current.id);
-    if (oldSecrets.length === 0 && oldDocker.length === 0) return { complete: true, secrets: [] };
+    if (old.length === 0 && oldDocker.length === 0) return { complete: true };
     const live = await this.options.swarm.liveTaskSecrets(service.id);
-    const held = new Set(managed.filter((secret) => live.has(secret.id)).map((secret) => secret.secretId));
-    let complete = true;
-    const retired: SecretJson[] = [];
-    for (const secret of oldSecrets) {
-      if (held.has(secret.id)) complete = false;
-      else {
-        await unlessNotFound(this.options.admin.retireSecret(name, secret.id));
-        retired.push(secret);
-      }
-    }
+    const held = managed.filter((docker) => live.has(docker.id)).map(heldBy);
+    const free = old.filter((credential) => !held.some((h) => sameCredential(h, credential)));
+    await this.retire(client, free);
     const removable = oldDocker.filter((secret) => !live.has(secret.id));
-    if (removable.length < oldDocker.length) complete = false;
+    let complete = free.length === old.length && removable.length === oldDocker.length;
     if (await this.removeSecrets(removable)) complete = false;
     if (!complete) {
       this.options.logger.debug(
         { swarm_service: name },
-        'a task that still runs uses an old secret; retiring it on a later pass',
+        'a task that still runs uses an old credential; retiring it on a later pass',
       );
-    } else if (retired.length > 0) {
-      this.options.logger.info(
-        { swarm_service: name, secrets: retired.length, docker_secrets: oldDocker.length },
-        'old secrets retired: every running task uses the new one',
-      );
+      return { complete };
     }
-    return { complete, secrets: retired };
+    if (free.length === 0) return { complete };
+    this.options.logger.info(
+      { swarm_service: name, credentials: free.length, docker_secrets: oldDocker.length },
+      'old credentials retired: every running task uses the new one',
+    );
+    // A switch finished when what went was older than what stays (not the clean-up of a newer one).
+    const age = ageMs(current, this.now());
+    const newer = oldDocker.some((docker) => (ageMs(docker, this.now()) ?? 0) < (age ?? 0));
+    return newer || age === undefined ? { complete } : { complete, switchedAfterMs: Math.max(0, age) };
   }
 
   private async deregister(
@@ -516,19 +568,4 @@ function clientPatch(
   // A service removed and created again under the same name keeps the client; the id follows it.
   if (record.metadata.swarm_service_id !== serviceId) patch.metadata = { swarm_service_id: serviceId };
   return Object.keys(patch).length === 0 ? undefined : patch;
-}
-
-/**
- * Of our Docker secrets for the service, the one holding the client's newest secret that the client
- * still accepts, or undefined when none does.
- */
-function newestUsable(client: ClientJson, managed: readonly ManagedSecret[]): ManagedSecret | undefined {
-  let newest: { docker: ManagedSecret; created: string } | undefined;
-  for (const docker of managed) {
-    const secret = client.secrets.find((s) => s.id === docker.secretId);
-    if (secret !== undefined && (newest === undefined || secret.created_at > newest.created)) {
-      newest = { docker, created: secret.created_at };
-    }
-  }
-  return newest?.docker;
 }

@@ -9,6 +9,7 @@
  *   oauth.secret-uid / -gid  owner of the mounted secret file (see service-credentials.ts)
  *   oauth.rotate-every=<d>   replace the secret when it is this old, e.g. 30d (credential-rotation.ts)
  *   oauth.rotate=<any>       a change of the value replaces the secret once
+ *   oauth.auth=<method>      client_secret (default) or private_key_jwt (a key pair instead of a secret)
  *   oauth.instance=<name>    which auto-registration instance handles it (registration-scope.ts)
  */
 export const CLIENT_LABEL = 'oauth.client';
@@ -22,6 +23,25 @@ export const ROTATE_EVERY_LABEL = 'oauth.rotate-every';
 /** A new value asks for one rotation now (the value is recorded on the Docker secret). */
 export const ROTATE_LABEL = 'oauth.rotate';
 export const SECRET_GID_LABEL = 'oauth.secret-gid';
+/** How the client authenticates: a secret (default) or a key pair it signs assertions with. */
+export const AUTH_LABEL = 'oauth.auth';
+
+/** What a registered service is given: a client secret, or a private key (RFC 7523 private_key_jwt). */
+export type CredentialKind = 'secret' | 'key';
+
+const AUTH_METHODS: Readonly<Record<string, CredentialKind>> = {
+  client_secret: 'secret',
+  client_secret_basic: 'secret',
+  client_secret_post: 'secret',
+  private_key_jwt: 'key',
+};
+
+/** The credential the labels ask for; undefined for an oauth.auth value this service does not know. */
+export function credentialKind(labels: Labels = {}): CredentialKind | undefined {
+  const method = labels[AUTH_LABEL]?.trim().toLowerCase();
+  return method === undefined || method === '' ? 'secret' : AUTH_METHODS[method];
+}
+
 /** Picks the auto-registration instance (OAUTH_INSTANCE) when a swarm runs more than one. */
 export const INSTANCE_LABEL = 'oauth.instance';
 /** Put on the project's own services; such a service is never registered, whatever else it carries. */
@@ -71,12 +91,17 @@ export interface SelfIdentity {
 /**
  * Why a service must not be registered even if it opts in, or undefined when it may be. The project's
  * own services hold the admin token and the store key; giving them a client of their own would be
- * pointless at best and would let a label grant one of them a token identity.
+ * pointless at best and would let a label grant one of them a token identity. A service asking for
+ * an authentication method this service does not know is not registered either: guessing would hand
+ * a secret to a service that asked for none to cross the network.
  */
 export function exclusionReason(name: string, labels: Labels, self: SelfIdentity): string | undefined {
   if (labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE)
     return `it carries ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
   if (self.serviceName !== undefined && name === self.serviceName) return 'it is this service';
+  if (credentialKind(labels) === undefined) {
+    return `${AUTH_LABEL}=${labels[AUTH_LABEL]} is not a method it knows: use client_secret (the default) or private_key_jwt`;
+  }
   if (self.stackNamespace !== undefined && labels[STACK_NAMESPACE_LABEL] === self.stackNamespace) {
     return `it belongs to this service's own stack "${self.stackNamespace}"`;
   }

@@ -7,13 +7,22 @@ import {
 } from '../src/credential-rotation.js';
 
 const DAY = 86_400_000;
-const ISSUED = '2026-11-01T00:00:00.000Z';
+const ISSUED = '2026-11-01T00:00:00.123456789Z';
 const issuedMs = Date.parse(ISSUED);
-const client = (metadata: Record<string, string> = {}) => ({
-  metadata,
-  secrets: [{ id: 's1', created_at: ISSUED }],
+const client = (metadata: Record<string, string> = {}) => ({ metadata });
+/** The Docker secret the service mounts: made at ISSUED (the engine's nanosecond RFC 3339). */
+const docker = (
+  rotateRequest?: string,
+  held: { secretId?: string; keyId?: string } = { secretId: 's1' },
+) => ({
+  id: 'd1',
+  name: 'oauth-client-api-0a1b2c3d',
+  serviceName: 'api',
+  secretId: held.secretId,
+  keyId: held.keyId,
+  createdAt: ISSUED,
+  rotateRequest,
 });
-const docker = (rotateRequest?: string) => ({ secretId: 's1', rotateRequest });
 const schedule = (everyMs: number | undefined, request?: string): RotationSchedule => ({
   everyMs,
   request,
@@ -106,9 +115,16 @@ describe('rotationReason', () => {
     ).toBeUndefined();
   });
 
-  it('is never due for a Docker secret whose client secret is gone', () => {
+  it('names a key by its kid, and is never due by age when the creation time is unknown', () => {
+    const key = docker(undefined, { keyId: 'k1' });
+    expect(rotationReason(schedule(undefined), client({ rotate_from_secret: 'k1' }), key, issuedMs)).toBe(
+      'metadata.rotate_from_secret',
+    );
     expect(
-      rotationReason(schedule(DAY), client(), { secretId: 'other' }, issuedMs + 2 * DAY),
+      rotationReason(schedule(DAY), client(), { ...docker(), createdAt: '' }, issuedMs + 2 * DAY),
+    ).toBeUndefined();
+    expect(
+      rotationReason(schedule(DAY), client(), docker(undefined, {}), issuedMs + 2 * DAY),
     ).toBeUndefined();
   });
 });

@@ -21,7 +21,12 @@ const next: ManagedSecret = {
   serviceName: 'api',
   secretId: 's2',
 };
-const credentials = { clientId: 'api', tokenUrl: 'http://oauth-client-tokens/api/token', secret: ours };
+const credentials = {
+  clientId: 'api',
+  tokenUrl: 'http://oauth-client-tokens/api/token',
+  kind: 'secret' as const,
+  secret: ours,
+};
 const operatorSecret = {
   File: { Name: 'db_password', UID: '0', GID: '0', Mode: 0o444 },
   SecretID: 'db',

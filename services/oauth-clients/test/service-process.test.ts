@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -179,6 +180,29 @@ describe('oauthctl driving the running oauth-clients service', () => {
     const json = await oauthctl(['--json', 'clients', 'rotate', 'ledger']);
     expect(JSON.parse(json.stdout)).toMatchObject({ client_id: 'ledger', metadata: client.metadata });
     expect(json.stdout).not.toContain('client_secret');
+
+    // A service registered with oauth.auth=private_key_jwt has a key and no secret: its kid is named.
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwksFile = join(dir, 'keyed.jwks.json');
+    await writeFile(
+      jwksFile,
+      JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1' }] }),
+    );
+    const keyed = await oauthctl([
+      'clients',
+      'add',
+      'keyed',
+      '--jwks-file',
+      jwksFile,
+      '--metadata',
+      'managed_by=auto-registration',
+    ]);
+    expect(keyed.code).toBe(0);
+    expect((await oauthctl(['clients', 'rotate', 'keyed'])).code).toBe(0);
+    const keyedClient = JSON.parse((await oauthctl(['--json', 'clients', 'get', 'keyed'])).stdout) as {
+      metadata: Record<string, string>;
+    };
+    expect(keyedClient.metadata.rotate_from_secret).toBe('k1');
   });
 
   it("exits 1 with the server's error_description when the server refuses", async () => {

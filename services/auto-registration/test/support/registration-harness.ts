@@ -171,6 +171,8 @@ export class TestServices {
       name: s.name,
       serviceName: name,
       secretId: s.labels['swarm-oauth.secret-id'],
+      keyId: s.labels['swarm-oauth.key-id'],
+      createdAt: s.createdAt,
       rotateRequest: s.labels['swarm-oauth.rotate-request'],
     }));
   }

@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type Dockerode from 'dockerode';
+import { AdminClient, unlessNotFound } from '@swarm-oauth/admin-api';
+import type { SwarmService } from '../src/swarm-api.js';
+import { connectEngine, ensureBaseImage, REPO_ROOT, type Engine } from './support/docker-engine.js';
+import { startOAuthServices, type OAuthServices } from './support/oauth-services.js';
+import { buildHarness, TestServices, waitFor, type Harness } from './support/registration-harness.js';
+
+// oauth.auth=private_key_jwt on a real engine with the real admin API and token service: the key pair
+// is made by auto-registration, only the public key reaches the admin API, the private key is the
+// service's Docker secret, and the service's own task gets a token with it through the SDK
+// (@swarm-oauth/client, from this checkout mounted read-only), signing an RFC 7523 assertion.
+
+/** What the task runs: once it has a key file, a token through the SDK, reported with its settings. */
+const SDK_TASK = `
+import { createTokenClient } from '${REPO_ROOT}/packages/client/dist/src/index.js';
+process.on('SIGTERM', () => process.exit(0));
+const report = (body) => fetch(process.env.REPORT_URL, {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const env = process.env;
+if (env.OAUTH_CLIENT_KEY_FILE) {
+  const settings = { service: env.OAUTH_CLIENT_ID, keyFile: env.OAUTH_CLIENT_KEY_FILE,
+    secretFile: env.OAUTH_CLIENT_SECRET_FILE ?? null };
+  try {
+    await report({ ...settings, token: await createTokenClient().getToken() });
+  } catch (err) {
+    await report({ ...settings, error: String(err) });
+  }
+}
+setInterval(() => {}, 1 << 30);
+`;
+
+interface Report {
+  service: string;
+  keyFile: string;
+  secretFile: string | null;
+  token?: string;
+  error?: string;
+}
+
+let engine: Engine;
+let oauth: OAuthServices;
+let services: TestServices;
+let admin: AdminClient;
+let reportServer: Server;
+let reportUrl: string;
+const reports: Report[] = [];
+const harnesses: Harness[] = [];
+
+beforeAll(async () => {
+  engine = await connectEngine();
+  const image = ensureBaseImage(engine.host);
+  oauth = await startOAuthServices();
+  services = new TestServices(engine, image);
+  admin = new AdminClient({
+    addUrl: `${oauth.adminUrl}/api/clients/add`,
+    removeUrl: `${oauth.adminUrl}/api/clients/remove`,
+    clientsUrl: `${oauth.adminUrl}/api/clients`,
+    token: oauth.adminToken,
+    timeoutMs: 10_000,
+  });
+  reportServer = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      reports.push(JSON.parse(body) as Report);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => reportServer.listen(0, '127.0.0.1', resolve));
+  reportUrl = `http://127.0.0.1:${(reportServer.address() as AddressInfo).port}/report`;
+}, 240_000);
+
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.reconciler.stop()));
+  await services?.cleanup();
+  await oauth?.removeAllClients();
+}, 120_000);
+
+afterAll(async () => {
+  await oauth?.stop();
+  await new Promise((resolve) => reportServer?.close(resolve));
+});
+
+function harness(): Harness {
+  const built = buildHarness({
+    engine,
+    oauth,
+    instance: services.instance,
+    tokenUrl: `${oauth.tokenServiceUrl}/api/token`,
+  });
+  harnesses.push(built);
+  return built;
+}
+
+function containerSpec(service: SwarmService): Dockerode.ContainerSpec {
+  return (service.spec.TaskTemplate as Dockerode.ContainerTaskSpec).ContainerSpec ?? {};
+}
+
+async function updateSpec(name: string, change: (spec: SwarmService['spec']) => SwarmService['spec']) {
+  const service = await services.inspect(name);
+  await engine.docker.getService(service.id).update({
+    _query: { version: service.version },
+    _body: change(service.spec),
+  });
+}
+
+const setReplicas = (name: string, replicas: number) =>
+  updateSpec(name, (spec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } }));
+const setLabels = (name: string, labels: Record<string, string>) =>
+  updateSpec(name, (spec) => ({ ...spec, Labels: { ...spec.Labels, ...labels } }));
+
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** RFC 7638 thumbprint of a P-256 public JWK, computed here independently of the code under test. */
+function thumbprint(jwk: { crv?: string; kty: string; x?: string; y?: string }): string {
+  const json = `{"crv":"${jwk.crv}","kty":"${jwk.kty}","x":"${jwk.x}","y":"${jwk.y}"}`;
+  return createHash('sha256').update(json).digest('base64url');
+}
+
+/** Waits for the n-th report from the service's tasks. */
+function nthReport(name: string, n: number): Promise<Report> {
+  return waitFor(
+    `report ${n} from ${name}'s tasks`,
+    async () => reports.filter((report) => report.service === name)[n - 1],
+    120_000,
+    200,
+  );
+}
+
+describe('oauth.auth=private_key_jwt (real engine, admin API, token service and SDK)', () => {
+  it('registers the public key only, mounts the private key, and the task gets a token with it; a rotation replaces the key', async () => {
+    const name = services.uniqueName('keyed');
+    await services.create(
+      name,
+      { 'oauth.client': 'true', 'oauth.auth': 'private_key_jwt', 'oauth.scope': 'orders.read' },
+      {
+        env: [`REPORT_URL=${reportUrl}`, 'OAUTH_CLIENT_ASSERTION_AUDIENCE=http://oauth-client-tokens'],
+        hostNetwork: true,
+        mounts: [{ Type: 'bind', Source: REPO_ROOT, Target: REPO_ROOT, ReadOnly: true }],
+        args: ['node', '--input-type=module', '-e', SDK_TASK],
+      },
+    );
+    const h = harness();
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({
+      action: 'registered',
+      incomplete: false,
+    });
+
+    // The admin API holds a public key and no secret.
+    const client = await admin.getClient(name);
+    expect(client.secrets).toEqual([]);
+    expect(client.jwks.keys).toHaveLength(1);
+    const [key] = client.jwks.keys;
+    expect(Object.keys(key!).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'x', 'y']);
+    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', kid: thumbprint(key!) });
+    // The Docker secret holds the private half, labelled with the kid; the spec names the key file only.
+    const managed = await services.managedSecrets(name);
+    expect(managed.map((s) => [s.keyId, s.secretId])).toEqual([[key!.kid, undefined]]);
+    const spec = containerSpec(await services.inspect(name));
+    expect(spec.Secrets?.map((ref) => [ref.File?.Name, ref.SecretID])).toEqual([
+      ['oauth_client_key', managed[0]!.id],
+    ]);
+    expect(spec.Env).toEqual(
+      expect.arrayContaining([
+        `OAUTH_CLIENT_ID=${name}`,
+        'OAUTH_CLIENT_KEY_FILE=/run/secrets/oauth_client_key',
+      ]),
+    );
+    expect(spec.Env!.some((entry) => entry.startsWith('OAUTH_CLIENT_SECRET_FILE='))).toBe(false);
+
+    await setReplicas(name, 1);
+    const first = await nthReport(name, 1);
+    expect(first).toMatchObject({ keyFile: '/run/secrets/oauth_client_key', secretFile: null });
+    expect(first.error).toBeUndefined();
+    expect(claimsOf(first.token!)).toMatchObject({ sub: name, client_id: name, scope: 'orders.read' });
+
+    // A rotation: a second key beside the first until the old task is gone, then the new one alone.
+    await setLabels(name, { 'oauth.rotate': 'k2' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'rotated' });
+    const during = await admin.getClient(name);
+    expect(during.jwks.keys.map((k) => k.kid)).toEqual([key!.kid, expect.any(String)]);
+    const second = await nthReport(name, 2);
+    expect(second.error).toBeUndefined();
+    expect(claimsOf(second.token!)).toMatchObject({ sub: name });
+    const settled = await waitFor(
+      'the old key retired once its task has stopped',
+      async () => {
+        const outcome = await h.reconciler.reconcileService(name);
+        return outcome.incomplete ? undefined : outcome;
+      },
+      120_000,
+      500,
+    );
+    expect(settled.retiredAfterMs).toEqual(expect.any(Number));
+    const after = await admin.getClient(name);
+    expect(after.jwks.keys.map((k) => k.kid)).toEqual([during.jwks.keys[1]!.kid]);
+    expect((await services.managedSecrets(name)).map((s) => s.keyId)).toEqual([during.jwks.keys[1]!.kid]);
+    expect(after.secrets).toEqual([]);
+    // Nothing private in a log line: a private JWK's "d" member never appears.
+    expect(h.logs.join('')).not.toContain('"d":');
+  }, 300_000);
+
+  it('switches a registered service from a secret to a key and back, each time retiring the other', async () => {
+    const name = services.uniqueName('switch');
+    await services.create(name, { 'oauth.client': 'true' });
+    const h = harness();
+    await h.reconciler.reconcileService(name);
+    const withSecret = await admin.getClient(name);
+    expect(withSecret.secrets).toHaveLength(1);
+
+    await setLabels(name, { 'oauth.auth': 'private_key_jwt' });
+    // No task runs: the secret goes in the same pass.
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'rotated', incomplete: false });
+    const withKey = await admin.getClient(name);
+    expect([withKey.secrets, withKey.jwks.keys.length]).toEqual([[], 1]);
+    let spec = containerSpec(await services.inspect(name));
+    expect(spec.Secrets?.map((ref) => ref.File?.Name)).toEqual(['oauth_client_key']);
+    expect(spec.Env?.filter((entry) => /^OAUTH_CLIENT_(KEY|SECRET)_FILE=/.test(entry))).toEqual([
+      'OAUTH_CLIENT_KEY_FILE=/run/secrets/oauth_client_key',
+    ]);
+
+    await setLabels(name, { 'oauth.auth': 'client_secret' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'rotated', incomplete: false });
+    const back = await admin.getClient(name);
+    expect([back.secrets.length, back.jwks.keys]).toEqual([1, []]);
+    spec = containerSpec(await services.inspect(name));
+    expect(spec.Secrets?.map((ref) => ref.File?.Name)).toEqual(['oauth_client_secret']);
+    expect(spec.Env?.filter((entry) => /^OAUTH_CLIENT_(KEY|SECRET)_FILE=/.test(entry))).toEqual([
+      'OAUTH_CLIENT_SECRET_FILE=/run/secrets/oauth_client_secret',
+    ]);
+    expect((await services.managedSecrets(name)).map((s) => s.secretId)).toEqual([back.secrets[0]!.id]);
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'unchanged' });
+  }, 120_000);
+
+  it('does not register a service asking for a method it does not know, and says so once', async () => {
+    const name = services.uniqueName('magic');
+    await services.create(name, { 'oauth.client': 'true', 'oauth.auth': 'magic' });
+    const h = harness();
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'ignored' });
+    await h.reconciler.reconcileService(name);
+    expect(await unlessNotFound(admin.getClient(name))).toBeUndefined();
+    const warnings = h.logs.filter((line) => line.includes('not registering'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      swarm_service: name,
+      reason: 'oauth.auth=magic is not a method it knows: use client_secret (the default) or private_key_jwt',
+    });
+  }, 60_000);
+});
