@@ -5,6 +5,8 @@ export interface ClientView {
   readonly audience: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
   readonly secrets: readonly { readonly id: string; readonly created_at: string }[];
+  /** Public keys (private_key_jwt): a JWK Set. */
+  readonly jwks: { readonly keys: readonly Readonly<Record<string, string>>[] };
   readonly created_at: string;
   readonly updated_at: string;
 }

@@ -7,19 +7,24 @@ export const DEMO_SCOPE = 'hello:read';
 export const DEMO_AUDIENCE = 'demo-api';
 /** Where auto-registration mounts the client secret (services/auto-registration, service-credentials.ts). */
 export const SECRET_TARGET = 'oauth_client_secret';
+/** Where a service registered with oauth.auth=private_key_jwt gets its private key. */
+export const KEY_TARGET = 'oauth_client_key';
 /** stack.yml's token network: consumers join it as an external network. */
 export const OAUTH_NETWORK = 'oauth';
 
 /** What auto-registration put into a service's spec, read back from `docker service inspect`. */
 export interface ServiceCredentials {
   readonly env: Readonly<Record<string, string>>;
-  /** Our secret reference at /run/secrets/oauth_client_secret. */
+  /** Our secret reference at /run/secrets/oauth_client_secret (or the key's, for KEY_TARGET). */
   readonly secret: { readonly id: string; readonly name: string };
 }
 
-export function credentialsOf(service: ServiceInspect): ServiceCredentials | undefined {
+export function credentialsOf(
+  service: ServiceInspect,
+  target = SECRET_TARGET,
+): ServiceCredentials | undefined {
   const container = service.Spec.TaskTemplate.ContainerSpec;
-  const ref = (container.Secrets ?? []).find((secret) => secret.File?.Name === SECRET_TARGET);
+  const ref = (container.Secrets ?? []).find((secret) => secret.File?.Name === target);
   if (ref === undefined) return undefined;
   const env = Object.fromEntries(
     (container.Env ?? []).map((entry) => {

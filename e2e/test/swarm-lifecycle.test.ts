@@ -8,6 +8,7 @@ import {
   DEMO_AUDIENCE,
   DEMO_SCOPE,
   DemoServices,
+  KEY_TARGET,
   OAUTH_NETWORK,
   credentialsOf,
   type ServiceCredentials,
@@ -349,7 +350,7 @@ describe('the stack on a real two-node Docker Swarm', () => {
   );
 
   step(
-    '2. a labelled consumer on the worker gets its secret there, a token by name, and calls the demo API on the manager',
+    '2. a labelled consumer on the worker gets its secret there, a token by name, and calls the demo API on the manager; one labelled oauth.auth=private_key_jwt gets a private key instead',
     240_000,
     async () => {
       const ids = await nodes.nodeIds();
@@ -408,6 +409,38 @@ describe('the stack on a real two-node Docker Swarm', () => {
       expect(anonymous.status).toBe(401);
       expect(anonymous.wwwAuthenticate).toMatch(/^Bearer\b/);
       clock.mark('without a token the demo API answers 401 (asked from the consumer, over the overlay)');
+
+      // The same consumer labelled oauth.auth=private_key_jwt: a private key made by
+      // auto-registration instead of a secret, only its public half in the admin API, and the SDK
+      // signing RFC 7523 assertions with it.
+      const keyed = consumer('caller-key');
+      const keyedAt = Date.now();
+      await demo.createCaller(keyed, 'node.role==worker', ['--label', 'oauth.auth=private_key_jwt']);
+      await listener.create(keyed);
+      const keyedCredentials = await eventually(
+        async () => {
+          const service = await docker.inspectService(keyed);
+          return service === undefined ? undefined : credentialsOf(service, KEY_TARGET);
+        },
+        { what: `${keyed} updated with its private key and OAUTH_* environment`, timeoutMs: 60_000 },
+      );
+      expect(keyedCredentials.env).toMatchObject({
+        OAUTH_CLIENT_ID: keyed,
+        OAUTH_CLIENT_KEY_FILE: '/run/secrets/oauth_client_key',
+        OAUTH_TOKEN_URL: TOKEN_URL,
+      });
+      expect(keyedCredentials.env.OAUTH_CLIENT_SECRET_FILE).toBeUndefined();
+      const keyedClient = (await admin.get(keyed))!;
+      expect(keyedClient.secrets).toEqual([]);
+      expect(keyedClient.jwks.keys.map((key) => Object.keys(key).sort())).toEqual([
+        ['alg', 'crv', 'kid', 'kty', 'x', 'y'],
+      ]);
+      const keyedCall = await answered200(keyed, keyedAt);
+      expect(keyedCall.body).toMatchObject({ message: 'hello', client_id: keyed });
+      clock.mark(
+        `${keyed} (oauth.auth=private_key_jwt): no secret anywhere, the admin API holds one public key, ` +
+          'and the demo API answered its private_key_jwt token 200',
+      );
     },
   );
 
