@@ -241,7 +241,9 @@ export class Reconciler {
       if (outcome.found || leftovers) this.failures.succeeded('admin_api');
       if (outcome.found && REGISTERED.has(outcome.action)) this.managed.add(name);
       else if (!outcome.incomplete) this.managed.delete(name);
-      if (outcome.incomplete) this.retryLater(name);
+      // Waiting for tasks to move off an old credential is no failure: when the back-off runs out,
+      // the full reconcile goes on with it every period, and nothing counts as given up.
+      if (outcome.incomplete) this.retryLater(name, { waiting: true });
       else this.retries.succeeded(name);
       if (notified && !outcome.found && outcome.action === 'ignored') this.nudgeFull();
       return outcome;
@@ -335,11 +337,14 @@ export class Reconciler {
     }
   }
 
-  /** Another pass over a failed service soon, doubling the delay up to the period (RetrySchedule). */
-  private retryLater(name: string): void {
+  /**
+   * Another pass over a failed (or waiting) service soon, doubling the delay up to the period
+   * (RetrySchedule). Giving up on a failed one is counted; on a waiting one it is not.
+   */
+  private retryLater(name: string, { waiting = false } = {}): void {
     if (this.background.signal.aborted) return;
     const decision = this.retries.failed(name);
-    if (decision.kind === 'gave-up' || decision.kind === 'full') {
+    if (!waiting && (decision.kind === 'gave-up' || decision.kind === 'full')) {
       this.options.metrics.retriesAbandoned.inc({ reason: decision.kind === 'full' ? 'full' : 'attempts' });
     }
   }

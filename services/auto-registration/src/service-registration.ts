@@ -83,7 +83,7 @@ export interface RegistrationOutcome {
   readonly retiredAfterMs?: number;
 }
 
-/** The writes of a registration, in order. */
+/** The writes of a registration, in order ('secret-rotated': a new secret or key added to the client). */
 export type RegistrationStep =
   'client-created' | 'secret-rotated' | 'docker-secret-created' | 'service-updated' | 'client-removed';
 
@@ -291,7 +291,9 @@ export class ServiceRegistration {
           schedule.request,
         );
         await this.step('docker-secret-created', name);
-        record = created;
+        // The record without the answer's plain copy of the secret.
+        const { client_secret: _secret, secret_id: _secretId, ...view } = created;
+        record = view;
       }
     }
     let client = record!;

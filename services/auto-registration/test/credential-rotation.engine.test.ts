@@ -1,13 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type Dockerode from 'dockerode';
-import { AdminClient, type ClientJson } from '@swarm-oauth/admin-api';
+import type { AdminClient, ClientJson } from '@swarm-oauth/admin-api';
 import type { RegistrationOutcome, RegistrationStep } from '../src/service-registration.js';
 import { SECRET_TARGET } from '../src/service-credentials.js';
 import type { SwarmService } from '../src/swarm-api.js';
 import { connectEngine, ensureBaseImage, type Engine } from './support/docker-engine.js';
-import { startOAuthServices, type OAuthServices } from './support/oauth-services.js';
+import { adminClientFor, startOAuthServices, type OAuthServices } from './support/oauth-services.js';
+import { startReportServer, type ReportServer } from './support/report-server.js';
 import {
   buildHarness,
   TestServices,
@@ -42,9 +41,7 @@ let engine: Engine;
 let oauth: OAuthServices;
 let services: TestServices;
 let admin: AdminClient;
-let reportServer: Server;
-let reportUrl: string;
-const reported: { service: string; secret: string }[] = [];
+let reportServer: ReportServer<{ service: string; secret: string }>;
 const harnesses: Harness[] = [];
 /** Added to the real clock for the registration: a test moves it to make a secret old. */
 let offsetMs = 0;
@@ -54,23 +51,8 @@ beforeAll(async () => {
   const image = ensureBaseImage(engine.host);
   oauth = await startOAuthServices();
   services = new TestServices(engine, image);
-  admin = new AdminClient({
-    addUrl: `${oauth.adminUrl}/api/clients/add`,
-    removeUrl: `${oauth.adminUrl}/api/clients/remove`,
-    clientsUrl: `${oauth.adminUrl}/api/clients`,
-    token: oauth.adminToken,
-    timeoutMs: 10_000,
-  });
-  reportServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      reported.push(JSON.parse(body) as { service: string; secret: string });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => reportServer.listen(0, '127.0.0.1', resolve));
-  reportUrl = `http://127.0.0.1:${(reportServer.address() as AddressInfo).port}/report`;
+  admin = adminClientFor(oauth);
+  reportServer = await startReportServer();
 }, 240_000);
 
 afterEach(async () => {
@@ -82,7 +64,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await oauth?.stop();
-  await new Promise((resolve) => reportServer?.close(resolve));
+  await reportServer?.close();
 });
 
 function harness(options: Partial<HarnessOptions> = {}): Harness {
@@ -182,7 +164,7 @@ describe('automatic rotation of a registered service (real engine, admin API and
       {
         replicas: 0,
         hostNetwork: true,
-        env: [`REPORT_URL=${reportUrl}`],
+        env: [`REPORT_URL=${reportServer.url}`],
         args: ['node', '-e', REPORTING_TASK],
         updateConfig: { Parallelism: 1, Delay: HOUR * 1_000_000, Order: 'stop-first' },
       },
@@ -190,7 +172,7 @@ describe('automatic rotation of a registered service (real engine, admin API and
     const h = harness();
     expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'registered' });
     await setReplicas(name, 2);
-    const secretsOf = () => reported.filter((r) => r.service === name).map((r) => r.secret);
+    const secretsOf = () => reportServer.reports.filter((r) => r.service === name).map((r) => r.secret);
     await waitFor(
       'both tasks to report their secret',
       async () => (secretsOf().length >= 2 ? true : undefined),

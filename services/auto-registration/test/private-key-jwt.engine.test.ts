@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type Dockerode from 'dockerode';
-import { AdminClient, unlessNotFound } from '@swarm-oauth/admin-api';
+import { unlessNotFound, type AdminClient } from '@swarm-oauth/admin-api';
 import type { SwarmService } from '../src/swarm-api.js';
 import { connectEngine, ensureBaseImage, REPO_ROOT, type Engine } from './support/docker-engine.js';
-import { startOAuthServices, type OAuthServices } from './support/oauth-services.js';
+import { adminClientFor, startOAuthServices, type OAuthServices } from './support/oauth-services.js';
+import { startReportServer, type ReportServer } from './support/report-server.js';
 import { buildHarness, TestServices, waitFor, type Harness } from './support/registration-harness.js';
 
 // oauth.auth=private_key_jwt on a real engine with the real admin API and token service: the key pair
@@ -45,9 +44,7 @@ let engine: Engine;
 let oauth: OAuthServices;
 let services: TestServices;
 let admin: AdminClient;
-let reportServer: Server;
-let reportUrl: string;
-const reports: Report[] = [];
+let reportServer: ReportServer<Report>;
 const harnesses: Harness[] = [];
 
 beforeAll(async () => {
@@ -55,23 +52,8 @@ beforeAll(async () => {
   const image = ensureBaseImage(engine.host);
   oauth = await startOAuthServices();
   services = new TestServices(engine, image);
-  admin = new AdminClient({
-    addUrl: `${oauth.adminUrl}/api/clients/add`,
-    removeUrl: `${oauth.adminUrl}/api/clients/remove`,
-    clientsUrl: `${oauth.adminUrl}/api/clients`,
-    token: oauth.adminToken,
-    timeoutMs: 10_000,
-  });
-  reportServer = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      reports.push(JSON.parse(body) as Report);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => reportServer.listen(0, '127.0.0.1', resolve));
-  reportUrl = `http://127.0.0.1:${(reportServer.address() as AddressInfo).port}/report`;
+  admin = adminClientFor(oauth);
+  reportServer = await startReportServer();
 }, 240_000);
 
 afterEach(async () => {
@@ -82,7 +64,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await oauth?.stop();
-  await new Promise((resolve) => reportServer?.close(resolve));
+  await reportServer?.close();
 });
 
 function harness(): Harness {
@@ -127,7 +109,7 @@ function thumbprint(jwk: { crv?: string; kty: string; x?: string; y?: string }):
 function nthReport(name: string, n: number): Promise<Report> {
   return waitFor(
     `report ${n} from ${name}'s tasks`,
-    async () => reports.filter((report) => report.service === name)[n - 1],
+    async () => reportServer.reports.filter((report) => report.service === name)[n - 1],
     120_000,
     200,
   );
@@ -140,7 +122,7 @@ describe('oauth.auth=private_key_jwt (real engine, admin API, token service and 
       name,
       { 'oauth.client': 'true', 'oauth.auth': 'private_key_jwt', 'oauth.scope': 'orders.read' },
       {
-        env: [`REPORT_URL=${reportUrl}`, 'OAUTH_CLIENT_ASSERTION_AUDIENCE=http://oauth-client-tokens'],
+        env: [`REPORT_URL=${reportServer.url}`, 'OAUTH_CLIENT_ASSERTION_AUDIENCE=http://oauth-client-tokens'],
         hostNetwork: true,
         mounts: [{ Type: 'bind', Source: REPO_ROOT, Target: REPO_ROOT, ReadOnly: true }],
         args: ['node', '--input-type=module', '-e', SDK_TASK],

@@ -32,6 +32,7 @@ function reconcilerWith(
   } = {},
 ) {
   const clock = new ManualClock();
+  const metrics = createMetrics({ defaultMetrics: false });
   const passes: Pass[] = [];
   /** Names whose pass was handed a full reconcile's snapshot instead of reading afresh. */
   const fromSnapshot: string[] = [];
@@ -66,7 +67,7 @@ function reconcilerWith(
     secrets,
     scope: new RegistrationScope(),
     logger: createLogger({ service: 'auto-registration', level: 'silent' }),
-    metrics: createRegistrationMetrics(createMetrics({ defaultMetrics: false })),
+    metrics: createRegistrationMetrics(metrics),
     intervalMs: 60_000,
     followEvents: false,
     nudgeSpacingMs: 10_000,
@@ -80,6 +81,7 @@ function reconcilerWith(
     passes,
     fromSnapshot,
     fullRuns: () => fullRuns,
+    metricsText: () => metrics.registry.metrics(),
   };
 }
 
@@ -189,6 +191,27 @@ describe('Reconciler scheduling (stub engine and admin API, manual clock)', () =
     clock.advance(3_600_000);
     await reconciler.idle();
     expect(passes).toHaveLength(3);
+    await reconciler.stop();
+  });
+
+  it('retries a service waiting for its tasks with back-off up to the cap, then leaves it to the period without counting it given up', async () => {
+    const { reconciler, clock, passes, metricsText } = reconcilerWith(async (name) => ({
+      service: name,
+      action: 'unchanged',
+      found: true,
+      incomplete: true,
+    }));
+    await reconciler.reconcileService('rolling');
+    // 1, 2, 4, 8, 16, 32 s, then the 60 s period twice: eight retries.
+    for (let i = 0; i < 20; i += 1) {
+      clock.advance(60_000);
+      await reconciler.idle();
+    }
+    expect(passes).toHaveLength(9);
+    expect(clock.pending).toEqual([]);
+    const text = await metricsText();
+    expect(text).toContain('auto_registration_retries_abandoned_total{reason="attempts"} 0');
+    expect(text).toContain('auto_registration_retries_abandoned_total{reason="full"} 0');
     await reconciler.stop();
   });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from './docker-engine.js';
+import { AdminClient } from '@swarm-oauth/admin-api';
 
 /**
  * The project's real admin API (oauth-clients) and token service (oauth-client-tokens), started as
@@ -122,4 +123,15 @@ export async function startOAuthServices(): Promise<OAuthServices> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The admin API as auto-registration calls it, for a test's own reads and writes. */
+export function adminClientFor(oauth: OAuthServices): AdminClient {
+  return new AdminClient({
+    addUrl: `${oauth.adminUrl}/api/clients/add`,
+    removeUrl: `${oauth.adminUrl}/api/clients/remove`,
+    clientsUrl: `${oauth.adminUrl}/api/clients`,
+    token: oauth.adminToken,
+    timeoutMs: 10_000,
+  });
 }

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Express } from 'express';
 import { createLogger, createMetrics, type Metrics } from '@swarm-oauth/server-kit';
-import { AdminClient } from '@swarm-oauth/admin-api';
+import type { AdminClient } from '@swarm-oauth/admin-api';
 import { createAutoRegistration } from '../../src/auto-registration.js';
 import {
   MANAGED_LABEL,
@@ -17,7 +17,7 @@ import type { RegistrationStep } from '../../src/service-registration.js';
 import type { SwarmApi, SwarmService } from '../../src/swarm-api.js';
 import { INSTANCE_LABEL, type SelfIdentity } from '../../src/swarm-labels.js';
 import type { Engine } from './docker-engine.js';
-import type { OAuthServices } from './oauth-services.js';
+import { adminClientFor, type OAuthServices } from './oauth-services.js';
 
 /**
  * One auto-registration, wired by main.ts's createAutoRegistration, against the real engine and the real admin API,
@@ -65,13 +65,7 @@ export function buildHarness(options: HarnessOptions): Harness {
   });
   const swarm = options.swarm ?? options.engine.swarm;
   const scope = new RegistrationScope(options.instance);
-  const admin = new AdminClient({
-    addUrl: `${options.oauth.adminUrl}/api/clients/add`,
-    removeUrl: `${options.oauth.adminUrl}/api/clients/remove`,
-    clientsUrl: `${options.oauth.adminUrl}/api/clients`,
-    token: options.oauth.adminToken,
-    timeoutMs: 10_000,
-  });
+  const admin = adminClientFor(options.oauth);
   const metrics = createMetrics({ defaultMetrics: false });
   const { secrets, reconciler, app } = createAutoRegistration({
     swarm,
