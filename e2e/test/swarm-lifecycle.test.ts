@@ -498,7 +498,12 @@ describe('the stack on a real two-node Docker Swarm', () => {
       const ids = (await docker.run(['service', 'ls', '-q'])).split('\n').filter(Boolean);
       const services = JSON.parse(await docker.run(['service', 'inspect', ...ids])) as ServiceInspect[];
       expect(services.map((s) => s.Spec.Name).sort()).toEqual(
-        [...STACK_SERVICES.map((s) => stack.serviceName(s)), demo.demoApiName, consumer('caller-a')].sort(),
+        [
+          ...STACK_SERVICES.map((s) => stack.serviceName(s)),
+          demo.demoApiName,
+          consumer('caller-a'),
+          consumer('caller-key'),
+        ].sort(),
       );
       for (const service of services) {
         const name = service.Spec.Name;
