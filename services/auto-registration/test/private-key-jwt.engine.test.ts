@@ -155,6 +155,10 @@ describe('oauth.auth=private_key_jwt (real engine, admin API, token service and 
       ]),
     );
     expect(spec.Env!.some((entry) => entry.startsWith('OAUTH_CLIENT_SECRET_FILE='))).toBe(false);
+    // In order as it is: the idle full reconcile's shortcut sees a key as settled too.
+    const version = (await services.inspect(name)).version;
+    expect(await h.reconciler.reconcileAll()).toMatchObject({ services: 1, changed: 0, failed: 0 });
+    expect((await services.inspect(name)).version).toBe(version);
 
     await setReplicas(name, 1);
     const first = await nthReport(name, 1);
