@@ -79,6 +79,10 @@ export function sideCheck(side: CheckSide, config: CheckConfig): SideCheck {
   switch (side) {
     case 'no-check':
       return { middleware: [], clientIdOf: () => 'bench-client' };
+    case 'pass-through':
+      // The route shape of every checking side (one middleware before the handler), checking nothing:
+      // what the extra router layer alone costs. Informational; the target is against 'no-check'.
+      return { middleware: [(_req, _res, next) => next()], clientIdOf: () => 'bench-client' };
     case 'require-token':
     case 'require-token-no-cache':
       return {
