@@ -63,7 +63,21 @@ describe('checkTargets', () => {
       ['requireToken ÷ express-jwt + jwks-rsa', 2.3, true],
       ['requireToken ÷ express-oauth2-jwt-bearer', 1.84, true],
       ['requireToken ÷ passport-jwt + jwks-rsa', 920 / 550, true],
+      ['new token: requireToken ÷ cache: false, by server CPU per request', undefined, false],
     ]);
+  });
+
+  it('holds a new token’s first check with the cache on to no more CPU than with it off, slice by slice', () => {
+    const withNew = (side: CheckSide, cpu: number[]): CheckMeasure => ({
+      ...measure(side, 1000),
+      newTokenSlices: cpu.map((serverCpuUsPerRequest) => ({ okPerSecond: 100, serverCpuUsPerRequest })),
+    });
+    const rounds = [
+      [withNew('require-token', [250, 260, 240]), withNew('require-token-no-cache', [250, 250, 250])],
+    ];
+    const firstCheck = checkTargets(rounds).at(-1)!;
+    expect(firstCheck).toMatchObject({ value: 1, met: true, valueByRound: [1, 250 / 260, 250 / 240] });
+    expect(medianRatio(rounds, 'require-token', 'require-token-no-cache', 'cpu', 'newTokens')).toBe(1);
   });
 
   it('judges nothing where a side is missing', () => {

@@ -15,7 +15,7 @@ import { startServer, type ServerProcess } from '../server-process.js';
 import { createBenchStore } from '../token-service-store.js';
 import { probeTokens, runProbes, type Probe, type ProbeAnswer } from './check-probes.js';
 import { loadCheckSettings } from './check-settings.js';
-import { CHECK_SIDES, SIDE_LABELS, UNCHECKED_SIDES, type CheckSide } from './check-sides.js';
+import { BASELINE_SIDE, CHECK_SIDES, SIDE_LABELS, UNCHECKED_SIDES, type CheckSide } from './check-sides.js';
 import {
   checkTable,
   checkTargets,
@@ -36,7 +36,9 @@ const ROUTE_SCOPE = 'orders:read';
 const SLICE_PAUSE_MS = 200;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(line);
-const wanted = (side: CheckSide) => settings.only === undefined || settings.only.test(side);
+const wanted = (side: CheckSide) =>
+  (side !== BASELINE_SIDE || settings.baselineClient !== undefined) &&
+  (settings.only === undefined || settings.only.test(side));
 const nodeArgs = (name: string) =>
   settings.profileDir
     ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', `${name}.cpuprofile`]
@@ -133,6 +135,7 @@ try {
         BENCH_SCOPE: ROUTE_SCOPE,
         BENCH_JWKS_URL: jwksUrl,
         BENCH_JWKS: jwks,
+        ...(side === BASELINE_SIDE ? { BENCH_BASELINE_CLIENT: settings.baselineClient! } : {}),
       },
     });
   for (let round = 1; round <= settings.rounds; round++) {
@@ -164,30 +167,45 @@ try {
           slices.get(side)!.push(slice);
         }
       }
+      // Then new tokens, in turns the same way: in cycle k every side gets the k-th share of the
+      // tokens, each token once (its first check on that side).
+      const perSlice = Math.ceil(newTokens.length / settings.slices);
+      const freshSlices = new Map<CheckSide, LoadResult[]>(sides.map((side) => [side, []]));
+      const freshLatencies = new Map<CheckSide, number[]>(sides.map((side) => [side, []]));
+      for (let cycle = 0; cycle < settings.slices; cycle++) {
+        const share = newTokens.slice(cycle * perSlice, (cycle + 1) * perSlice);
+        if (share.length === 0) break;
+        const order = cycle % 2 === 0 ? sides : [...sides].reverse();
+        for (const side of order) {
+          await pause(SLICE_PAUSE_MS);
+          let next = 0;
+          const slice = await measure(servers.get(side)!.pid, () =>
+            runLoad({
+              ...load(side),
+              seconds: settings.seconds,
+              amount: share.length,
+              nextHeaders: () => ({ authorization: `Bearer ${share[next++ % share.length]}` }),
+              latencies: freshLatencies.get(side),
+            }),
+          );
+          freshSlices.get(side)!.push(slice);
+        }
+      }
       const measures: CheckMeasure[] = [];
       rounds.push(measures);
+      const figures = (loads: LoadResult[]) =>
+        loads.map((l) => ({ okPerSecond: l.okPerSecond, serverCpuUsPerRequest: l.serverCpuUsPerRequest }));
       for (const side of sides) {
         const repeated = joinSlices(slices.get(side)!, latencies.get(side)!);
+        const fresh = joinSlices(freshSlices.get(side)!, freshLatencies.get(side)!);
         describe(side, repeated);
-        await pause(SLICE_PAUSE_MS);
-        let next = 0;
-        const fresh = await measure(servers.get(side)!.pid, () =>
-          runLoad({
-            ...load(side),
-            seconds: settings.seconds,
-            amount: newTokens.length,
-            nextHeaders: () => ({ authorization: `Bearer ${newTokens[next++ % newTokens.length]}` }),
-          }),
-        );
         describe(`${side} (new tokens)`, fresh);
         measures.push({
           side,
           repeated,
           newTokens: fresh,
-          slices: slices.get(side)!.map((l) => ({
-            okPerSecond: l.okPerSecond,
-            serverCpuUsPerRequest: l.serverCpuUsPerRequest,
-          })),
+          slices: figures(slices.get(side)!),
+          newTokenSlices: figures(freshSlices.get(side)!),
         });
       }
     } finally {
@@ -213,7 +231,7 @@ console.log('');
 console.log(probeTable(probes));
 console.log(failed === 0 ? '\nno request failed' : `\n${failed} requests failed`);
 
-if (settings.only === undefined) {
+if (settings.only === undefined && settings.baselineClient === undefined) {
   const results = {
     date: new Date().toISOString(),
     command: 'pnpm bench:check',
@@ -238,6 +256,7 @@ if (settings.only === undefined) {
       require_token_vs_side: medianRatio(rounds, 'require-token', m.side),
       ok_per_second_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.repeated.okPerSecond),
       slices_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.slices),
+      new_token_slices_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.newTokenSlices),
     })),
     targets,
     probes,

@@ -6,11 +6,16 @@
 //   BENCH_SLICES      the repeated-token run of each side and round is cut into this many slices of
 //                     BENCH_DURATION / BENCH_SLICES seconds, and the sides take turns slice by slice
 //                     (default 6; quick 2); ratios are taken slice against slice
+//   BENCH_BASELINE_CLIENT  a built packages/client directory of another checkout: adds the side
+//                     require-token-baseline, that build's requireToken with require-token's settings
+//                     (to compare two versions slice by slice in one run)
+import { resolve } from 'node:path';
 import { loadBenchSettings, type BenchSettings } from '../bench-settings.js';
 
 export interface CheckSettings extends BenchSettings {
   readonly newTokens: number;
   readonly slices: number;
+  readonly baselineClient: string | undefined;
 }
 
 export function loadCheckSettings(
@@ -26,5 +31,6 @@ export function loadCheckSettings(
   const slices = rawSlices === undefined || rawSlices === '' ? (base.quick ? 2 : 6) : Number(rawSlices);
   if (!Number.isSafeInteger(slices) || slices < 1)
     throw new TypeError(`BENCH_SLICES must be a positive whole number, got "${rawSlices}"`);
-  return Object.freeze({ ...base, newTokens, slices });
+  const baselineClient = env.BENCH_BASELINE_CLIENT ? resolve(env.BENCH_BASELINE_CLIENT) : undefined;
+  return Object.freeze({ ...base, newTokens, slices, baselineClient });
 }
