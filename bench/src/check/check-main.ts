@@ -9,7 +9,7 @@ import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_AUDIENCE, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from '../bench-fixture.js';
 import { benchMachine, machineSummary } from '../bench-machine.js';
 import { runLoad } from '../load-run.js';
-import { treeCpuSeconds } from '../process-cpu.js';
+import { exactCpuSeconds } from '../process-cpu.js';
 import type { LoadResult } from '../results-summary.js';
 import { startServer, type ServerProcess } from '../server-process.js';
 import { createBenchStore } from '../token-service-store.js';
@@ -46,10 +46,10 @@ const nodeArgs = (name: string) =>
 
 /** A measured run with the server's CPU (its process, /proc) and the load generator's own. */
 async function measure(serverPid: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
-  const serverBefore = await treeCpuSeconds(serverPid);
+  const serverBefore = await exactCpuSeconds(serverPid);
   const ownBefore = process.cpuUsage();
   const load = await run();
-  const serverSeconds = (await treeCpuSeconds(serverPid)) - serverBefore;
+  const serverSeconds = (await exactCpuSeconds(serverPid)) - serverBefore;
   const own = process.cpuUsage(ownBefore);
   if (serverSeconds > 0 && load.requests > 0) {
     load.serverCpuUsPerRequest = (serverSeconds * 1e6) / load.requests;
