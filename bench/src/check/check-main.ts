@@ -231,7 +231,7 @@ console.log('');
 console.log(probeTable(probes));
 console.log(failed === 0 ? '\nno request failed' : `\n${failed} requests failed`);
 
-if (settings.only === undefined && settings.baselineClient === undefined) {
+if (settings.only === undefined) {
   const results = {
     date: new Date().toISOString(),
     command: 'pnpm bench:check',
@@ -241,6 +241,7 @@ if (settings.only === undefined && settings.baselineClient === undefined) {
       warmup_seconds: settings.warmupSeconds,
       rounds: settings.rounds,
       slices: settings.slices,
+      baseline_client: settings.baselineClient ?? null,
       connections: settings.connections,
       new_tokens: settings.newTokens,
       quick: settings.quick,
