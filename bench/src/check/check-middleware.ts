@@ -125,7 +125,9 @@ export function sideCheck(side: CheckSide, config: CheckConfig, baseline?: typeo
           auth({ issuer: config.issuer, jwksUri: config.jwksUrl, audience: config.audience }),
           requiredScopes(config.scope),
         ],
-        clientIdOf: (req) => String(req.auth?.payload.client_id),
+        // Its own req.auth shape (the program declares requireToken's too, so it is cast, not merged).
+        clientIdOf: (req) =>
+          String((req as unknown as { auth?: { payload: { client_id?: unknown } } }).auth?.payload.client_id),
       };
     case 'passport-jwt':
       return passportJwt(config);
