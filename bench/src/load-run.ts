@@ -18,6 +18,8 @@ export interface LoadOptions {
   amount?: number | undefined;
   /** Headers of each request in turn, over `headers` (one new token per request, say). */
   nextHeaders?: (() => Record<string, string>) | undefined;
+  /** Where to put every response time too (ms), to summarise several runs as one. */
+  latencies?: number[] | undefined;
 }
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -77,6 +79,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
     );
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       latencies.push(responseTime);
+      options.latencies?.push(responseTime);
       lastAnswer = performance.now();
       statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
     });

@@ -33,3 +33,27 @@ export async function treeCpuSeconds(pid: number): Promise<number> {
   }
   return total;
 }
+
+/** Nanoseconds on a CPU of every thread of one process (/proc/<pid>/task/<tid>/schedstat); undefined when gone. */
+async function processCpuNs(pid: number): Promise<number | undefined> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => undefined);
+  if (tasks === undefined) return undefined;
+  let total = 0;
+  for (const task of tasks) {
+    // A thread that ended between the listing and the read has left its time to the process.
+    const stat = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => undefined);
+    if (stat !== undefined) total += Number(stat.split(' ')[0]);
+  }
+  return total;
+}
+
+/**
+ * CPU seconds used so far by `pid`'s threads, to the nanosecond (schedstat), for runs too short for
+ * the 10 ms ticks of treeCpuSeconds; falls back to treeCpuSeconds where schedstat is missing. Only
+ * the process itself (a bench:check side has no workers), and only its live threads: measure with
+ * the difference of two readings.
+ */
+export async function exactCpuSeconds(pid: number): Promise<number> {
+  const ns = await processCpuNs(pid);
+  return ns === undefined || Number.isNaN(ns) ? treeCpuSeconds(pid) : ns / 1e9;
+}

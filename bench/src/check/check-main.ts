@@ -9,17 +9,18 @@ import { format, resolveConfig } from 'prettier';
 import { basicAuthorization, BENCH_AUDIENCE, BENCH_CLIENT_ID, TOKEN_REQUEST_BODY } from '../bench-fixture.js';
 import { benchMachine, machineSummary } from '../bench-machine.js';
 import { runLoad } from '../load-run.js';
-import { treeCpuSeconds } from '../process-cpu.js';
+import { exactCpuSeconds } from '../process-cpu.js';
 import type { LoadResult } from '../results-summary.js';
 import { startServer, type ServerProcess } from '../server-process.js';
 import { createBenchStore } from '../token-service-store.js';
 import { probeTokens, runProbes, type Probe, type ProbeAnswer } from './check-probes.js';
 import { loadCheckSettings } from './check-settings.js';
-import { CHECK_SIDES, SIDE_LABELS, type CheckSide } from './check-sides.js';
+import { BASELINE_SIDE, CHECK_SIDES, SIDE_LABELS, UNCHECKED_SIDES, type CheckSide } from './check-sides.js';
 import {
   checkTable,
   checkTargets,
   failedCheckRequests,
+  joinSlices,
   medianMeasures,
   medianRatio,
   probeTable,
@@ -31,9 +32,13 @@ const repo = join(here, '..', '..', '..', '..');
 const settings = loadCheckSettings(process.env, join(repo, 'docs'));
 const TOKEN_SERVICE = settings.tokenService ?? join(repo, 'services', 'oauth-client-tokens');
 const ROUTE_SCOPE = 'orders:read';
+/** Between two slices (and before a new-token run): the last one's sockets close first. */
+const SLICE_PAUSE_MS = 200;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.error(line);
-const wanted = (side: CheckSide) => settings.only === undefined || settings.only.test(side);
+const wanted = (side: CheckSide) =>
+  (side !== BASELINE_SIDE || settings.baselineClient !== undefined) &&
+  (settings.only === undefined || settings.only.test(side));
 const nodeArgs = (name: string) =>
   settings.profileDir
     ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', `${name}.cpuprofile`]
@@ -41,10 +46,10 @@ const nodeArgs = (name: string) =>
 
 /** A measured run with the server's CPU (its process, /proc) and the load generator's own. */
 async function measure(serverPid: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
-  const serverBefore = await treeCpuSeconds(serverPid);
+  const serverBefore = await exactCpuSeconds(serverPid);
   const ownBefore = process.cpuUsage();
   const load = await run();
-  const serverSeconds = (await treeCpuSeconds(serverPid)) - serverBefore;
+  const serverSeconds = (await exactCpuSeconds(serverPid)) - serverBefore;
   const own = process.cpuUsage(ownBefore);
   if (serverSeconds > 0 && load.requests > 0) {
     load.serverCpuUsPerRequest = (serverSeconds * 1e6) / load.requests;
@@ -84,7 +89,7 @@ const machine = benchMachine();
 log(
   `pnpm bench:check: ${machineSummary(machine)}; ` +
     `${settings.connections} connections, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s per side, ` +
-    `${settings.newTokens} new tokens, ${settings.rounds} round(s)${settings.quick ? ' (quick)' : ''}`,
+    `${settings.newTokens} new tokens, ${settings.rounds} round(s) of ${settings.slices} slice(s) per side${settings.quick ? ' (quick)' : ''}`,
 );
 
 const store = await createBenchStore(1);
@@ -117,48 +122,94 @@ try {
 
   const headers = { authorization: `Bearer ${token}` };
   const sides = CHECK_SIDES.filter(wanted);
+  const sliceSeconds = settings.seconds / settings.slices;
+  const startSide = (side: CheckSide, round: number) =>
+    startServer({
+      script: join(here, 'check-server.js'),
+      nodeArgs: nodeArgs(`${side}-${round}`),
+      env: {
+        PORT: '0',
+        BENCH_CHECK_SIDE: side,
+        BENCH_ISSUER: issuer,
+        BENCH_AUDIENCE,
+        BENCH_SCOPE: ROUTE_SCOPE,
+        BENCH_JWKS_URL: jwksUrl,
+        BENCH_JWKS: jwks,
+        ...(side === BASELINE_SIDE ? { BENCH_BASELINE_CLIENT: settings.baselineClient! } : {}),
+      },
+    });
   for (let round = 1; round <= settings.rounds; round++) {
-    const measures: CheckMeasure[] = [];
-    rounds.push(measures);
-    // Alternating order: a drift of the machine's speed within a round favours no side.
-    const order = round % 2 === 1 ? sides : [...sides].reverse();
-    log(`round ${round} of ${settings.rounds}: ${order.join(', ')}`);
-    for (const side of order) {
-      await pause(1000); // let the previous side's process leave the CPU
-      const server = await startServer({
-        script: join(here, 'check-server.js'),
-        nodeArgs: nodeArgs(`${side}-${round}`),
-        env: {
-          PORT: '0',
-          BENCH_CHECK_SIDE: side,
-          BENCH_ISSUER: issuer,
-          BENCH_AUDIENCE,
-          BENCH_SCOPE: ROUTE_SCOPE,
-          BENCH_JWKS_URL: jwksUrl,
-          BENCH_JWKS: jwks,
-        },
-      });
-      try {
-        const url = `${server.url}/hello`;
-        if (round === 1) probes[side] = await runProbes(url, probeSet);
-        const load = { url, connections: settings.connections, headers };
-        if (settings.warmupSeconds > 0) await runLoad({ ...load, seconds: settings.warmupSeconds });
-        const repeated = await measure(server.pid, () => runLoad({ ...load, seconds: settings.seconds }));
-        describe(side, repeated);
-        let next = 0;
-        const fresh = await measure(server.pid, () =>
-          runLoad({
-            ...load,
-            seconds: settings.seconds,
-            amount: newTokens.length,
-            nextHeaders: () => ({ authorization: `Bearer ${newTokens[next++ % newTokens.length]}` }),
-          }),
-        );
-        describe(`${side} (new tokens)`, fresh);
-        measures.push({ side, repeated, newTokens: fresh });
-      } finally {
-        await server.stop();
+    // Every side's server is up for the whole round (idle while another side is measured), so that
+    // the sides can take turns slice by slice.
+    const servers = new Map<CheckSide, ServerProcess>();
+    try {
+      for (const side of sides) servers.set(side, await startSide(side, round));
+      const url = (side: CheckSide) => `${servers.get(side)!.url}/hello`;
+      const load = (side: CheckSide) => ({ url: url(side), connections: settings.connections, headers });
+      log(`round ${round} of ${settings.rounds}: ${sides.join(', ')}`);
+      for (const side of sides) {
+        if (round === 1 && !UNCHECKED_SIDES.includes(side))
+          probes[side] = await runProbes(url(side), probeSet);
+        if (settings.warmupSeconds > 0) await runLoad({ ...load(side), seconds: settings.warmupSeconds });
       }
+      // The repeated token, slice by slice: in cycle k every side runs one slice, in the listed order
+      // in even cycles (counting from 0) and reversed in odd ones, so that within a round a drift of
+      // the machine's speed favours no side, and slice k of one side ran next to slice k of another.
+      const slices = new Map<CheckSide, LoadResult[]>(sides.map((side) => [side, []]));
+      const latencies = new Map<CheckSide, number[]>(sides.map((side) => [side, []]));
+      for (let cycle = 0; cycle < settings.slices; cycle++) {
+        const order = cycle % 2 === 0 ? sides : [...sides].reverse();
+        for (const side of order) {
+          await pause(SLICE_PAUSE_MS); // the previous slice's connections close, its process settles
+          const slice = await measure(servers.get(side)!.pid, () =>
+            runLoad({ ...load(side), seconds: sliceSeconds, latencies: latencies.get(side) }),
+          );
+          slices.get(side)!.push(slice);
+        }
+      }
+      // Then new tokens, in turns the same way: in cycle k every side gets the k-th share of the
+      // tokens, each token once (its first check on that side).
+      const perSlice = Math.ceil(newTokens.length / settings.slices);
+      const freshSlices = new Map<CheckSide, LoadResult[]>(sides.map((side) => [side, []]));
+      const freshLatencies = new Map<CheckSide, number[]>(sides.map((side) => [side, []]));
+      for (let cycle = 0; cycle < settings.slices; cycle++) {
+        const share = newTokens.slice(cycle * perSlice, (cycle + 1) * perSlice);
+        if (share.length === 0) break;
+        const order = cycle % 2 === 0 ? sides : [...sides].reverse();
+        for (const side of order) {
+          await pause(SLICE_PAUSE_MS);
+          let next = 0;
+          const slice = await measure(servers.get(side)!.pid, () =>
+            runLoad({
+              ...load(side),
+              seconds: settings.seconds,
+              amount: share.length,
+              nextHeaders: () => ({ authorization: `Bearer ${share[next++ % share.length]}` }),
+              latencies: freshLatencies.get(side),
+            }),
+          );
+          freshSlices.get(side)!.push(slice);
+        }
+      }
+      const measures: CheckMeasure[] = [];
+      rounds.push(measures);
+      const figures = (loads: LoadResult[]) =>
+        loads.map((l) => ({ okPerSecond: l.okPerSecond, serverCpuUsPerRequest: l.serverCpuUsPerRequest }));
+      for (const side of sides) {
+        const repeated = joinSlices(slices.get(side)!, latencies.get(side)!);
+        const fresh = joinSlices(freshSlices.get(side)!, freshLatencies.get(side)!);
+        describe(side, repeated);
+        describe(`${side} (new tokens)`, fresh);
+        measures.push({
+          side,
+          repeated,
+          newTokens: fresh,
+          slices: figures(slices.get(side)!),
+          newTokenSlices: figures(freshSlices.get(side)!),
+        });
+      }
+    } finally {
+      for (const server of servers.values()) await server.stop();
     }
   }
 } finally {
@@ -173,7 +224,7 @@ console.log(checkTable(rounds));
 console.log('');
 for (const t of targets) {
   console.log(
-    `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound}; by round ${t.valueByRound?.map((v) => v?.toFixed(2) ?? '-').join(' ')})`,
+    `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value?.toFixed(2) ?? '-'} (target ${t.comparison} ${t.bound}; by slice ${t.valueByRound?.map((v) => v?.toFixed(2) ?? '-').join(' ')})`,
   );
 }
 console.log('');
@@ -189,18 +240,24 @@ if (settings.only === undefined) {
       seconds: settings.seconds,
       warmup_seconds: settings.warmupSeconds,
       rounds: settings.rounds,
+      slices: settings.slices,
+      baseline_client: settings.baselineClient ?? null,
       connections: settings.connections,
       new_tokens: settings.newTokens,
       quick: settings.quick,
-      verdicts: "median over the rounds of each round's own ratio; side figures are medians over the rounds",
+      verdicts:
+        'median of the ratios of slices run next to each other (slice k of one side against slice k of the other, every round); side figures are medians over the rounds',
       load_generator: 'autocannon (in the benchmark process; each server is its own process on 127.0.0.1)',
     },
     sides: combined.map((m) => ({
       ...m,
       label: SIDE_LABELS[m.side],
       vs_no_check: medianRatio(rounds, m.side, 'no-check'),
+      vs_no_check_by_cpu: medianRatio(rounds, m.side, 'no-check', 'cpu'),
       require_token_vs_side: medianRatio(rounds, 'require-token', m.side),
       ok_per_second_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.repeated.okPerSecond),
+      slices_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.slices),
+      new_token_slices_by_round: rounds.map((r) => r.find((x) => x.side === m.side)?.newTokenSlices),
     })),
     targets,
     probes,

@@ -75,20 +75,31 @@ function passportJwt(config: CheckConfig): SideCheck {
   };
 }
 
-export function sideCheck(side: CheckSide, config: CheckConfig): SideCheck {
+/**
+ * `baseline`: the requireToken of another build of @swarm-oauth/client, for the
+ * require-token-baseline side (same settings as require-token).
+ */
+export function sideCheck(side: CheckSide, config: CheckConfig, baseline?: typeof requireToken): SideCheck {
   switch (side) {
     case 'no-check':
       return { middleware: [], clientIdOf: () => 'bench-client' };
+    case 'pass-through':
+      // The route shape of every checking side (one middleware before the handler), checking nothing:
+      // what the extra router layer alone costs. Informational; the target is against 'no-check'.
+      return { middleware: [(_req, _res, next) => next()], clientIdOf: () => 'bench-client' };
     case 'require-token':
+    case 'require-token-baseline':
     case 'require-token-no-cache':
+      if (side === 'require-token-baseline' && baseline === undefined)
+        throw new TypeError('the require-token-baseline side needs BENCH_BASELINE_CLIENT');
       return {
         middleware: [
-          requireToken({
+          (side === 'require-token-baseline' ? baseline! : requireToken)({
             issuer: config.issuer,
             audience: config.audience,
             scope: config.scope,
             jwksUrl: config.jwksUrl,
-            cache: side === 'require-token',
+            cache: side !== 'require-token-no-cache',
           }) as unknown as RequestHandler, // node:http signature, which express accepts
         ],
         // express-oauth2-jwt-bearer types req.auth too (its own shape): one program here has both.
@@ -114,7 +125,9 @@ export function sideCheck(side: CheckSide, config: CheckConfig): SideCheck {
           auth({ issuer: config.issuer, jwksUri: config.jwksUrl, audience: config.audience }),
           requiredScopes(config.scope),
         ],
-        clientIdOf: (req) => String(req.auth?.payload.client_id),
+        // Its own req.auth shape (the program declares requireToken's too, so it is cast, not merged).
+        clientIdOf: (req) =>
+          String((req as unknown as { auth?: { payload: { client_id?: unknown } } }).auth?.payload.client_id),
       };
     case 'passport-jwt':
       return passportJwt(config);

@@ -4,6 +4,8 @@
 export const CHECK_SIDES = [
   'no-check',
   'require-token',
+  'require-token-baseline',
+  'pass-through',
   'require-token-no-cache',
   'jose',
   'express-jwt',
@@ -12,6 +14,12 @@ export const CHECK_SIDES = [
 ] as const;
 
 export type CheckSide = (typeof CHECK_SIDES)[number];
+
+/** Run only with BENCH_BASELINE_CLIENT set (another checkout's built packages/client). */
+export const BASELINE_SIDE: CheckSide = 'require-token-baseline';
+
+/** The sides that check nothing (the baselines): no probes. */
+export const UNCHECKED_SIDES: readonly CheckSide[] = ['no-check', 'pass-through'];
 
 /** The sides requireToken is judged against, besides the route with no check. */
 export const PEER_SIDES: readonly CheckSide[] = [
@@ -24,6 +32,8 @@ export const PEER_SIDES: readonly CheckSide[] = [
 export const SIDE_LABELS: Record<CheckSide, string> = {
   'no-check': 'express route, no check',
   'require-token': 'requireToken (this project, cache on: the default)',
+  'require-token-baseline': 'requireToken of BENCH_BASELINE_CLIENT (another build)',
+  'pass-through': 'no check, one pass-through middleware',
   'require-token-no-cache': 'requireToken, cache: false',
   jose: 'bare jose.jwtVerify, local key set',
   'express-jwt': 'express-jwt + jwks-rsa',

@@ -1,55 +1,144 @@
 // Pure functions over the measured check sides: per-round ratios and their medians, the targets of
 // the token check, and the printed tables. No I/O, so they are unit tested.
-import { combineLoads, median, medianTargets } from '../rounds.js';
-import { markdownTable, type LoadResult, type Target } from '../results-summary.js';
+import { combineLoads, median } from '../rounds.js';
+import { markdownTable, summariseLatencies, type LoadResult, type Target } from '../results-summary.js';
 import { PROBES, type Probe, type ProbeAnswer } from './check-probes.js';
-import { PEER_SIDES, SIDE_LABELS, type CheckSide } from './check-sides.js';
+import { PEER_SIDES, SIDE_LABELS, UNCHECKED_SIDES, type CheckSide } from './check-sides.js';
 
-/** One side in one round: the same token over and over, then every request a new token. */
+/** One slice of a side's repeated-token run: its 2xx rate and the server's CPU per answer. */
+export interface SliceMeasure {
+  okPerSecond: number;
+  serverCpuUsPerRequest?: number | undefined;
+}
+
+/**
+ * One side in one round: the same token over and over (`repeated`, the sum of its slices), then every
+ * request a new token. Slice i of every side of a round ran in the same cycle, next to each other.
+ */
 export interface CheckMeasure {
   side: CheckSide;
   repeated: LoadResult;
   newTokens: LoadResult;
+  slices?: SliceMeasure[] | undefined;
+  /** The new-token run's slices, taken in turns like the repeated ones. */
+  newTokenSlices?: SliceMeasure[] | undefined;
 }
 
-/** Throughput of `side` ÷ `other` in one round (undefined when either is missing or zero). */
-function ratioInRound(round: readonly CheckMeasure[], side: CheckSide, other: CheckSide): number | undefined {
-  const a = round.find((m) => m.side === side)?.repeated.okPerSecond;
-  const b = round.find((m) => m.side === other)?.repeated.okPerSecond;
-  return a === undefined || b === undefined || b <= 0 ? undefined : a / b;
+/** Which run two sides are compared on: the same token over and over, or a new token every time. */
+export type Run = 'repeated' | 'newTokens';
+
+/** What two sides are compared by: 2xx throughput, or server CPU per answer (less is better). */
+export type Basis = 'throughput' | 'cpu';
+
+/** `side` ÷ `other` by throughput, or `other`'s CPU per answer ÷ `side`'s (so that higher is better). */
+function ratioOf(a: SliceMeasure, b: SliceMeasure, basis: Basis): number | undefined {
+  if (basis === 'throughput') return b.okPerSecond > 0 ? a.okPerSecond / b.okPerSecond : undefined;
+  const [costA, costB] = [a.serverCpuUsPerRequest, b.serverCpuUsPerRequest];
+  return costA === undefined || costB === undefined || costA <= 0 ? undefined : costB / costA;
 }
 
-/** The median over the rounds of each round's own ratio `side` ÷ `other`. */
+/**
+ * The ratios of `side` to `other` that were measured next to each other: one per slice (cycle) of
+ * every round where both sides have the same number of slices, else one per round.
+ */
+export function pairedRatios(
+  rounds: readonly (readonly CheckMeasure[])[],
+  side: CheckSide,
+  other: CheckSide,
+  basis: Basis = 'throughput',
+  run: Run = 'repeated',
+): number[] {
+  const slicesOf = (m: CheckMeasure) => (run === 'repeated' ? m.slices : m.newTokenSlices);
+  return rounds.flatMap((round) => {
+    const a = round.find((m) => m.side === side);
+    const b = round.find((m) => m.side === other);
+    if (a === undefined || b === undefined) return [];
+    const [sa, sb] = [slicesOf(a), slicesOf(b)];
+    const pairs: [SliceMeasure, SliceMeasure][] =
+      sa !== undefined && sa.length > 0 && sa.length === sb?.length
+        ? sa.map((slice, i) => [slice, sb[i]!])
+        : [[a[run], b[run]]];
+    return pairs.map(([x, y]) => ratioOf(x, y, basis)).filter((v): v is number => v !== undefined);
+  });
+}
+
+/** The median of the paired ratios of `side` ÷ `other` (see pairedRatios). */
 export function medianRatio(
   rounds: readonly (readonly CheckMeasure[])[],
   side: CheckSide,
   other: CheckSide,
+  basis: Basis = 'throughput',
+  run: Run = 'repeated',
 ): number | undefined {
-  return median(
-    rounds.map((round) => ratioInRound(round, side, other)).filter((v): v is number => v !== undefined),
-  );
+  return median(pairedRatios(rounds, side, other, basis, run));
 }
 
-const target = (name: string, value: number | undefined, bound: number): Target => ({
-  name,
-  value,
-  bound,
-  comparison: '>=',
-  met: value !== undefined && value >= bound,
-});
+function target(name: string, values: number[], bound: number): Target {
+  const value = median(values);
+  return {
+    name,
+    value,
+    bound,
+    comparison: '>=',
+    met: value !== undefined && value >= bound,
+    valueByRound: values,
+  };
+}
 
-/** requireToken at least 0.9× the route with no check, and ahead of every peer, judged in one round. */
-export function judgeCheckRound(round: readonly CheckMeasure[]): Target[] {
+/**
+ * requireToken at least 0.9× the route with no check (by throughput, and by server CPU per answer),
+ * and ahead of every peer; each the median of the ratios measured next to each other.
+ */
+export function checkTargets(rounds: readonly (readonly CheckMeasure[])[]): Target[] {
+  const vs = (other: CheckSide, basis: Basis, run: Run = 'repeated') =>
+    pairedRatios(rounds, 'require-token', other, basis, run);
   return [
-    target('requireToken ÷ no-check route', ratioInRound(round, 'require-token', 'no-check'), 0.9),
-    ...PEER_SIDES.map((peer) =>
-      target(`requireToken ÷ ${SIDE_LABELS[peer]}`, ratioInRound(round, 'require-token', peer), 1),
+    target('requireToken ÷ no-check route', vs('no-check', 'throughput'), 0.9),
+    target('requireToken ÷ no-check route, by server CPU per request', vs('no-check', 'cpu'), 0.9),
+    ...PEER_SIDES.map((peer) => target(`requireToken ÷ ${SIDE_LABELS[peer]}`, vs(peer, 'throughput'), 1)),
+    // A new token's first check costs no more CPU with the cache on than with it off.
+    target(
+      'new token: requireToken ÷ cache: false, by server CPU per request',
+      vs('require-token-no-cache', 'cpu', 'newTokens'),
+      1,
     ),
   ];
 }
 
-export function checkTargets(rounds: readonly (readonly CheckMeasure[])[]): Target[] {
-  return medianTargets(rounds.map(judgeCheckRound));
+/**
+ * The slices of one side and round as one run: counts, seconds and CPU summed (CPU per answer is the
+ * whole CPU ÷ all answers), percentiles over every response time of the slices.
+ */
+export function joinSlices(slices: readonly LoadResult[], latencies: readonly number[]): LoadResult {
+  const sum = (pick: (load: LoadResult) => number) => slices.reduce((total, load) => total + pick(load), 0);
+  const statuses: Record<string, number> = {};
+  for (const slice of slices) {
+    for (const [status, count] of Object.entries(slice.statuses))
+      statuses[status] = (statuses[status] ?? 0) + count;
+  }
+  const seconds = sum((l) => l.seconds);
+  const requests = sum((l) => l.requests);
+  const ok = Object.entries(statuses)
+    .filter(([status]) => status.startsWith('2'))
+    .reduce((total, [, count]) => total + count, 0);
+  const joined: LoadResult = {
+    requests,
+    perSecond: seconds > 0 ? requests / seconds : 0,
+    okPerSecond: seconds > 0 ? ok / seconds : 0,
+    ...summariseLatencies(latencies),
+    errors: sum((l) => l.errors),
+    non2xx: sum((l) => l.non2xx),
+    statuses,
+    seconds,
+  };
+  if (slices.length > 0 && slices.every((l) => l.serverCpuUsPerRequest !== undefined)) {
+    const cpuUs = sum((l) => l.serverCpuUsPerRequest! * l.requests);
+    if (requests > 0) joined.serverCpuUsPerRequest = cpuUs / requests;
+    if (seconds > 0) joined.serverCores = cpuUs / 1e6 / seconds;
+  }
+  if (seconds > 0 && slices.every((l) => l.loadGeneratorCores !== undefined))
+    joined.loadGeneratorCores = sum((l) => l.loadGeneratorCores! * l.seconds) / seconds;
+  return joined;
 }
 
 /** Each side's measures combined over the rounds (medians of rates, latencies and CPU; sums of counts). */
@@ -82,6 +171,7 @@ export const CHECK_TABLE_HEADER = [
   'side',
   'req/s',
   '÷ no check',
+  '÷ no check by CPU',
   'requireToken ÷ side',
   'p99 ms',
   'CPU µs/req',
@@ -95,6 +185,7 @@ export function checkTable(rounds: readonly (readonly CheckMeasure[])[]): string
     SIDE_LABELS[m.side],
     whole(m.repeated.okPerSecond),
     fixed(medianRatio(rounds, m.side, 'no-check'), 2),
+    fixed(medianRatio(rounds, m.side, 'no-check', 'cpu'), 2),
     m.side === 'require-token' || m.side === 'no-check'
       ? ''
       : fixed(medianRatio(rounds, 'require-token', m.side), 2),
@@ -114,7 +205,7 @@ export function probeCell(answer: ProbeAnswer | undefined): string {
 }
 
 export function probeTable(answers: Partial<Record<CheckSide, Record<Probe, ProbeAnswer>>>): string {
-  const sides = (Object.keys(answers) as CheckSide[]).filter((side) => side !== 'no-check');
+  const sides = (Object.keys(answers) as CheckSide[]).filter((side) => !UNCHECKED_SIDES.includes(side));
   const rows = sides.map((side) => [
     SIDE_LABELS[side],
     ...PROBES.map((probe) => probeCell(answers[side]?.[probe])),

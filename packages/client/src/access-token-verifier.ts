@@ -54,6 +54,8 @@ export interface TokenCheck {
    * included). Never refuses by itself.
    */
   remembered(token: string): VerifiedAccessToken | undefined;
+  /** `verify` for a token that `remembered` has just declined: the cache is not asked that again. */
+  verifyDeclined(token: string): Promise<VerifiedAccessToken>;
 }
 
 /** createAccessTokenVerifier, with the synchronous path requireToken takes before anything else. */
@@ -70,14 +72,12 @@ export function createTokenCheck(options: AccessTokenVerifierOptions): TokenChec
   const tolerance = check.clockToleranceSec ?? 10;
   const required = scopeList(check.scope);
   if (cache === undefined) {
-    return {
-      remembered: () => undefined,
-      verify: async (token) => {
-        const { verified } = await checkSignatureAndClaims(token, keys, check, clock());
-        checkScopes(verified, required);
-        return verified;
-      },
+    const verify = async (token: string): Promise<VerifiedAccessToken> => {
+      const { verified } = await checkSignatureAndClaims(token, keys, check, clock());
+      checkScopes(verified, required);
+      return verified;
     };
+    return { remembered: () => undefined, verify, verifyDeclined: verify };
   }
 
   const remembered = (token: string): VerifiedAccessToken | undefined => {
@@ -120,7 +120,11 @@ export function createTokenCheck(options: AccessTokenVerifierOptions): TokenChec
     return verified;
   };
 
-  return { remembered, verify: async (token) => remembered(token) ?? verifyInFull(token) };
+  return {
+    remembered,
+    verifyDeclined: verifyInFull,
+    verify: async (token) => remembered(token) ?? verifyInFull(token),
+  };
 }
 
 /**

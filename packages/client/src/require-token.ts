@@ -22,11 +22,16 @@ export interface RequireTokenOptions extends AccessTokenVerifierOptions {
 /** A request that may carry the verified token (plain node:http, express, or anything like them). */
 export type RequestWithAuth = IncomingMessage & { auth?: VerifiedAccessToken };
 
+/**
+ * The middleware. A remembered token is let through synchronously (`next()` called, nothing
+ * returned: express 5 then has no promise to watch); any other request returns the promise of its
+ * full check, which never rejects (refusals are answered, other errors go to `next(err)`).
+ */
 export type TokenMiddleware = (
   req: RequestWithAuth,
   res: ServerResponse,
   next: (err?: unknown) => void,
-) => Promise<void>;
+) => Promise<void> | undefined;
 
 function refuse(res: ServerResponse, realm: string | undefined, error: AccessTokenError): void {
   const body =
@@ -47,21 +52,18 @@ function refuse(res: ServerResponse, realm: string | undefined, error: AccessTok
  * WWW-Authenticate challenge. Options are checked and the key set built here, not on the first request.
  */
 export function requireToken(options: RequireTokenOptions): TokenMiddleware {
-  const { verify, remembered } = createTokenCheck(options);
+  const { verify, remembered, verifyDeclined } = createTokenCheck(options);
   const realm =
     options.realm ?? (typeof options.audience === 'string' ? options.audience : options.audience[0]);
-  return async (req, res, next) => {
-    const header = req.headers.authorization;
-    // A remembered token passed parseAuthorization when it was first checked: "Bearer <it>" exactly
-    // needs no parsing again, and no await.
-    if (header?.startsWith('Bearer ')) {
-      const auth = remembered(header.slice(7));
-      if (auth !== undefined) {
-        req.auth = auth;
-        next();
-        return;
-      }
-    }
+
+  /** Everything but a remembered token: parse the header, check the token, answer a refusal. */
+  const checkInFull = async (
+    req: RequestWithAuth,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+    header: string | undefined,
+    declined: string | undefined,
+  ): Promise<void> => {
     const authorization = parseAuthorization(header);
     if (authorization.kind !== 'bearer') {
       const reason = authorization.kind === 'absent' ? 'missing_token' : 'malformed_header';
@@ -69,7 +71,12 @@ export function requireToken(options: RequireTokenOptions): TokenMiddleware {
       return;
     }
     try {
-      req.auth = await verify(authorization.token);
+      // The parsed token is a part of the header: as long as what remembered() was asked, it is that
+      // string (the cache was asked already, and the string's hash is known).
+      req.auth =
+        declined !== undefined && authorization.token.length === declined.length
+          ? await verifyDeclined(declined)
+          : await verify(authorization.token);
     } catch (err) {
       if (!(err instanceof AccessTokenError)) {
         next(err);
@@ -79,6 +86,23 @@ export function requireToken(options: RequireTokenOptions): TokenMiddleware {
       return;
     }
     next();
+  };
+
+  return (req, res, next) => {
+    const header = req.headers.authorization;
+    // A remembered token passed parseAuthorization when it was first checked: "Bearer <it>" exactly
+    // needs no parsing again, no await and no promise.
+    if (header !== undefined && header.startsWith('Bearer ')) {
+      const token = header.slice(7);
+      const auth = remembered(token);
+      if (auth !== undefined) {
+        req.auth = auth;
+        next();
+        return undefined;
+      }
+      return checkInFull(req, res, next, header, token);
+    }
+    return checkInFull(req, res, next, header, undefined);
   };
 }
 

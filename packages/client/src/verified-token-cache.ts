@@ -47,6 +47,9 @@ export class VerifiedTokenCache {
   readonly maxTokenLength: number;
   readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<SignatureCheck>>();
+  /** The last token found, and its entry (always one of #entries). */
+  #lastToken: string | undefined;
+  #lastEntry: Entry | undefined;
 
   constructor(options: VerifiedTokenCacheOptions = {}) {
     this.maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 1000);
@@ -60,14 +63,30 @@ export class VerifiedTokenCache {
 
   /** The remembered check of exactly this token string, marked as used. */
   get(token: string): KnownToken | undefined {
+    // The token of the last hit first: one caller's requests come in a row, and comparing two
+    // strings is cheaper than hashing a new one (every request's header is a new string).
+    if (token === this.#lastToken) {
+      this.#lastEntry!.used = true;
+      return this.#lastEntry!.known;
+    }
     const entry = this.#entries.get(token);
     if (entry === undefined) return undefined;
     entry.used = true;
+    this.#lastToken = token;
+    this.#lastEntry = entry;
     return entry.known;
   }
 
   forget(token: string): void {
+    this.#drop(token);
+  }
+
+  #drop(token: string): void {
     this.#entries.delete(token);
+    if (token === this.#lastToken) {
+      this.#lastToken = undefined;
+      this.#lastEntry = undefined;
+    }
   }
 
   /**
@@ -79,35 +98,63 @@ export class VerifiedTokenCache {
     if (token.length > this.maxTokenLength) return check();
     const pending = this.#inFlight.get(token);
     if (pending !== undefined) return pending;
-    const started = checkWithVersion(keys, check)
-      .then((result) => {
-        this.#remember(token, result);
-        return result;
-      })
-      .finally(() => {
-        if (this.#inFlight.get(token) === started) this.#inFlight.delete(token);
-      });
+    // One promise for the check and its bookkeeping (no async wrapper, no finally): a new token's
+    // first check should cost no more than with the cache off.
+    const before = keys.version?.();
+    const started: Promise<SignatureCheck> = check().then(
+      (result) => {
+        const after = keys.version?.();
+        if (keys.version === undefined || (before !== undefined && after === before)) {
+          this.#settle(token, started, result, before);
+          return result;
+        }
+        // The check itself loaded or refetched the set (the usual case for the first token).
+        return versionServing(keys, result).then((version) => {
+          this.#settle(token, started, result, version);
+          return result;
+        });
+      },
+      (err: unknown) => {
+        this.#settle(token, started, undefined, undefined);
+        throw err;
+      },
+    );
     if (this.#inFlight.size < this.maxEntries) this.#inFlight.set(token, started);
     return started;
   }
 
+  /** The end of a check: no longer in flight, and remembered when it succeeded. */
+  #settle(
+    token: string,
+    started: Promise<SignatureCheck>,
+    result: SignatureCheck | undefined,
+    keySetVersion: number | undefined,
+  ): void {
+    if (this.#inFlight.get(token) === started) this.#inFlight.delete(token);
+    if (result !== undefined)
+      this.#remember(token, { verified: result.verified, key: result.key, keySetVersion });
+  }
+
   #remember(token: string, known: KnownToken): void {
-    this.#entries.delete(token);
+    this.#drop(token);
     this.#entries.set(token, { known, used: false });
     let chances = SECOND_CHANCES;
     while (this.#entries.size > this.maxEntries) {
       const [oldest, entry] = this.#entries.entries().next().value!;
-      this.#entries.delete(oldest);
       if (entry.used && chances-- > 0) {
+        this.#entries.delete(oldest);
         entry.used = false;
         this.#entries.set(oldest, entry);
+      } else {
+        this.#drop(oldest);
       }
     }
   }
 }
 
 /**
- * The version of a versioned key set under which `key` is the header's key, or undefined: the look-up
+ * After a check that loaded or refetched the key set (its version changed, or was unknown, while it
+ * ran): the version of the set under which `key` is the header's key, or undefined. The look-up
  * must start with a known version, when no fetch is under way, and end with the same one, so that the
  * set did not change in between (see remoteKeySet).
  */
@@ -116,21 +163,6 @@ async function versionServing(keys: KeySet, result: SignatureCheck): Promise<num
   if (before === undefined) return undefined;
   const key = await keys(result.verified.header).catch(() => undefined);
   return key === result.key && keys.version?.() === before ? before : undefined;
-}
-
-/**
- * Runs a full check and notes the version of the key set it was made with. When the version stayed
- * the same from before the check to after it, that is the one. When it did not (the check itself
- * loaded or refetched the set, the usual case for the first token), the key is looked up once more,
- * without verifying anything, to learn the version under which it is still the header's key.
- */
-async function checkWithVersion(keys: KeySet, check: () => Promise<SignatureCheck>): Promise<KnownToken> {
-  const before = keys.version?.();
-  const result = await check();
-  if (keys.version === undefined) return { ...result, keySetVersion: undefined };
-  const keySetVersion =
-    before !== undefined && keys.version() === before ? before : await versionServing(keys, result);
-  return { ...result, keySetVersion };
 }
 
 /**

@@ -167,8 +167,10 @@ export function checkTimes(claims: Readonly<AccessTokenClaims>, nowMs: number, t
 
 /** Every required scope must be granted (RFC 6750 §3.1 insufficient_scope otherwise). */
 export function checkScopes(verified: VerifiedAccessToken, required: readonly string[]): void {
-  if (required.some((scope) => !verified.scopes.includes(scope)))
-    throw reject('insufficient_scope', undefined, required);
+  // A loop, not required.some(closure): this runs on every request of a remembered token.
+  for (let i = 0; i < required.length; i++) {
+    if (!verified.scopes.includes(required[i]!)) throw reject('insufficient_scope', undefined, required);
+  }
 }
 
 /** Everything RFC 9068 §4 asks but the scopes: signature, typ, alg, iss, aud, the claims, the times. */

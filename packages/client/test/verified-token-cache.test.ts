@@ -2,6 +2,8 @@
 // remembered token must still pass on every use, and when it must be forgotten. A "lookup" below is
 // a call of the key set, which every full check makes and a remembered token (on a versioned key
 // set) does not: counting them tells a full check from a remembered one.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet } from 'jose';
@@ -277,6 +279,26 @@ describe('the memory is bounded', () => {
     ]);
   });
 
+  it('does not keep the last hit past its eviction or forget: it is checked in full again', async () => {
+    const cache = new VerifiedTokenCache({ maxEntries: 2 });
+    const jwks = remoteKeySet(issuer.jwksUrl);
+    const check = (token: string) =>
+      cache.check(token, jwks, () => checkSignatureAndClaims(token, jwks, testIssuerCheck(), Date.now()));
+    const [a, b, c, d, e] = await Promise.all([1, 2, 3, 4, 5].map(() => issuer.sign(issuer.claims('svc'))));
+    await check(a!);
+    await check(b!);
+    expect(cache.get(a!)?.verified.claims.jti).toBe(decodeJwt(a!).jti); // a: the last hit, used
+    await check(c!); // a (used) gets a second chance; b goes
+    await check(d!); // c goes
+    await check(e!); // a's second chance is spent: a goes, though it is the last hit
+    expect([a, b, c].map((token) => cache.get(token!))).toEqual([undefined, undefined, undefined]);
+    expect(cache.get(d!)?.verified.claims.jti).toBe(decodeJwt(d!).jti);
+    expect(cache.get(e!)?.verified.claims.jti).toBe(decodeJwt(e!).jti);
+    cache.forget(e!); // e, the last hit now, forgotten
+    expect(cache.get(e!)).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
   it('never remembers a token longer than maxTokenLength', async () => {
     const { keys, lookups } = counting(remoteKeySet(issuer.jwksUrl));
     const token = await issuer.sign(issuer.claims('svc'));
@@ -342,6 +364,38 @@ describe(`requireToken remembering tokens from ${TOKEN_SERVICE_LABEL}`, () => {
     }
     // One full check per route (each requireToken remembers its own tokens); round 2 is remembered.
     expect(lookups()).toBe(afterFirstRound);
+  });
+
+  it('lets a remembered token through synchronously: next() before it returns, and no promise', async () => {
+    const protect = requireToken({ issuer: service.issuer, audience: 'demo-api', jwksUrl: service.jwksUrl });
+    const seen: { returned: string; nextBeforeReturn: boolean }[] = [];
+    // Plain node:http, so that nothing but the middleware decides what is returned.
+    const server = createServer((req, res) => {
+      let nextCalled = false;
+      const returned = protect(req, res, (err?: unknown) => {
+        nextCalled = true;
+        res.end(err === undefined ? 'ok' : 'error');
+      });
+      seen.push({ returned: returned === undefined ? 'nothing' : 'a promise', nextBeforeReturn: nextCalled });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const token = await tokenFromService('hello:read');
+      const call = (header: string) =>
+        fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: header } }).then((r) => r.text());
+      expect(await call(`Bearer ${token}`)).toBe('ok'); // first check: in full
+      expect(await call(`Bearer ${token}`)).toBe('ok'); // remembered
+      expect(await call(`bearer ${token}`)).toBe('ok'); // remembered, but another spelling: parsed
+      expect(seen).toEqual([
+        { returned: 'a promise', nextBeforeReturn: false },
+        { returned: 'nothing', nextBeforeReturn: true },
+        { returned: 'a promise', nextBeforeReturn: false },
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('parses any other spelling of the header in full, remembered token or not', async () => {
