@@ -102,6 +102,10 @@ function jsonLines<T>(text: string): T[] {
     .map((line) => JSON.parse(line) as T);
 }
 
+/** `docker service logs`: how long one call may take, and how many calls (see serviceLogs). */
+const LOGS_TIMEOUT_MS = 20_000;
+const LOGS_ATTEMPTS = 3;
+
 export class DockerCli {
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -185,11 +189,29 @@ export class DockerCli {
     return jsonLines<SecretLine>(await this.run(args));
   }
 
-  /** Raw log lines of every task of a service (`docker service logs --raw`). */
+  /**
+   * Raw log lines of every task of a service (`docker service logs --raw`). The manager gathers them
+   * from each task's node, and on a loaded machine that stream now and then stalls and never ends
+   * (seen once in a CI rehearsal beside a CPU hog: the call killed after 60 s, exit 143). It is a read:
+   * a stalled call is stopped after 20 s and asked again, three times at most.
+   */
   async serviceLogs(service: string): Promise<string[]> {
+    const args = ['service', 'logs', '--raw', service];
     let out: string;
     try {
-      out = await this.run(['service', 'logs', '--raw', service]);
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          out = await this.run(args, { timeoutMs: LOGS_TIMEOUT_MS });
+          break;
+        } catch (err) {
+          const stalled =
+            err instanceof DockerCommandError && err.stderr.trim() === '' && (err.exitCode ?? 143) === 143;
+          if (!stalled || attempt >= LOGS_ATTEMPTS) throw err;
+          process.stderr.write(
+            `[swarm e2e] docker ${args.join(' ')}: no end after ${LOGS_TIMEOUT_MS} ms, asking again\n`,
+          );
+        }
+      }
     } catch (err) {
       // A task that was never scheduled has no log: the engine says so and exits 1 after printing the
       // logs of every other task, which are complete.
