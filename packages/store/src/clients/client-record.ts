@@ -168,6 +168,15 @@ function decodeSecret(value: unknown, defaultHashKeyId: string | undefined): Sto
  * Parses and checks the JSON of a record; CorruptRecordError if anything is off. `defaultHashKeyId` is
  * the id of the key that sealed the file: the hash key of secrets that do not name their own.
  */
+/**
+ * The version field of a hostile record, for the message: String() would throw on an object whose
+ * toString is not a function ({"v":{"toString":false}}), so anything but a number is shown as JSON.
+ */
+function describeVersion(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  return (JSON.stringify(v) ?? 'none').slice(0, 40);
+}
+
 export function decodeRecord(plaintext: Buffer, defaultHashKeyId?: string): ClientRecord {
   let parsed: unknown;
   try {
@@ -180,7 +189,7 @@ export function decodeRecord(plaintext: Buffer, defaultHashKeyId?: string): Clie
   if (r.v !== RECORD_FORMAT_VERSION) {
     throw new CorruptRecordError(
       'unsupported_version',
-      `record format version ${String(r.v)} is not supported (this software reads version ${RECORD_FORMAT_VERSION})`,
+      `record format version ${describeVersion(r.v)} is not supported (this software reads version ${RECORD_FORMAT_VERSION})`,
     );
   }
   if (!isValidClientId(r.clientId)) bad('the client id is missing or invalid');
