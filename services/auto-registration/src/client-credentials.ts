@@ -37,9 +37,10 @@ export function accepts(accepted: readonly Credential[], docker: ManagedSecret):
   return accepted.some((credential) => sameCredential(credential, held));
 }
 
-function createdMs(docker: ManagedSecret): number {
+/** When the engine made the Docker secret (ms since the epoch); undefined when unknown. */
+export function createdAtMs(docker: ManagedSecret): number | undefined {
   const ms = Date.parse(docker.createdAt ?? '');
-  return Number.isFinite(ms) ? ms : 0;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
@@ -54,13 +55,28 @@ export function newestUsable(
   let newest: ManagedSecret | undefined;
   for (const docker of managed) {
     if (heldBy(docker)?.kind !== kind || !accepts(accepted, docker)) continue;
-    if (newest === undefined || createdMs(docker) > createdMs(newest)) newest = docker;
+    if (newest === undefined || (createdAtMs(docker) ?? 0) > (createdAtMs(newest) ?? 0)) newest = docker;
   }
   return newest;
 }
 
 /** The credential's age in ms at `nowMs`, from its Docker secret's creation; undefined when unknown. */
 export function ageMs(docker: ManagedSecret, nowMs: number): number | undefined {
-  const ms = Date.parse(docker.createdAt ?? '');
-  return Number.isFinite(ms) ? nowMs - ms : undefined;
+  const created = createdAtMs(docker);
+  return created === undefined ? undefined : nowMs - created;
+}
+
+/**
+ * The Docker secret of a service with nothing under way: the spec mounts it, it is the only one of
+ * ours for the service, it holds a credential of `kind`, and that is the client's only credential.
+ * Undefined otherwise. Only such a service may start a rotation, so two never overlap.
+ */
+export function settledCredential(
+  mounted: ManagedSecret | undefined,
+  managed: readonly ManagedSecret[],
+  accepted: readonly Credential[],
+  kind: CredentialKind,
+): ManagedSecret | undefined {
+  if (mounted === undefined || managed.length !== 1 || heldBy(mounted)?.kind !== kind) return undefined;
+  return accepted.length === 1 && accepts(accepted, mounted) ? mounted : undefined;
 }

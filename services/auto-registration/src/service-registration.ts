@@ -13,9 +13,11 @@ import {
   accepts,
   acceptedBy,
   ageMs,
+  createdAtMs,
   heldBy,
   newestUsable,
   sameCredential,
+  settledCredential,
   type Credential,
 } from './client-credentials.js';
 import { issueKey } from './client-key.js';
@@ -225,10 +227,13 @@ export class ServiceRegistration {
     if (client === undefined || !this.options.scope.ownsClient(client)) return undefined;
     if (clientPatch(client, wanted.labels, service.id) !== undefined) return undefined;
     const kind = credentialKind(service.spec.Labels)!;
-    const mounted = mountedSecret(service.spec, secrets);
-    if (mounted === undefined || secrets.length !== 1 || heldBy(mounted)?.kind !== kind) return undefined;
-    const accepted = acceptedBy(client);
-    if (accepted.length !== 1 || !accepts(accepted, mounted)) return undefined;
+    const mounted = settledCredential(
+      mountedSecret(service.spec, secrets),
+      secrets,
+      acceptedBy(client),
+      kind,
+    );
+    if (mounted === undefined) return undefined;
     if (rotationReason(this.schedule(service), client, mounted, this.now()) !== undefined) return undefined;
     const credentials = { clientId: name, tokenUrl: this.options.tokenUrl, kind, secret: mounted };
     if (withCredentials(service.spec, credentials, secrets) !== undefined) return undefined;
@@ -318,9 +323,8 @@ export class ServiceRegistration {
       if (usable !== undefined) client = await this.retireUndelivered(client, managed);
       const inOrder =
         usable !== undefined &&
-        mountedSecret(service.spec, managed)?.id === usable.id &&
-        managed.length === 1 &&
-        acceptedBy(client).length === 1;
+        settledCredential(mountedSecret(service.spec, managed), managed, acceptedBy(client), kind)?.id ===
+          usable.id;
       const reason = inOrder ? rotationReason(schedule, client, usable, this.now()) : undefined;
       if (usable !== undefined && reason === undefined) {
         current = usable;
@@ -452,7 +456,7 @@ export class ServiceRegistration {
     );
     // A switch finished when what went was older than what stays (not the clean-up of a newer one).
     const age = ageMs(current, this.now());
-    const newer = oldDocker.some((docker) => (ageMs(docker, this.now()) ?? 0) < (age ?? 0));
+    const newer = oldDocker.some((docker) => (createdAtMs(docker) ?? 0) > (createdAtMs(current) ?? 0));
     return newer || age === undefined ? { complete } : { complete, switchedAfterMs: Math.max(0, age) };
   }
 
