@@ -252,6 +252,9 @@ export class Reconciler {
       metrics.reconcileRuns.inc({ scope: 'service', result: 'error' });
       metrics.errors.inc({ source });
       this.failures.failed(source, err, { swarm_service: name });
+      // A pass can fail after a write (a client added, a Docker secret made): from now on the name
+      // may have leftovers, so its next pass reads what is there before it adds anything.
+      this.managed.add(name);
       this.retryLater(name);
       throw err;
     } finally {

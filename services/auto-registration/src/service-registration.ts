@@ -145,7 +145,9 @@ export class ServiceRegistration {
 
   /**
    * `leftovers: false` says nothing of ours points to the name (the caller keeps that index), so a
-   * name Docker does not know costs one inspect and no admin call.
+   * name Docker does not know costs one inspect and no admin call, and a new service is registered
+   * without first asking for a client and Docker secrets it cannot have (an add the admin API
+   * refuses because the id is taken falls back to reading both).
    *
    * With a `snapshot` (a full reconcile's reads), a service the snapshot shows in order costs no
    * call at all; one that needs anything written gets the usual pass, which reads everything afresh
@@ -173,7 +175,7 @@ export class ServiceRegistration {
     if (service === undefined) return this.deregister(serviceName, undefined);
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return this.deregister(serviceName, service, false);
-    if (wanted.kind === 'client') return this.register(service, wanted.labels);
+    if (wanted.kind === 'client') return this.register(service, wanted.labels, leftovers);
     return this.deregister(serviceName, service);
   }
 
@@ -251,16 +253,19 @@ export class ServiceRegistration {
     await this.options.afterStep?.(step, service);
   }
 
-  private async register(service: SwarmService, labels: ClientLabels): Promise<RegistrationOutcome> {
+  private async register(
+    service: SwarmService,
+    labels: ClientLabels,
+    leftovers: boolean,
+  ): Promise<RegistrationOutcome> {
     const { admin, secrets, scope, logger } = this.options;
     const name = service.spec.Name;
     const kind = credentialKind(service.spec.Labels)!;
     const schedule = this.schedule(service);
-    const [existing, managed] = await Promise.all([
-      unlessNotFound(admin.getClient(name)),
-      secrets.listFor(name),
-    ]);
-    let record: ClientJson | undefined = existing;
+    const read = () => Promise.all([unlessNotFound(admin.getClient(name)), secrets.listFor(name)]);
+    let [record, managed]: [ClientJson | undefined, readonly ManagedSecret[]] = leftovers
+      ? await read()
+      : [undefined, []];
     let action: RegistrationAction = 'unchanged';
     let current: ManagedSecret | undefined;
 
@@ -279,9 +284,10 @@ export class ServiceRegistration {
           metadata: { managed_by: scope.managedBy, swarm_service_id: service.id },
         });
       } catch (err) {
-        // Someone added it between our read and our add: go on as for an existing client.
+        // Someone added it between our read and our add (or it was not read): go on as for an
+        // existing client, with what is really there.
         if (!(err instanceof ClientExistsError)) throw err;
-        record = await unlessNotFound(admin.getClient(name));
+        [record, managed] = await read();
         if (record === undefined) throw err;
       }
       if (created !== undefined) {

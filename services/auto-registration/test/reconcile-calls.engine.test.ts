@@ -51,7 +51,9 @@ afterAll(async () => {
 });
 
 /** A harness whose every Docker and admin call is counted. */
-function countedHarness(options: { self?: { stackNamespace?: string } } = {}): Harness {
+function countedHarness(
+  options: Pick<Parameters<typeof buildHarness>[0], 'self' | 'afterStep'> = {},
+): Harness {
   const swarm = new SwarmApi(
     createDockerClient({ host: dockerProxy.url, tlsVerify: false, certPath: undefined }),
   );
@@ -64,6 +66,18 @@ function countedHarness(options: { self?: { stackNamespace?: string } } = {}): H
   });
   harnesses.push(built);
   return built;
+}
+
+/** The calls one pass over a service makes, by kind, and its outcome. */
+async function countedServicePass(h: Harness, name: string) {
+  const docker = dockerProxy.counts();
+  const admin = adminProxy.counts();
+  const outcome = await h.reconciler.reconcileService(name);
+  return {
+    outcome,
+    docker: Object.fromEntries(countsSince(docker, dockerProxy.counts())),
+    admin: Object.fromEntries(countsSince(admin, adminProxy.counts())),
+  };
 }
 
 /** The calls one full reconcile makes, by kind, and its result. */
@@ -194,5 +208,93 @@ describe('an excluded labelled service', () => {
     await h.reconciler.reconcileService(managedBy);
     await h.reconciler.reconcileService(managedBy);
     expect(warnings().filter((w) => w.swarm_service === managedBy)).toHaveLength(3);
+  }, 120_000);
+});
+
+describe('a new service', () => {
+  const labels = { 'oauth.client': 'true', 'oauth.scope': 'a' };
+
+  it('once a full pass has read what is ours, costs an inspect, a Docker secret, a service update and one admin add', async () => {
+    const h = countedHarness();
+    await h.reconciler.reconcileAll();
+    const name = services.uniqueName('new');
+    await services.create(name, labels);
+
+    const pass = await countedServicePass(h, name);
+    expect(pass.outcome).toMatchObject({ action: 'registered', found: true, incomplete: false });
+    expect(pass.docker).toEqual({
+      'GET /services/:id': 1,
+      'POST /secrets/create': 1,
+      'POST /services/:id/update': 1,
+    });
+    expect(pass.admin).toEqual({ 'POST /api/clients/add': 1 });
+    const [secret] = await services.managedSecrets(name);
+    expect(mounted(await services.inspect(name)).map((ref) => ref.SecretID)).toEqual([secret!.id]);
+    expect((await h.admin.getClient(name)).secrets).toHaveLength(1);
+    // Registered, it is ours now: the next pass reads its client and Docker secrets again.
+    const again = await countedServicePass(h, name);
+    expect(again.outcome.action).toBe('unchanged');
+    expect(again.docker).toEqual({ 'GET /services/:id': 1, 'GET /secrets': 1 });
+    expect(again.admin).toEqual({ 'GET /api/clients/:id': 1 });
+  }, 120_000);
+
+  it('before the first full pass, reads its client and Docker secrets first (nothing is known yet)', async () => {
+    const h = countedHarness();
+    const name = services.uniqueName('early');
+    await services.create(name, labels);
+
+    const pass = await countedServicePass(h, name);
+    expect(pass.outcome.action).toBe('registered');
+    expect(pass.docker).toEqual({
+      'GET /services/:id': 1,
+      'GET /secrets': 1,
+      'POST /secrets/create': 1,
+      'POST /services/:id/update': 1,
+    });
+    expect(pass.admin).toEqual({ 'GET /api/clients/:id': 1, 'POST /api/clients/add': 1 });
+  }, 120_000);
+
+  it("whose client was added behind the index's back: the refused add falls back to reading, and the service ends with one working secret", async () => {
+    const h = countedHarness();
+    await h.reconciler.reconcileAll();
+    const name = services.uniqueName('behind');
+    await services.create(name, labels);
+    await h.admin.addClient({ client_id: name, scope: 'a', metadata: { managed_by: h.scope.managedBy } });
+
+    const pass = await countedServicePass(h, name);
+    expect(pass.outcome).toMatchObject({ action: 'repaired', found: true, incomplete: false });
+    expect(pass.admin).toMatchObject({ 'POST /api/clients/add': 1, 'GET /api/clients/:id': 1 });
+    expect(pass.docker).toMatchObject({ 'GET /secrets': 1 });
+    const [secret, ...others] = await services.managedSecrets(name);
+    expect(others).toEqual([]);
+    expect(mounted(await services.inspect(name)).map((ref) => ref.SecretID)).toEqual([secret!.id]);
+    // The secret issued out of band, which no task holds, was retired: one left, the mounted one.
+    expect((await h.admin.getClient(name)).secrets.map((s) => s.id)).toEqual([secret!.secretId]);
+  }, 120_000);
+
+  it('after a pass that failed once it had made a Docker secret, reads again and leaves one Docker secret, the mounted one', async () => {
+    let crash = true;
+    const h = countedHarness({
+      afterStep: (step) => {
+        if (step === 'docker-secret-created' && crash) {
+          crash = false;
+          throw new Error('stands for a crash after the Docker secret was made');
+        }
+      },
+    });
+    await h.reconciler.reconcileAll();
+    const name = services.uniqueName('crash');
+    await services.create(name, labels);
+    await expect(h.reconciler.reconcileService(name)).rejects.toThrow('stands for a crash');
+    expect(await services.managedSecrets(name)).toHaveLength(1);
+
+    const pass = await countedServicePass(h, name);
+    expect(pass.outcome).toMatchObject({ found: true, incomplete: false });
+    expect(pass.docker).toMatchObject({ 'GET /secrets': 1 });
+    expect(pass.admin).toMatchObject({ 'GET /api/clients/:id': 1 });
+    expect(pass.admin['POST /api/clients/add']).toBeUndefined();
+    const [secret, ...others] = await services.managedSecrets(name);
+    expect(others).toEqual([]);
+    expect(mounted(await services.inspect(name)).map((ref) => ref.SecretID)).toEqual([secret!.id]);
   }, 120_000);
 });
