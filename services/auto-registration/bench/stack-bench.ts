@@ -17,6 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
+import { createDockerClient } from '../src/docker-connection.js';
 import { MANAGED_LABEL } from '../src/docker-secrets.js';
 import { connectEngine, type Engine } from '../test/support/docker-engine.js';
 import { startOAuthServices, type OAuthServices } from '../test/support/oauth-services.js';
@@ -40,14 +41,25 @@ const ROUNDS = Number(env.BENCH_STACK_ROUNDS ?? 1);
 const BASELINE = env.BENCH_STACK_BASELINE;
 /** OAUTH_RECONCILE_CONCURRENCY of the process under test (unset: its default). */
 const CONCURRENCY = env.BENCH_STACK_CONCURRENCY;
+/** More settings of OAUTH_RECONCILE_CONCURRENCY to run this build with, side by side (e.g. "32,64"). */
+const MORE_CONCURRENCIES = (env.BENCH_STACK_MORE_CONCURRENCIES ?? '').split(',').filter(Boolean);
 const TIMEOUT_MS = Number(env.BENCH_STACK_TIMEOUT ?? 900) * 1000;
+
+/** Also run the engine floor: the writes no registrar can avoid, sent straight to the engine. */
+const FLOOR = env.BENCH_STACK_FLOOR !== '0';
 
 interface Variant {
   readonly id: string;
-  readonly main: string;
+  /** The registrar's start file; undefined for the engine floor (no registrar). */
+  readonly main: string | undefined;
+  /** Its OAUTH_RECONCILE_CONCURRENCY, when not BENCH_STACK_CONCURRENCY's. */
+  readonly concurrency?: string;
 }
 const variants: Variant[] = [{ id: 'this', main: MAIN }];
 if (BASELINE) variants.unshift({ id: 'baseline', main: BASELINE });
+for (const concurrency of MORE_CONCURRENCIES)
+  variants.push({ id: `this@${concurrency}`, main: MAIN, concurrency });
+if (FLOOR) variants.push({ id: 'engine-floor', main: undefined });
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -132,7 +144,12 @@ interface Rig {
   dir: string;
 }
 
-function processEnv(rig: Rig, instance: string, extra: Record<string, string> = {}): Record<string, string> {
+function processEnv(
+  rig: Rig,
+  instance: string,
+  extra: Record<string, string> = {},
+  concurrency = CONCURRENCY,
+): Record<string, string> {
   return {
     DOCKER_HOST: rig.dockerProxy.url,
     OAUTH_INSTANCE: instance,
@@ -143,7 +160,7 @@ function processEnv(rig: Rig, instance: string, extra: Record<string, string> = 
     OAUTH_STACK_NAMESPACE: 'swarm-oauth-bench-none',
     OAUTH_RECONCILE_INTERVAL: '3600',
     OAUTH_FOLLOW_DOCKER_EVENTS: 'false', // the listener's notifications are the trigger measured
-    ...(CONCURRENCY === undefined ? {} : { OAUTH_RECONCILE_CONCURRENCY: CONCURRENCY }),
+    ...(concurrency === undefined ? {} : { OAUTH_RECONCILE_CONCURRENCY: concurrency }),
     ...extra,
   };
 }
@@ -185,6 +202,57 @@ async function notifyAll(proc: AutoRegistrationProcess, names: string[], replica
   if (refused > 0) throw new Error(`${refused} notifications were not answered 200`);
 }
 
+/**
+ * The engine floor: what any registrar has to ask of the engine for N services, and nothing else:
+ * one listing of the stack (for the versions), then per service one Docker secret and one update
+ * that mounts it with the env, as many at once as the registrar runs. No admin API, no reads per
+ * service, no checks. Its secrets are labelled for the instance, so the clean-up removes them; they
+ * hold no registered secret, so the tasks it starts get no token (not measured).
+ */
+async function engineFloor(rig: Rig, stack: string, instance: string): Promise<void> {
+  const docker = createDockerClient({ host: rig.dockerProxy.url, tlsVerify: false, certPath: undefined });
+  const listed = await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${stack}`] } });
+  let next = 0;
+  const worker = async () => {
+    while (next < listed.length) {
+      const service = listed[next++]!;
+      const name = service.Spec!.Name!;
+      const secret = (await docker.createSecret({
+        Name: `${name}_floor`,
+        Data: randomBytes(32).toString('base64'),
+        Labels: { [MANAGED_LABEL]: instance },
+      })) as { id: string };
+      const template = service.Spec!.TaskTemplate as Dockerode.ContainerTaskSpec;
+      const container = template.ContainerSpec!;
+      await docker.getService(service.ID!).update({
+        _query: { version: service.Version!.Index },
+        _body: {
+          ...service.Spec,
+          TaskTemplate: {
+            ...template,
+            ContainerSpec: {
+              ...container,
+              Env: [
+                ...(container.Env ?? []),
+                `OAUTH_CLIENT_ID=${name}`,
+                'OAUTH_CLIENT_SECRET_FILE=/run/secrets/oauth_client_secret',
+              ],
+              Secrets: [
+                {
+                  SecretID: secret.id,
+                  SecretName: `${name}_floor`,
+                  File: { Name: 'oauth_client_secret', UID: '0', GID: '0', Mode: 0o400 },
+                },
+              ],
+            },
+          },
+        },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Number(CONCURRENCY ?? 16) }, worker));
+}
+
 /** Removes the stack, waits for its services to go, then removes every Docker secret of the instance. */
 async function removeStack(rig: Rig, stack: string, instance: string): Promise<void> {
   docker(rig.engine, 'stack', 'rm', stack);
@@ -192,6 +260,19 @@ async function removeStack(rig: Rig, stack: string, instance: string): Promise<v
     'the stack to go',
     async () => ((await stackServices(rig.engine, stack)).length === 0 ? true : undefined),
     200,
+  );
+  // The engine removes the tasks' containers after the services, slowly (a minute for 200 on vfs):
+  // the next run starts only once they are gone, so it does not pay for this one's clean-up.
+  await waitUntil(
+    "the stack's containers to go",
+    async () => {
+      const left = await rig.engine.docker.listContainers({
+        all: true,
+        filters: { label: [`com.docker.stack.namespace=${stack}`] },
+      });
+      return left.length === 0 ? true : undefined;
+    },
+    500,
   );
   const secrets = await rig.engine.swarm.listSecrets([`${MANAGED_LABEL}=${instance}`]);
   for (const secret of secrets) {
@@ -234,9 +315,19 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
     file,
     stackFile({ services: size, replicas: REPLICAS, image: rig.image, instance, reportUrl: rig.reports.url }),
   );
-  const proc = await startAutoRegistration(processEnv(rig, instance), variant.main);
+  const proc =
+    variant.main === undefined
+      ? undefined
+      : await startAutoRegistration(
+          processEnv(rig, instance, {}, variant.concurrency ?? CONCURRENCY),
+          variant.main,
+        );
   try {
-    await waitUntil('the start-up pass', async () => ((await metric(proc, FULL_OK)) >= 1 ? true : undefined));
+    if (proc !== undefined) {
+      await waitUntil('the start-up pass', async () =>
+        (await metric(proc, FULL_OK)) >= 1 ? true : undefined,
+      );
+    }
     const dockerBefore = rig.dockerProxy.counts();
     const adminBefore = rig.adminProxy.counts();
     const millisBefore = new Map([...rig.dockerProxy.millis(), ...rig.adminProxy.millis()]);
@@ -246,14 +337,20 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
     const names = (await stackServices(rig.engine, stack)).map((s) => s.Spec!.Name!);
     if (names.length !== size) throw new Error(`deployed ${names.length} services, not ${size}`);
     const notifyStart = performance.now();
-    await notifyAll(proc, names, REPLICAS);
+    const floor = proc === undefined ? engineFloor(rig, stack, instance) : notifyAll(proc, names, REPLICAS);
+    // The floor's writes are awaited after the poll, as the notifications' passes are.
+    floor.catch(() => undefined);
+    if (proc !== undefined) await floor;
     const specDone = await waitUntil('every service to carry its secret and env', async () => {
       const listed = await stackServices(rig.engine, stack);
       return listed.filter(hasCredentials).length === size ? performance.now() : undefined;
     });
-    await waitUntil('every registration pass to end', async () =>
-      (await metric(proc, NEW)) >= size ? true : undefined,
-    );
+    await floor;
+    if (proc !== undefined) {
+      await waitUntil('every registration pass to end', async () =>
+        (await metric(proc, NEW)) >= size ? true : undefined,
+      );
+    }
     const dockerCalls = countsSince(dockerBefore, rig.dockerProxy.counts());
     const adminCalls = countsSince(adminBefore, rig.adminProxy.counts());
     const spent = countsSince(
@@ -264,7 +361,7 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
       [...spent].map(([key, ms]) => [key, ms / (dockerCalls.get(key) ?? adminCalls.get(key) ?? 1)]),
     );
     let tokensDone: number | undefined;
-    if (REPLICAS > 0) {
+    if (REPLICAS > 0 && proc !== undefined) {
       tokensDone = await waitUntil(
         "every service's first token",
         async () => {
@@ -294,7 +391,7 @@ async function stackRun(rig: Rig, variant: Variant, size: number): Promise<Stack
       latency,
     };
   } finally {
-    await proc.stop();
+    await proc?.stop();
     await removeStack(rig, stack, instance);
   }
 }
@@ -311,7 +408,7 @@ interface IdleResult {
 async function idleRun(rig: Rig, variant: Variant, instance: string): Promise<IdleResult> {
   const proc = await startAutoRegistration(
     processEnv(rig, instance, { OAUTH_RECONCILE_INTERVAL: String(IDLE_INTERVAL_S), LOG_LEVEL: 'debug' }),
-    variant.main,
+    variant.main!,
   );
   const result: IdleResult = { variant: variant.id, ms: [], cpuMs: [], docker: [], admin: [] };
   try {
@@ -433,7 +530,8 @@ async function main(): Promise<void> {
           await registrar.stop();
         }
         for (let round = 1; round <= ROUNDS; round += 1) {
-          for (const variant of round % 2 ? variants : [...variants].reverse()) {
+          const registrars = variants.filter((variant) => variant.main !== undefined);
+          for (const variant of round % 2 ? registrars : [...registrars].reverse()) {
             const result = await idleRun(rig, variant, instance);
             idleResults.push(result);
             const dockerCalls = result.docker.map(sum);
@@ -475,6 +573,19 @@ async function main(): Promise<void> {
           `Docker calls ${median(idle.flatMap((r) => r.docker.map(sum)))}, admin calls ${median(idle.flatMap((r) => r.admin.map(sum)))}`,
       );
     }
+  }
+  for (const size of SIZES) {
+    // Paired within each round: the registrar's time over the floor's, median over the rounds.
+    const spec = (id: string, round: number) =>
+      stackResults.filter((r) => r.variant === id && r.services === size)[round]?.specFromNotifyMs ?? NaN;
+    const ratios = (a: string, b: string) =>
+      median(Array.from({ length: ROUNDS }, (_, round) => spec(a, round) / spec(b, round))).toFixed(2);
+    if (FLOOR) console.log(`  N=${size}: this ÷ engine floor ${ratios('this', 'engine-floor')}×`);
+    if (FLOOR && BASELINE)
+      console.log(`  N=${size}: baseline ÷ engine floor ${ratios('baseline', 'engine-floor')}×`);
+    if (BASELINE) console.log(`  N=${size}: baseline ÷ this ${ratios('baseline', 'this')}×`);
+    for (const concurrency of MORE_CONCURRENCIES)
+      console.log(`  N=${size}: this@${concurrency} ÷ this ${ratios(`this@${concurrency}`, 'this')}×`);
   }
   if (BASELINE) {
     const of = (id: string) => idleResults.filter((r) => r.variant === id);
