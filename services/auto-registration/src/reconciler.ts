@@ -239,8 +239,9 @@ export class Reconciler {
       this.failures.succeeded('docker');
       // Only these passes asked the admin API anything.
       if (outcome.found || leftovers) this.failures.succeeded('admin_api');
+      // A held service keeps whatever it had, so the index keeps what it knew of it.
       if (outcome.found && REGISTERED.has(outcome.action)) this.managed.add(name);
-      else if (!outcome.incomplete) this.managed.delete(name);
+      else if (!outcome.incomplete && outcome.action !== 'held') this.managed.delete(name);
       // Waiting for tasks to move off an old credential is no failure: when the back-off runs out,
       // the full reconcile goes on with it every period, and nothing counts as given up.
       if (outcome.incomplete) this.retryLater(name, { waiting: true });
@@ -320,7 +321,8 @@ export class Reconciler {
       const failed = results.filter((result) => result.status === 'rejected').length;
       const changed = results.filter(
         (result) =>
-          result.status === 'fulfilled' && !['unchanged', 'ignored', 'refused'].includes(result.value.action),
+          result.status === 'fulfilled' &&
+          !['unchanged', 'ignored', 'refused', 'held'].includes(result.value.action),
       ).length;
       metrics.reconcileRuns.inc({ scope: 'full', result: failed === 0 ? 'ok' : 'error' });
       // The lag alert's clock: a pass with failures leaves services behind, so it does not count.

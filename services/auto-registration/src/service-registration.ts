@@ -38,6 +38,7 @@ import {
   credentialKind,
   exclusionReason,
   readClientLabels,
+  unreadableLabels,
   type ClientLabels,
   type CredentialKind,
   type SelfIdentity,
@@ -58,7 +59,9 @@ export type RegistrationAction =
   /** Not a client and nothing of ours around it. */
   | 'ignored'
   /** A client with this id exists that this service did not add: left alone. */
-  | 'refused';
+  | 'refused'
+  /** Labels it cannot act on (an unknown oauth.auth): nothing read or written, whatever is there stays. */
+  | 'held';
 
 /**
  * What a full reconcile already read about one service, from one service list, one secret list and
@@ -130,6 +133,8 @@ export class ServiceRegistration {
   private readonly foreignClients: ExclusionLog;
   /** Services whose oauth.rotate-every label is unreadable, logged once per change. */
   private readonly rotationProblems: ExclusionLog;
+  /** Opted-in services whose labels it cannot act on (swarm-labels.ts unreadableLabels), once per change. */
+  private readonly heldServices: ExclusionLog;
   private readonly now: () => number;
 
   constructor(private readonly options: ServiceRegistrationOptions) {
@@ -137,6 +142,10 @@ export class ServiceRegistration {
     this.now = options.now ?? Date.now;
     this.rotationProblems = new ExclusionLog(options.logger, 'rotation label ignored');
     this.exclusions = new ExclusionLog(options.logger);
+    this.heldServices = new ExclusionLog(
+      options.logger,
+      'labels not understood; changing nothing for this service until they are fixed',
+    );
     this.foreignClients = new ExclusionLog(
       options.logger,
       'an OAuth client with this service name exists that auto-registration did not add; leaving it and the service alone',
@@ -166,6 +175,7 @@ export class ServiceRegistration {
     // Gone: nothing to remember about it (an excluded service never registered has no leftovers).
     if (service === undefined) {
       this.exclusions.note(serviceName, undefined);
+      this.heldServices.note(serviceName, undefined);
       this.foreignClients.note(serviceName, undefined);
       this.rotationProblems.note(serviceName, undefined);
     }
@@ -175,26 +185,38 @@ export class ServiceRegistration {
     if (service === undefined) return this.deregister(serviceName, undefined);
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return this.deregister(serviceName, service, false);
+    if (wanted.kind === 'held')
+      return { service: serviceName, action: 'held', found: true, incomplete: false };
     if (wanted.kind === 'client') return this.register(service, wanted.labels, leftovers);
     return this.deregister(serviceName, service);
   }
 
   /**
-   * What the service's labels ask for: a client (narrowed to the policy), nothing, or nothing here
-   * because another instance handles it. Logs an excluded labelled service once per change.
+   * What the service's labels ask for: a client (narrowed to the policy), nothing, nothing here
+   * because another instance handles it, or no change at all because they cannot be acted on. Logs
+   * an excluded or held labelled service once per change.
    */
   private wanted(
     service: SwarmService,
-  ): { kind: 'client'; labels: ClientLabels } | { kind: 'none' } | { kind: 'other-instance' } {
+  ):
+    | { kind: 'client'; labels: ClientLabels }
+    | { kind: 'none' }
+    | { kind: 'other-instance' }
+    | { kind: 'held' } {
     const name = service.spec.Name;
     // Another instance's service: whatever of ours is left goes, but its spec is the other's to write.
     if (!this.options.scope.includesService(service.spec.Labels)) {
       this.exclusions.note(name, undefined);
+      this.heldServices.note(name, undefined);
       return { kind: 'other-instance' };
     }
     const labels = readClientLabels(service.spec.Labels);
     const excluded = exclusionReason(name, service.spec.Labels ?? {}, this.options.self);
     this.exclusions.note(name, labels.enabled ? excluded : undefined);
+    const unreadable =
+      labels.enabled && excluded === undefined ? unreadableLabels(service.spec.Labels) : undefined;
+    this.heldServices.note(name, unreadable);
+    if (unreadable !== undefined) return { kind: 'held' };
     if (labels.enabled && excluded === undefined) {
       return { kind: 'client', labels: this.options.policy.apply(name, service.spec.Labels ?? {}, labels) };
     }
@@ -214,6 +236,7 @@ export class ServiceRegistration {
     if (service === undefined || service.spec.Name !== name) return undefined;
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return undefined;
+    if (wanted.kind === 'held') return { service: name, action: 'held', found: true, incomplete: false };
     const inOrder: RegistrationOutcome = {
       service: name,
       action: 'unchanged',

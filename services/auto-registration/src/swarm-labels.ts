@@ -42,6 +42,17 @@ export function credentialKind(labels: Labels = {}): CredentialKind | undefined 
   return method === undefined || method === '' ? 'secret' : AUTH_METHODS[method];
 }
 
+/**
+ * What is wrong with labels this service cannot act on, or undefined when it can: an oauth.auth
+ * method it does not know. Guessing would hand a secret to a service that asked for none to cross the
+ * network, and tearing down what a registered service holds would make a typo an outage, so such a
+ * service is left exactly as it is until the label is fixed.
+ */
+export function unreadableLabels(labels: Labels = {}): string | undefined {
+  if (credentialKind(labels) !== undefined) return undefined;
+  return `${AUTH_LABEL}=${labels[AUTH_LABEL]} is not a method it knows: use client_secret (the default) or private_key_jwt`;
+}
+
 /** Picks the auto-registration instance (OAUTH_INSTANCE) when a swarm runs more than one. */
 export const INSTANCE_LABEL = 'oauth.instance';
 /** Put on the project's own services; such a service is never registered, whatever else it carries. */
@@ -91,17 +102,12 @@ export interface SelfIdentity {
 /**
  * Why a service must not be registered even if it opts in, or undefined when it may be. The project's
  * own services hold the admin token and the store key; giving them a client of their own would be
- * pointless at best and would let a label grant one of them a token identity. A service asking for
- * an authentication method this service does not know is not registered either: guessing would hand
- * a secret to a service that asked for none to cross the network.
+ * pointless at best and would let a label grant one of them a token identity.
  */
 export function exclusionReason(name: string, labels: Labels, self: SelfIdentity): string | undefined {
   if (labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE)
     return `it carries ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
   if (self.serviceName !== undefined && name === self.serviceName) return 'it is this service';
-  if (credentialKind(labels) === undefined) {
-    return `${AUTH_LABEL}=${labels[AUTH_LABEL]} is not a method it knows: use client_secret (the default) or private_key_jwt`;
-  }
   if (self.stackNamespace !== undefined && labels[STACK_NAMESPACE_LABEL] === self.stackNamespace) {
     return `it belongs to this service's own stack "${self.stackNamespace}"`;
   }

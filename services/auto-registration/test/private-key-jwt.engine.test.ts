@@ -82,18 +82,9 @@ function containerSpec(service: SwarmService): Dockerode.ContainerSpec {
   return (service.spec.TaskTemplate as Dockerode.ContainerTaskSpec).ContainerSpec ?? {};
 }
 
-async function updateSpec(name: string, change: (spec: SwarmService['spec']) => SwarmService['spec']) {
-  const service = await services.inspect(name);
-  await engine.docker.getService(service.id).update({
-    _query: { version: service.version },
-    _body: change(service.spec),
-  });
-}
-
 const setReplicas = (name: string, replicas: number) =>
-  updateSpec(name, (spec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } }));
-const setLabels = (name: string, labels: Record<string, string>) =>
-  updateSpec(name, (spec) => ({ ...spec, Labels: { ...spec.Labels, ...labels } }));
+  services.update(name, (spec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } }));
+const setLabels = (name: string, labels: Record<string, string>) => services.setLabels(name, labels);
 
 function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
@@ -224,18 +215,66 @@ describe('oauth.auth=private_key_jwt (real engine, admin API, token service and 
     expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'unchanged' });
   }, 120_000);
 
+  const held = (logs: readonly string[]) => logs.filter((line) => line.includes('labels not understood'));
+
   it('does not register a service asking for a method it does not know, and says so once', async () => {
     const name = services.uniqueName('magic');
     await services.create(name, { 'oauth.client': 'true', 'oauth.auth': 'magic' });
     const h = harness();
-    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'ignored' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'held', found: true });
     await h.reconciler.reconcileService(name);
+    await h.reconciler.reconcileAll();
     expect(await unlessNotFound(admin.getClient(name))).toBeUndefined();
-    const warnings = h.logs.filter((line) => line.includes('not registering'));
-    expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0]!)).toMatchObject({
+    expect(await services.managedSecrets(name)).toEqual([]);
+    expect(held(h.logs)).toHaveLength(1);
+    expect(JSON.parse(held(h.logs)[0]!)).toMatchObject({
       swarm_service: name,
       reason: 'oauth.auth=magic is not a method it knows: use client_secret (the default) or private_key_jwt',
     });
+
+    // Fixed: registered by the next pass.
+    await setLabels(name, { 'oauth.auth': 'private_key_jwt' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'registered' });
+    expect((await admin.getClient(name)).jwks.keys).toHaveLength(1);
   }, 60_000);
+
+  it('keeps what a registered service holds when its oauth.auth turns into a method it does not know', async () => {
+    const name = services.uniqueName('typo');
+    await services.create(name, { 'oauth.client': 'true', 'oauth.auth': 'private_key_jwt' });
+    const h = harness();
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'registered' });
+    const before = {
+      client: await admin.getClient(name),
+      secrets: await services.managedSecrets(name),
+      spec: containerSpec(await services.inspect(name)),
+    };
+
+    // A typo (a hyphen for an underscore) must not become an outage: no client, key or mount goes.
+    await setLabels(name, { 'oauth.auth': 'private-key-jwt' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'held', incomplete: false });
+    await h.reconciler.reconcileAll();
+    expect(await admin.getClient(name)).toEqual(before.client);
+    expect(await services.managedSecrets(name)).toEqual(before.secrets);
+    const spec = containerSpec(await services.inspect(name));
+    expect([spec.Secrets, spec.Env]).toEqual([before.spec.Secrets, before.spec.Env]);
+    expect(held(h.logs).map((line) => JSON.parse(line) as Record<string, unknown>)).toMatchObject([
+      {
+        swarm_service: name,
+        reason:
+          'oauth.auth=private-key-jwt is not a method it knows: use client_secret (the default) or private_key_jwt',
+      },
+    ]);
+    expect(h.logs.filter((line) => line.includes('not registering'))).toEqual([]);
+
+    // Fixed back: nothing to do, the same key stays.
+    await setLabels(name, { 'oauth.auth': 'private_key_jwt' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'unchanged' });
+    expect(await admin.getClient(name)).toEqual(before.client);
+
+    // Switching the label off is how a registered service is removed on purpose, typo or not.
+    await setLabels(name, { 'oauth.auth': 'private-key-jwt', 'oauth.client': 'false' });
+    expect(await h.reconciler.reconcileService(name)).toMatchObject({ action: 'deregistered' });
+    expect(await unlessNotFound(admin.getClient(name))).toBeUndefined();
+    expect(await services.managedSecrets(name)).toEqual([]);
+  }, 120_000);
 });

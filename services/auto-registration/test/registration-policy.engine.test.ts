@@ -247,13 +247,8 @@ describe('a registration policy in the real process (real engine, real admin API
     const proc = await start({ rules: [{ service: name, scopes: ['ledger:read'] }] });
     await clientBecomes(name, { scope: 'ledger:read', audience: [], claims: {} });
 
-    const relabel = async (labels: Record<string, string>) => {
-      const service = await services.inspect(name);
-      await engine.docker.getService(service.id).update({
-        _query: { version: service.version },
-        _body: { ...service.spec, Labels: { ...service.spec.Labels, ...labels } },
-      });
-    };
+    // The process may still be mounting the secret when the test writes: setLabels retries on that.
+    const relabel = (labels: Record<string, string>) => services.setLabels(name, labels);
     await relabel({ 'oauth.scope': 'ledger:read root' });
     await waitFor('the second refusal to be logged', async () =>
       linesAbout(proc, name).length === 2 ? true : undefined,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { managedSecretName } from '../src/docker-secrets.js';
 import { RegistrationScope } from '../src/registration-scope.js';
-import { exclusionReason, readClientLabels } from '../src/swarm-labels.js';
+import { exclusionReason, readClientLabels, unreadableLabels } from '../src/swarm-labels.js';
 
 describe('readClientLabels', () => {
   it('opts in only with oauth.client=true (any case, surrounding space ignored)', () => {
@@ -62,9 +62,32 @@ describe('exclusionReason', () => {
     );
   });
 
-  it('lets every other service through, including other stacks', () => {
+  it('lets every other service through, including other stacks and labels it cannot read', () => {
     expect(exclusionReason('shop_api', { 'com.docker.stack.namespace': 'shop' }, self)).toBeUndefined();
     expect(exclusionReason('api', {}, {})).toBeUndefined();
+    expect(exclusionReason('api', { 'oauth.auth': 'magic' }, {})).toBeUndefined();
+  });
+});
+
+describe('unreadableLabels', () => {
+  it('names an oauth.auth method it does not know, and says what to use', () => {
+    expect(unreadableLabels({ 'oauth.auth': 'private-key-jwt' })).toBe(
+      'oauth.auth=private-key-jwt is not a method it knows: use client_secret (the default) or private_key_jwt',
+    );
+  });
+
+  it('reads every method it knows, any case, and no label or a blank one as client_secret', () => {
+    for (const method of [
+      'client_secret',
+      'client_secret_basic',
+      'client_secret_post',
+      ' Private_Key_JWT ',
+      '',
+    ]) {
+      expect(unreadableLabels({ 'oauth.auth': method })).toBeUndefined();
+    }
+    expect(unreadableLabels({})).toBeUndefined();
+    expect(unreadableLabels(undefined)).toBeUndefined();
   });
 });
 
