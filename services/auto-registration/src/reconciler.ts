@@ -59,6 +59,8 @@ const noop = () => undefined;
 
 /** Outcomes after which the service holds something of ours (client, mounted secret). */
 const REGISTERED = new Set(['registered', 'repaired', 'rotated', 'updated', 'unchanged']);
+/** Outcomes of a pass that changed nothing. */
+const WROTE_NOTHING = new Set(['unchanged', 'ignored', 'refused', 'held']);
 
 function sourceOf(err: unknown): FailureSource {
   if (err instanceof DockerApiError) return 'docker';
@@ -320,9 +322,7 @@ export class Reconciler {
       );
       const failed = results.filter((result) => result.status === 'rejected').length;
       const changed = results.filter(
-        (result) =>
-          result.status === 'fulfilled' &&
-          !['unchanged', 'ignored', 'refused', 'held'].includes(result.value.action),
+        (result) => result.status === 'fulfilled' && !WROTE_NOTHING.has(result.value.action),
       ).length;
       metrics.reconcileRuns.inc({ scope: 'full', result: failed === 0 ? 'ok' : 'error' });
       // The lag alert's clock: a pass with failures leaves services behind, so it does not count.

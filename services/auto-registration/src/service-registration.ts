@@ -28,12 +28,7 @@ import { ExclusionLog } from './exclusion-log.js';
 import type { PolicyEnforcement } from './policy-enforcement.js';
 import type { RegistrationScope } from './registration-scope.js';
 import { mountedSecret, withCredentials, withoutCredentials } from './service-credentials.js';
-import {
-  DockerApiError,
-  ServiceVersionConflictError,
-  type SwarmApi,
-  type SwarmService,
-} from './swarm-api.js';
+import { DockerApiError, type SwarmApi, type SwarmService } from './swarm-api.js';
 import {
   credentialKind,
   exclusionReason,
@@ -117,6 +112,11 @@ export interface ServiceRegistrationOptions {
   now?: () => number;
 }
 
+/** A service whose labels it cannot act on: nothing was read or written for it. */
+function heldOutcome(service: string): RegistrationOutcome {
+  return { service, action: 'held', found: true, incomplete: false };
+}
+
 function isSecretInUse(err: unknown): boolean {
   return err instanceof DockerApiError && /in use/i.test(err.message);
 }
@@ -185,8 +185,7 @@ export class ServiceRegistration {
     if (service === undefined) return this.deregister(serviceName, undefined);
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return this.deregister(serviceName, service, false);
-    if (wanted.kind === 'held')
-      return { service: serviceName, action: 'held', found: true, incomplete: false };
+    if (wanted.kind === 'held') return heldOutcome(serviceName);
     if (wanted.kind === 'client') return this.register(service, wanted.labels, leftovers);
     return this.deregister(serviceName, service);
   }
@@ -213,14 +212,12 @@ export class ServiceRegistration {
     const labels = readClientLabels(service.spec.Labels);
     const excluded = exclusionReason(name, service.spec.Labels ?? {}, this.options.self);
     this.exclusions.note(name, labels.enabled ? excluded : undefined);
-    const unreadable =
-      labels.enabled && excluded === undefined ? unreadableLabels(service.spec.Labels) : undefined;
+    const asked = labels.enabled && excluded === undefined;
+    const unreadable = asked ? unreadableLabels(service.spec.Labels) : undefined;
     this.heldServices.note(name, unreadable);
+    if (!asked) return { kind: 'none' };
     if (unreadable !== undefined) return { kind: 'held' };
-    if (labels.enabled && excluded === undefined) {
-      return { kind: 'client', labels: this.options.policy.apply(name, service.spec.Labels ?? {}, labels) };
-    }
-    return { kind: 'none' };
+    return { kind: 'client', labels: this.options.policy.apply(name, service.spec.Labels ?? {}, labels) };
   }
 
   /**
@@ -236,7 +233,7 @@ export class ServiceRegistration {
     if (service === undefined || service.spec.Name !== name) return undefined;
     const wanted = this.wanted(service);
     if (wanted.kind === 'other-instance') return undefined;
-    if (wanted.kind === 'held') return { service: name, action: 'held', found: true, incomplete: false };
+    if (wanted.kind === 'held') return heldOutcome(name);
     const inOrder: RegistrationOutcome = {
       service: name,
       action: 'unchanged',
@@ -542,29 +539,12 @@ export class ServiceRegistration {
     return incomplete;
   }
 
-  /**
-   * Applies `change` to the service's current spec and writes it against the version it read, reading
-   * again when swarm reports a newer version ("update out of sequence"). False when nothing differed.
-   */
-  private async updateSpec(
+  /** Writes `change(spec)`, again on a newer version when someone wrote first (SwarmApi.changeService). */
+  private updateSpec(
     service: SwarmService,
     change: (spec: Dockerode.ServiceSpec) => Dockerode.ServiceSpec | undefined,
   ): Promise<boolean> {
-    let current = service;
-    for (let attempt = 1; ; attempt += 1) {
-      const next = change(current.spec);
-      if (next === undefined) return false;
-      try {
-        await this.options.swarm.updateService(current, next);
-        return true;
-      } catch (err) {
-        if (!(err instanceof ServiceVersionConflictError) || attempt >= this.maxUpdateAttempts) throw err;
-        const fresh = await this.options.swarm.inspectService(current.id);
-        if (fresh === undefined)
-          throw new DockerApiError('service update', 404, 'the service was removed meanwhile');
-        current = fresh;
-      }
-    }
+    return this.options.swarm.changeService(service, change, this.maxUpdateAttempts);
   }
 }
 

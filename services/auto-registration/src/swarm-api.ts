@@ -144,6 +144,33 @@ export class SwarmApi {
     }
   }
 
+  /**
+   * Applies `change` to the service's spec and writes it against the version it was read at, reading
+   * again when swarm reports a newer version ("update out of sequence": someone else wrote first), at
+   * most `attempts` writes in all. False when `change` returns undefined (nothing differed).
+   */
+  async changeService(
+    service: SwarmService,
+    change: (spec: Dockerode.ServiceSpec) => Dockerode.ServiceSpec | undefined,
+    attempts: number,
+  ): Promise<boolean> {
+    let current = service;
+    for (let attempt = 1; ; attempt += 1) {
+      const next = change(current.spec);
+      if (next === undefined) return false;
+      try {
+        await this.updateService(current, next);
+        return true;
+      } catch (err) {
+        if (!(err instanceof ServiceVersionConflictError) || attempt >= attempts) throw err;
+        const fresh = await this.inspectService(current.id);
+        if (fresh === undefined)
+          throw new DockerApiError('service update', 404, 'the service was removed meanwhile');
+        current = fresh;
+      }
+    }
+  }
+
   /** Secrets carrying every one of these `key=value` labels. */
   async listSecrets(labels: readonly string[]): Promise<SwarmSecret[]> {
     try {

@@ -14,7 +14,7 @@ import {
 import type { Reconciler } from '../../src/reconciler.js';
 import { RegistrationScope } from '../../src/registration-scope.js';
 import type { RegistrationStep } from '../../src/service-registration.js';
-import { ServiceVersionConflictError, type SwarmApi, type SwarmService } from '../../src/swarm-api.js';
+import type { SwarmApi, SwarmService } from '../../src/swarm-api.js';
 import { INSTANCE_LABEL, type SelfIdentity } from '../../src/swarm-labels.js';
 import type { Engine } from './docker-engine.js';
 import { adminClientFor, type OAuthServices } from './oauth-services.js';
@@ -151,16 +151,8 @@ export class TestServices {
    * service between the read and the write; swarm then answers "update out of sequence", and the
    * change is made again on what is there now (a bounded number of times).
    */
-  async update(name: string, change: (spec: SwarmService['spec']) => SwarmService['spec']): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      const service = await this.inspect(name);
-      try {
-        await this.engine.swarm.updateService(service, change(service.spec));
-        return;
-      } catch (err) {
-        if (!(err instanceof ServiceVersionConflictError) || attempt === 10) throw err;
-      }
-    }
+  async update(name: string, change: (spec: Dockerode.ServiceSpec) => Dockerode.ServiceSpec): Promise<void> {
+    await this.engine.swarm.changeService(await this.inspect(name), change, 10);
   }
 
   /** Sets (merges in) the service's labels through `update`. */
